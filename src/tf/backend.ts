@@ -1,0 +1,81 @@
+/**
+ * The one place that chooses the TF.js backend. Order: tfjs-node (if the
+ * optional dependency installed and loads) > wasm (with our gradient kernels) >
+ * cpu. Override with `--backend` (passed in) or the TFJS_BACKEND env var.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { registerWasmGradientKernels } from './wasm-gradients.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+const require = createRequire(import.meta.url);
+let chosen: Promise<BackendName> | null = null;
+
+async function tryTfjsNode(): Promise<boolean> {
+  try {
+    // Optional dependency: absent on machines where its installer cannot
+    // download libtensorflow. The module name is a variable so bundlers and
+    // the type checker do not insist on it.
+    const name = '@tensorflow/tfjs-node';
+    await import(name);
+    return tf.findBackend('tensorflow') != null || tf.engine().registryFactory.tensorflow != null;
+  } catch {
+    return false;
+  }
+}
+
+async function activate(name: BackendName): Promise<boolean> {
+  if (name === 'tensorflow') {
+    if (!(await tryTfjsNode())) return false;
+  }
+  if (name === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    // Point the loader at the .wasm files inside the installed package.
+    const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    setWasmPaths(dist + path.sep);
+    registerWasmGradientKernels();
+  }
+  try {
+    return await tf.setBackend(name);
+  } catch {
+    return false;
+  }
+}
+
+function requested(preferred?: string): BackendName | undefined {
+  const want = preferred ?? process.env.TFJS_BACKEND;
+  if (!want) return undefined;
+  if (!(BACKENDS as readonly string[]).includes(want)) {
+    throw new Error(`Unknown TF.js backend "${want}": use one of ${BACKENDS.join(', ')}`);
+  }
+  return want as BackendName;
+}
+
+/**
+ * Initialises TF.js once per process and resolves to the backend in use.
+ * An explicitly requested backend that cannot load is an error, not a silent fallback.
+ */
+export function initBackend(preferred?: string, log: (msg: string) => void = () => {}): Promise<BackendName> {
+  if (chosen) return chosen;
+  chosen = (async () => {
+    tf.env().set('PROD', true);
+    const want = requested(preferred);
+    const order: BackendName[] = want ? [want] : ['tensorflow', 'wasm', 'cpu'];
+    for (const name of order) {
+      if (await activate(name)) {
+        await tf.ready();
+        log(`TF.js backend: ${name}`);
+        return name;
+      }
+    }
+    throw new Error(`TF.js backend "${order.join('/')}" could not be initialised`);
+  })();
+  chosen.catch(() => { chosen = null; });
+  return chosen;
+}
+
+export { tf };

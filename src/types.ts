@@ -1,0 +1,75 @@
+/** Types shared by training, evaluation, serving and the CLI. */
+
+/** FER2013 class order; every label array in the project uses it. */
+export const LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
+export type Label = (typeof LABELS)[number];
+export const NUM_CLASSES = LABELS.length;
+
+/** Side of a FER2013 face: every face is prepared at this size first. */
+export const FACE_SIZE = 48;
+
+export const USAGES = ['Training', 'PublicTest', 'PrivateTest'] as const;
+export type Usage = (typeof USAGES)[number];
+
+export type Normalisation = 'unit' | 'symmetric';
+
+/** How a 48x48 grey face becomes a model input (stored in card.json). */
+export interface InputSpec {
+  /** Side of the square model input in pixels. */
+  size: number;
+  /** 1 for grey, 3 when the grey channel is replicated (ImageNet bases). */
+  channels: 1 | 3;
+  /** 'unit': x/255 in [0,1]; 'symmetric': x/127.5-1 in [-1,1]. */
+  normalisation: Normalisation;
+}
+
+export interface ClassMetrics { precision: number; recall: number; f1: number; support: number }
+
+/** The evaluation result; `--json` prints exactly this (DESIGN.md). */
+export interface EvalReport {
+  model: string;
+  usage: string;
+  n: number;
+  accuracy: number;
+  macro_f1: number;
+  per_class: Record<Label, ClassMetrics>;
+  /** 7x7, rows = true class, columns = predicted class. */
+  confusion: number[][];
+}
+
+export interface HistoryEntry {
+  epoch: number;
+  loss: number;
+  acc: number;
+  val_loss: number;
+  val_acc: number;
+  lr: number;
+  /** Seconds this epoch took (extra field, for the wall-time figures). */
+  seconds?: number;
+  /** Training phase for two-phase runs (MobileNetV2): 'head' or 'finetune'. */
+  phase?: string;
+}
+
+export type Arch = 'cnn' | 'mobilenetv2';
+
+/** models/<name>/card.json */
+export interface ModelCard {
+  name: string;
+  arch: Arch;
+  input: InputSpec;
+  labels: string[];
+  trained_on: string;
+  params: number;
+  created: string;
+  metrics: Partial<Record<Usage, Omit<EvalReport, 'model' | 'usage'>>>;
+  history: HistoryEntry[];
+  /** Free-form run settings (optimizer, lr, augmentation, seed, ...). */
+  settings?: Record<string, unknown>;
+  /** Wall time of the whole training in seconds. */
+  train_seconds?: number;
+  /** Test-time augmentation the demo should use (e.g. 'flip'). */
+  tta?: 'none' | 'flip';
+  /** Weight quantisation applied when saving, if any. */
+  quantization?: 'float16' | 'uint8' | null;
+  notes?: string;
+}
