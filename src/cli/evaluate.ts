@@ -1,0 +1,47 @@
+/**
+ * npm run evaluate -- --model DIR --data PATH [--usage Training|PublicTest|PrivateTest] [--json] [--tta]
+ */
+import { Command, Option } from 'commander';
+import { initBackend } from '../tf/backend.js';
+import { loadDataSet } from '../training/dataset.js';
+import { evaluateSplit } from '../training/evaluate.js';
+import { loadTrainedModel } from '../training/model-folder.js';
+import { formatReport } from '../training/report.js';
+import { USAGES, type EvalReport, type Usage } from '../types.js';
+import { runCli } from './run.js';
+
+const program = new Command('evaluate')
+  .description('Evaluate a trained model on FER2013 rows: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.')
+  .requiredOption('--model <dir>', 'model folder (models/<name>)')
+  .requiredOption('--data <path>', 'fer2013.csv, .csv.gz, or a train/test image-folder root')
+  .addOption(new Option('--usage <usage>', 'which rows (default: PrivateTest if present, else PublicTest)').choices([...USAGES]))
+  .option('--json', 'print one JSON object (DESIGN.md) on stdout')
+  .option('--tta', 'test-time augmentation: average with the mirrored face')
+  .option('--skip-bad', 'skip bad data rows instead of stopping')
+  .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
+  .action(main);
+
+interface Opts { model: string; data: string; usage?: Usage; json?: boolean; tta?: boolean; skipBad?: boolean; backend?: string }
+
+/** PrivateTest if present, else PublicTest, else the only split there is. */
+export function defaultUsage(available: Usage[]): Usage {
+  for (const u of ['PrivateTest', 'PublicTest'] as const) if (available.includes(u)) return u;
+  if (available.length === 0) throw new Error('the data has no rows');
+  return available[0];
+}
+
+async function main(o: Opts): Promise<void> {
+  const log = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
+  await initBackend(o.backend, log);
+  const { card, model } = await loadTrainedModel(o.model);
+  const data = await loadDataSet(o.data, { skipBad: o.skipBad, onWarning: (w) => console.error(w) });
+  const usage = o.usage ?? defaultUsage([...data.keys()]);
+  const split = data.get(usage);
+  if (!split || split.size === 0) throw new Error(`${o.data} has no ${usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
+  const r = await evaluateSplit(model, card.input, split, { tta: !!o.tta });
+  const report: EvalReport = { model: card.name, usage, n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion };
+  if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
+  else console.log(formatReport(report, o.tta ? 'with flip TTA' : ''));
+}
+
+await runCli(program);

@@ -1,0 +1,105 @@
+/**
+ * npm run train -- --arch cnn|mobilenetv2 --data PATH [--epochs N] [--out DIR] [--resume] [--base PATH_OR_URL]
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { initBackend } from '../tf/backend.js';
+import { loadDataSet, trainValSplits, classCounts } from '../training/dataset.js';
+import { DEFAULT_AUGMENT, NO_AUGMENT } from '../training/augment.js';
+import { DEFAULT_BASE_URL } from '../training/recipes.js';
+import { train, type TrainSettings, type ProgressSink } from '../training/trainer.js';
+import { LABELS, type Arch } from '../types.js';
+import { runCli } from './run.js';
+
+const program = new Command('train')
+  .description('Train the custom CNN or fine-tune MobileNetV2 on FER2013 (CSV, .csv.gz or train/test image folders).')
+  .addOption(new Option('--arch <arch>', 'architecture').choices(['cnn', 'mobilenetv2']).default('cnn'))
+  .requiredOption('--data <path>', 'fer2013.csv, fer2013.csv.gz, or a folder with train/<class>/ and test/<class>/')
+  .option('--name <name>', 'model name (default: custom-cnn or mobilenetv2)')
+  .option('--out <dir>', 'artifact folder (default: models/<name>)')
+  .option('--runs <dir>', 'folder for checkpoints and logs', process.env.EKSPRESI_RUNS ?? 'runs')
+  .option('--epochs <n>', 'total epochs (MobileNetV2: head + fine-tuning)', toInt)
+  .option('--batch-size <n>', 'batch size', toInt, 64)
+  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
+  .option('--lr <x>', 'learning rate (MobileNetV2: of the head phase)', toFloat)
+  .option('--momentum <x>', 'SGD momentum (Nesterov)', toFloat, 0.9)
+  .option('--plateau-patience <n>', 'epochs without val_acc gain before the learning rate drops', toInt, 3)
+  .option('--plateau-factor <x>', 'learning-rate factor on a plateau', toFloat, 0.5)
+  .option('--min-lr <x>', 'lowest learning rate', toFloat, 1e-6)
+  .option('--patience <n>', 'early stopping: epochs without val_acc gain', toInt, 8)
+  .addOption(new Option('--class-weight <mode>', 'weight classes by inverse frequency').choices(['none', 'balanced', 'sqrt']).default('sqrt'))
+  .option('--label-smoothing <x>', 'label smoothing', toFloat, 0.1)
+  .option('--no-augment', 'disable augmentation')
+  .option('--seed <n>', 'random seed', toInt, 42)
+  .option('--skip-bad', 'skip bad data rows (each reported) instead of stopping')
+  .option('--resume', 'continue the run in --runs/<name> from its last checkpoint')
+  .option('--base <pathOrUrl>', 'MobileNetV2 ImageNet base (TF.js layers model)', DEFAULT_BASE_URL)
+  .option('--alpha <x>', 'MobileNetV2 width multiplier (must match --base)', toFloat, 0.35)
+  .option('--input-size <n>', 'MobileNetV2 input side', toInt, 96)
+  .option('--head-epochs <n>', 'MobileNetV2: epochs training only the head on the frozen base', toInt, 5)
+  .option('--finetune-from <n>', 'MobileNetV2: first block unfrozen for fine-tuning (0-16)', toInt, 8)
+  .option('--finetune-lr <x>', 'MobileNetV2: learning rate while fine-tuning', toFloat, 3e-4)
+  .option('--cnn-widths <list>', 'custom CNN filters per block, e.g. 32,64,128,256', toList)
+  .option('--cnn-convs <list>', 'custom CNN convolutions per block, e.g. 1,1,2,2', toList)
+  .addOption(new Option('--quantize <dtype>', 'store weights as float16').choices(['float16']))
+  .option('--checkpoint-minutes <n>', 'also checkpoint mid-epoch this often (0: off)', toFloat, 10)
+  .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
+  .action(main);
+
+function toInt(v: string): number { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${v}`); return n; }
+function toFloat(v: string): number { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; }
+function toList(v: string): number[] { return v.split(',').map(toInt); }
+
+interface Opts {
+  arch: Arch; data: string; name?: string; out?: string; runs: string; epochs?: number; batchSize: number;
+  optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; plateauPatience: number; plateauFactor: number; minLr: number;
+  patience: number; classWeight: TrainSettings['classWeight']; labelSmoothing: number; augment: boolean; seed: number;
+  skipBad?: boolean; resume?: boolean; base: string; alpha: number; inputSize: number; headEpochs: number;
+  finetuneFrom: number; finetuneLr: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
+  checkpointMinutes: number; backend?: string;
+}
+
+async function main(o: Opts): Promise<void> {
+  const name = o.name ?? (o.arch === 'cnn' ? 'custom-cnn' : 'mobilenetv2');
+  const runDir = path.join(o.runs, name);
+  if (o.resume && !fs.existsSync(path.join(runDir, 'checkpoint', 'state.json'))) {
+    throw new Error(`--resume: no checkpoint in ${path.join(runDir, 'checkpoint')}`);
+  }
+  await initBackend(o.backend, (m) => console.log(m));
+  console.log(`loading ${o.data} ...`);
+  const t0 = Date.now();
+  const data = await loadDataSet(o.data, { skipBad: o.skipBad, onWarning: (w) => console.warn(w) });
+  const seed = o.seed;
+  const { train: trainSplit, val, valName } = trainValSplits(data, seed);
+  console.log(`loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${trainSplit.size} training faces, ${val.size} validation faces (${valName})`);
+  console.log(`  training per class: ${classCounts(trainSplit).map((c, i) => `${LABELS[i]} ${c}`).join(', ')}`);
+  const isCnn = o.arch === 'cnn';
+  const settings: TrainSettings = {
+    name, arch: o.arch, epochs: o.epochs ?? (isCnn ? 60 : 40), batchSize: o.batchSize, optimizer: o.optimizer,
+    lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), momentum: o.momentum,
+    plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
+    earlyStopPatience: o.patience, classWeight: o.classWeight, labelSmoothing: o.labelSmoothing,
+    augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT, seed, quantize: o.quantize ?? null,
+    checkpointMinutes: o.checkpointMinutes,
+    cnn: { ...(o.cnnWidths ? { widths: o.cnnWidths } : {}), ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}) },
+    alpha: o.alpha, inputSize: o.inputSize, base: isCnn ? null : o.base, headEpochs: o.headEpochs,
+    finetuneFrom: o.finetuneFrom, finetuneLr: o.finetuneLr, dropout: 0.3,
+  };
+  const bar = new cliProgress.SingleBar({
+    format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}',
+    etaBuffer: 50, noTTYOutput: true, notTTYSchedule: 30_000, hideCursor: true,
+  }, cliProgress.Presets.shades_classic);
+  const progress: ProgressSink = {
+    start: (total, start, payload) => bar.start(total, start, payload),
+    update: (v, payload) => bar.update(v, payload),
+    stop: () => bar.stop(),
+  };
+  const out = o.out ?? path.join('models', name);
+  const trainedOn = `${path.basename(o.data)}: ${trainSplit.size} Training faces; validation ${valName} (${val.size})`;
+  const { interrupted } = await train(settings, { train: trainSplit, val, valName, trainedOn }, { runDir, outDir: out, log: (m) => console.log(m), progress }, !!o.resume);
+  if (interrupted) process.exitCode = 130;
+}
+
+await runCli(program);

@@ -1,0 +1,135 @@
+/**
+ * Photo bytes -> one grey image, with every way an upload can be wrong turned
+ * into an `ImageInputError` a person can read. sharp does the decoding
+ * (JPEG, PNG, WebP, GIF first frame, AVIF, TIFF); EXIF orientation is applied
+ * and alpha is flattened onto white before the image turns grey.
+ */
+import sharp, { type Metadata } from 'sharp';
+
+export type ImageErrorCode = 'no_file' | 'empty' | 'not_image' | 'unsupported' | 'truncated' | 'too_many_pixels' | 'too_large';
+
+/** HTTP status each code maps to; the server uses it, nothing else depends on it. */
+export const IMAGE_ERROR_STATUS: Record<ImageErrorCode, number> = {
+  no_file: 400,
+  empty: 400,
+  not_image: 415,
+  unsupported: 415,
+  truncated: 422,
+  too_many_pixels: 422,
+  too_large: 413,
+};
+
+/** A problem with the uploaded image itself (never a server fault). */
+export class ImageInputError extends Error {
+  readonly code: ImageErrorCode;
+  constructor(code: ImageErrorCode, message: string) {
+    super(message);
+    this.name = 'ImageInputError';
+    this.code = code;
+  }
+  get status(): number { return IMAGE_ERROR_STATUS[this.code]; }
+}
+
+/** sharp's names for the formats we accept (AVIF reports itself as 'heif'). */
+const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'heif', 'tiff']);
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this (decompression bombs). */
+  maxPixels: number;
+  /**
+   * Longest side of the working image. Faces are cropped from it and shrunk to
+   * 48x48, so full resolution buys nothing and a 50 MP photo would cost 50 MB.
+   */
+  workingSize?: number;
+}
+
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+export const DEFAULT_WORKING_SIZE = 1024;
+
+/** A decoded, upright, single-channel photo. */
+export interface GreyImage {
+  /** Size of the upright original; boxes are reported in these pixels. */
+  width: number;
+  height: number;
+  /** The working copy: `data` is row-major grey 0-255 of workWidth x workHeight. */
+  data: Uint8Array;
+  workWidth: number;
+  workHeight: number;
+  format: string;
+}
+
+function friendlyFormat(format: string | undefined): string {
+  return format ? format.toUpperCase() : 'this kind of file';
+}
+
+/** Reads the header only: format and dimensions, cheap even for a bomb. */
+async function readHeader(bytes: Uint8Array, maxPixels: number): Promise<Metadata> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/unsupported image format/i.test(msg)) {
+      throw new ImageInputError('not_image', 'This file is not an image we can read. Please upload a photo (JPEG, PNG, WebP, GIF, AVIF or TIFF).');
+    }
+    throw new ImageInputError('truncated', 'This image looks damaged or incomplete (perhaps the upload was cut off). Please try another file.');
+  }
+  if (!meta.format || !ACCEPTED_FORMATS.has(meta.format)) {
+    throw new ImageInputError('unsupported', `${friendlyFormat(meta.format)} files are not supported. Please upload a JPEG, PNG, WebP, GIF, AVIF or TIFF photo.`);
+  }
+  if (meta.format === 'heif' && meta.compression && meta.compression !== 'av1') {
+    // HEIC (iPhone) needs an HEVC decoder that sharp's prebuilt libvips does not ship.
+    throw new ImageInputError('unsupported', 'HEIC photos are not supported. Please export the photo as JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible).');
+  }
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  if (w <= 0 || h <= 0) {
+    throw new ImageInputError('truncated', 'This image has no size in its header, so it is probably damaged.');
+  }
+  if (w * h > maxPixels) {
+    throw new ImageInputError('too_many_pixels',
+      `This image is ${w} x ${h} pixels, more than the ${Math.round(maxPixels / 1e6)} megapixels we accept. Please upload a smaller photo.`);
+  }
+  return meta;
+}
+
+/**
+ * Decodes an uploaded file into an upright grey working image.
+ * Throws `ImageInputError` for anything wrong with the file.
+ */
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<GreyImage> {
+  if (bytes.length === 0) throw new ImageInputError('empty', 'The file is empty (0 bytes). Please choose a photo.');
+  const meta = await readHeader(bytes, options.maxPixels);
+  const workingSize = options.workingSize ?? DEFAULT_WORKING_SIZE;
+  // Upright size: EXIF orientations 5-8 swap width and height.
+  const width = meta.autoOrient?.width ?? meta.width ?? 0;
+  const height = meta.autoOrient?.height ?? meta.height ?? 0;
+  try {
+    const { data, info } = await sharp(bytes, {
+      limitInputPixels: options.maxPixels, // second line of defence after the header check
+      failOn: 'truncated', // a cut-off upload is an error, not a half-grey picture
+      page: 0, pages: 1, // first frame of a GIF / first page of a TIFF
+    })
+      .rotate() // apply EXIF orientation
+      .resize(workingSize, workingSize, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' }) // transparent pixels become white, not black
+      .greyscale()
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1) throw new Error(`expected 1 channel, got ${info.channels}`);
+    return {
+      width, height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      workWidth: info.width, workHeight: info.height,
+      format: meta.format ?? 'unknown',
+    };
+  } catch (e) {
+    if (e instanceof ImageInputError) throw e;
+    const msg = (e as Error).message;
+    if (/pixel limit/i.test(msg)) {
+      throw new ImageInputError('too_many_pixels', `This image has more than the ${Math.round(options.maxPixels / 1e6)} megapixels we accept. Please upload a smaller photo.`);
+    }
+    throw new ImageInputError('truncated', 'This image looks damaged or incomplete (perhaps the upload was cut off), so it could not be decoded. Please try another file.');
+  }
+}

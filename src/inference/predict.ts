@@ -1,0 +1,49 @@
+/**
+ * Faces -> class probabilities with one loaded model. Every tensor lives
+ * inside tf.tidy, so a request leaves the tensor count where it found it.
+ */
+import { tf } from '../tf/backend.js';
+import { FACE_SIZE, LABELS, type Label } from '../types.js';
+import { facesToTensor, flipFaces } from './preprocess.js';
+import type { LoadedModel } from './registry.js';
+
+export type Scores = Record<Label, number>;
+
+/** Runs the model on `faces` (n x 48x48 grey, 0-255) and returns n rows of 7 probabilities. */
+export function predictFaces(entry: LoadedModel, faces: Uint8Array): Float32Array[] {
+  const n = faces.length / (FACE_SIZE * FACE_SIZE);
+  if (n === 0) return [];
+  const spec = entry.card.input;
+  const probs = tf.tidy(() => {
+    const run = (x: tf.Tensor4D): tf.Tensor2D => {
+      const y = entry.model.predict(x) as tf.Tensor2D;
+      return entry.outputsProbabilities ? y : tf.softmax(y);
+    };
+    let p = run(facesToTensor(faces, spec));
+    // Test-time augmentation the card asks for: average with the mirror image.
+    if (entry.card.tta === 'flip') p = tf.div(tf.add(p, run(facesToTensor(flipFaces(faces), spec))), 2);
+    return p;
+  });
+  try {
+    const flat = probs.dataSync() as Float32Array;
+    const rows: Float32Array[] = [];
+    for (let i = 0; i < n; i++) rows.push(flat.slice(i * LABELS.length, (i + 1) * LABELS.length));
+    return rows;
+  } finally {
+    probs.dispose();
+  }
+}
+
+/** A probability row as a label -> probability object in FER2013 order. */
+export function toScores(row: Float32Array): Scores {
+  const scores = {} as Scores;
+  LABELS.forEach((label, i) => { scores[label] = row[i]; });
+  return scores;
+}
+
+/** The most probable label of a row. */
+export function topLabel(row: Float32Array): Label {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return LABELS[best];
+}

@@ -1,0 +1,158 @@
+/**
+ * The models the server offers. Every subfolder of the models directory that
+ * holds model.json + card.json is loaded once at start-up; a folder that is
+ * broken is skipped with its reason so the others still serve.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { initBackend, tf } from '../tf/backend.js';
+import { loadModelFolder } from '../tf/model-io.js';
+import { LABELS, NUM_CLASSES, type ModelCard } from '../types.js';
+
+/** Only what serving relies on is checked; the rest of the card passes through. */
+const cardSchema = z.object({
+  name: z.string().min(1),
+  arch: z.string(),
+  input: z.object({
+    size: z.number().int().positive(),
+    channels: z.union([z.literal(1), z.literal(3)]),
+    normalisation: z.enum(['unit', 'symmetric']),
+  }),
+  labels: z.array(z.string()).length(NUM_CLASSES),
+  tta: z.enum(['none', 'flip']).optional(),
+}).loose();
+
+export interface LoadedModel {
+  /** The folder name: what `?model=` and the picker use. */
+  id: string;
+  dir: string;
+  card: ModelCard;
+  model: tf.LayersModel;
+  /** False when the last layer gives logits; predict then applies softmax. */
+  outputsProbabilities: boolean;
+}
+
+export interface SkippedModel { id: string; reason: string }
+
+export interface ModelRegistry {
+  /** Loaded models, best first. */
+  models: LoadedModel[];
+  skipped: SkippedModel[];
+  /** Id of the model used when a request names none (null when there are none). */
+  defaultId: string | null;
+  /** The named model, or the default; undefined when the name is unknown. */
+  get(id?: string | null): LoadedModel | undefined;
+}
+
+/** PublicTest accuracy from the card, or -1 when the card has none. */
+export function cardAccuracy(card: ModelCard): number {
+  const acc = card.metrics?.PublicTest?.accuracy;
+  return typeof acc === 'number' && Number.isFinite(acc) ? acc : -1;
+}
+
+function lastActivation(model: tf.LayersModel): string | undefined {
+  const last = model.layers[model.layers.length - 1];
+  const config = last.getConfig() as { activation?: unknown };
+  return typeof config.activation === 'string' ? config.activation : undefined;
+}
+
+/** Loads one folder; throws an Error whose message says what is wrong. */
+export async function loadModelEntry(dir: string): Promise<LoadedModel> {
+  const id = path.basename(dir);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fs.readFile(path.join(dir, 'card.json'), 'utf8'));
+  } catch (e) {
+    throw new Error(`card.json is missing or not JSON (${(e as Error).message})`);
+  }
+  const parsed = cardSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new Error(`card.json is invalid at "${first.path.join('.')}": ${first.message}`);
+  }
+  const card = parsed.data as unknown as ModelCard;
+  if (card.labels.some((l, i) => l !== LABELS[i])) {
+    throw new Error(`card.json labels ${JSON.stringify(card.labels)} are not in FER2013 order (${LABELS.join(', ')})`);
+  }
+  const model = await loadModelFolder(dir);
+  try {
+    const [, h, w, c] = model.inputs[0].shape;
+    if (h !== card.input.size || w !== card.input.size || c !== card.input.channels) {
+      throw new Error(`model input ${JSON.stringify(model.inputs[0].shape)} does not match card input ${card.input.size}x${card.input.size}x${card.input.channels}`);
+    }
+    const outShape = model.outputs[0].shape;
+    if (outShape[outShape.length - 1] !== NUM_CLASSES) {
+      throw new Error(`model output ${JSON.stringify(outShape)} does not have ${NUM_CLASSES} classes`);
+    }
+    // One warm-up prediction: compiles the kernels now rather than on a
+    // user's first request, and proves the weights actually run.
+    tf.tidy(() => {
+      const y = model.predict(tf.zeros([1, card.input.size, card.input.size, card.input.channels])) as tf.Tensor;
+      const v = y.dataSync();
+      if (!Array.from(v).every(Number.isFinite)) throw new Error('model produced non-finite outputs on a blank face');
+    });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { id, dir, card, model, outputsProbabilities: lastActivation(model) === 'softmax' };
+}
+
+function makeRegistry(models: LoadedModel[], skipped: SkippedModel[]): ModelRegistry {
+  models.sort((a, b) => cardAccuracy(b.card) - cardAccuracy(a.card) || a.id.localeCompare(b.id));
+  const byId = new Map(models.map((m) => [m.id, m]));
+  const defaultId = models[0]?.id ?? null;
+  return {
+    models, skipped, defaultId,
+    get(id) {
+      if (id == null || id === '') return defaultId == null ? undefined : byId.get(defaultId);
+      return byId.get(id);
+    },
+  };
+}
+
+/**
+ * Scans `modelsDir` and loads every model folder in it. A missing directory
+ * gives an empty registry (the server then shows how to train a model).
+ */
+export async function loadRegistry(modelsDir: string, log: (msg: string) => void = () => {}): Promise<ModelRegistry> {
+  await initBackend(undefined, log);
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(modelsDir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      log(`models: ${modelsDir} does not exist; no models to serve`);
+      return makeRegistry([], []);
+    }
+    throw e;
+  }
+  const models: LoadedModel[] = [];
+  const skipped: SkippedModel[] = [];
+  // Sequential on purpose: loading is start-up only, and two cores are
+  // better spent on one model at a time than on contention.
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    // Hidden folders are atomic-write temporaries (.name.tmp-*), never models.
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const dir = path.join(modelsDir, entry.name);
+    try {
+      const m = await loadModelEntry(dir);
+      models.push(m);
+      const acc = cardAccuracy(m.card);
+      log(`models: loaded ${m.id} (${m.card.arch}${acc >= 0 ? `, PublicTest accuracy ${(acc * 100).toFixed(1)}%` : ''})`);
+    } catch (e) {
+      const reason = (e as Error).message;
+      skipped.push({ id: entry.name, reason });
+      log(`models: skipped ${entry.name}: ${reason}`);
+    }
+  }
+  const registry = makeRegistry(models, skipped);
+  if (registry.defaultId) log(`models: default is ${registry.defaultId}`);
+  return registry;
+}
+
+/** Frees every model's weights (tests and shutdown). */
+export function disposeRegistry(registry: ModelRegistry): void {
+  for (const m of registry.models) m.model.dispose();
+}

@@ -1,0 +1,58 @@
+/**
+ * The demo page: GET / and the form's POST /predict. htmx requests get the
+ * result partial; a plain form POST (no JavaScript) gets the whole page with
+ * the result in place.
+ */
+import { Hono, type Context } from 'hono';
+import { analyseImage } from '../../inference/pipeline.js';
+import type { AppDeps } from '../deps.js';
+import { EXAMPLES_CREDIT } from '../examples.js';
+import { HttpError, isHtmx } from '../errors.js';
+import { pickModel } from '../pick-model.js';
+import { noFileError, readUpload } from '../upload.js';
+import { modelOptions, toResultView } from '../view-models.js';
+
+export function pageRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+  const { registry, views, examples } = deps;
+
+  app.get('/', (c) => c.html(renderPage(deps)));
+
+  app.post('/predict', async (c: Context) => {
+    const { bytes, fields } = await readUpload(c, false);
+    const entry = pickModel(registry, fields.model);
+    let photo: Uint8Array;
+    if (fields.example) {
+      // The example button was the submitter: it wins over a file still in the picker.
+      if (!examples.get(fields.example)) throw new HttpError(400, `There is no example called "${fields.example}".`);
+      photo = await examples.read(fields.example);
+    } else {
+      if (!bytes) throw noFileError(false);
+      photo = bytes;
+    }
+    const analysis = await analyseImage(photo, entry, deps.decode);
+    const html = views.result(await toResultView(analysis, entry.card.name));
+    return c.html(isHtmx(c) ? html : renderPage(deps, html, entry.id));
+  });
+
+  return app;
+}
+
+/**
+ * The full page, optionally with a rendered result or error partial in place;
+ * the no-models page while there is nothing to serve.
+ */
+export function renderPage(deps: AppDeps, resultHtml?: string, selectedModel?: string | null): string {
+  const { registry, views } = deps;
+  if (registry.models.length === 0) {
+    return views.noModels({ modelsDir: deps.modelsDir, skipped: registry.skipped });
+  }
+  return views.index({
+    models: modelOptions(registry, selectedModel),
+    examples: deps.examples.list,
+    examplesCredit: EXAMPLES_CREDIT,
+    maxUploadMb: String(Math.round((deps.maxUploadBytes / 1024 / 1024) * 10) / 10),
+    maxUploadBytes: deps.maxUploadBytes,
+    resultHtml,
+  });
+}

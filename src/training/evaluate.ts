@@ -1,0 +1,49 @@
+/** Scoring a split with a model through the shared preprocessing; metrics. */
+import { tf } from '../tf/backend.js';
+import { facesToTensor, flipFaces, FACE_PIXELS } from '../inference/preprocess.js';
+import { NUM_CLASSES, type EvalReport, type InputSpec } from '../types.js';
+import type { Split } from './dataset.js';
+import { argmaxRows, confusionMatrix, metricsFromConfusion } from './metrics.js';
+
+export interface ScoreOptions {
+  batchSize?: number;
+  /** Average with the mirrored face (test-time augmentation). */
+  tta?: boolean;
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** Softmax scores [n*7] of every face in `pixels` (n 48x48 faces). */
+export async function scoreFaces(model: tf.LayersModel, spec: InputSpec, pixels: Uint8Array | Float32Array,
+  options: ScoreOptions = {}): Promise<Float32Array> {
+  const { batchSize = 128, tta = false } = options;
+  const n = pixels.length / FACE_PIXELS;
+  const out = new Float32Array(n * NUM_CLASSES);
+  for (let i = 0; i < n; i += batchSize) {
+    const end = Math.min(n, i + batchSize);
+    const batch = pixels.subarray(i * FACE_PIXELS, end * FACE_PIXELS);
+    const scores = tf.tidy(() => {
+      const p = model.predict(facesToTensor(batch, spec)) as tf.Tensor;
+      if (!tta) return p;
+      const q = model.predict(facesToTensor(flipFaces(batch), spec)) as tf.Tensor;
+      return tf.div(tf.add(p, q), 2);
+    });
+    out.set(await scores.data() as Float32Array, i * NUM_CLASSES);
+    scores.dispose();
+    options.onBatch?.(end, n);
+  }
+  return out;
+}
+
+/** Mean cross-entropy of scores against labels. */
+export function crossEntropy(scores: Float32Array, labels: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < labels.length; i++) s -= Math.log(Math.max(scores[i * NUM_CLASSES + labels[i]], 1e-7));
+  return s / labels.length;
+}
+
+export async function evaluateSplit(model: tf.LayersModel, spec: InputSpec, split: Split, options: ScoreOptions = {}):
+  Promise<Omit<EvalReport, 'model' | 'usage'> & { loss: number; predicted: Uint8Array }> {
+  const scores = await scoreFaces(model, spec, split.pixels, options);
+  const predicted = argmaxRows(scores);
+  return { ...metricsFromConfusion(confusionMatrix(split.labels, predicted)), loss: crossEntropy(scores, split.labels), predicted };
+}

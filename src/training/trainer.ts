@@ -1,0 +1,343 @@
+/**
+ * The training loop: seeded shuffling and augmentation, Adam or SGD+Nesterov,
+ * reduce-on-plateau, early stopping on validation accuracy, class weights,
+ * label smoothing, a checkpoint every epoch (and on SIGINT/SIGTERM, and every
+ * few minutes mid-epoch) that `--resume` continues exactly, and the artifact
+ * `models/<name>/` rewritten atomically whenever validation accuracy improves.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { tf } from '../tf/backend.js';
+import { facesToTensor, FACE_PIXELS } from '../inference/preprocess.js';
+import { LABELS, NUM_CLASSES, type HistoryEntry, type InputSpec, type ModelCard } from '../types.js';
+import { loadModelFolder, modelFiles, writeFolderAtomically, saveModelFolder, type Quantization } from '../tf/model-io.js';
+import { augmentFaces, type AugmentOptions } from './augment.js';
+import { classCounts, type Split } from './dataset.js';
+import { evaluateSplit } from './evaluate.js';
+import { mulberry32, shuffleInPlace } from './random.js';
+import { buildArchitecture, phasesOf, type ArchSettings, type Phase } from './recipes.js';
+
+export interface TrainSettings extends ArchSettings {
+  name: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: 'adam' | 'sgd';
+  lr: number;
+  momentum: number;
+  plateauPatience: number;
+  plateauFactor: number;
+  minLr: number;
+  earlyStopPatience: number;
+  classWeight: 'none' | 'balanced' | 'sqrt';
+  labelSmoothing: number;
+  augment: AugmentOptions;
+  seed: number;
+  quantize: Quantization;
+  /** Minutes between mid-epoch checkpoints (0: only at epoch ends). */
+  checkpointMinutes: number;
+}
+
+/** Everything `--resume` needs besides the weights. */
+interface RunState {
+  settings: TrainSettings;
+  trainedOn: string;
+  valName: string;
+  /** Last completed epoch (1-based; 0 before the first). */
+  epoch: number;
+  /** Next batch of the current epoch (mid-epoch checkpoints). */
+  batch: number;
+  partial: { loss: number; correct: number; seen: number; seconds: number };
+  lr: number;
+  history: HistoryEntry[];
+  best: { val_acc: number; epoch: number };
+  bestPerPhase: Record<string, { val_acc: number; epoch: number }>;
+  plateauWait: number;
+  plateauBest: number;
+  earlyWait: number;
+  trainSeconds: number;
+  phase: string;
+}
+
+export interface TrainIO {
+  runDir: string;
+  outDir: string;
+  log: (msg: string) => void;
+  progress?: ProgressSink;
+}
+
+export interface ProgressSink {
+  start(total: number, start: number, payload: Record<string, string | number>): void;
+  update(value: number, payload: Record<string, string | number>): void;
+  stop(): void;
+}
+
+const ckptDir = (io: TrainIO) => path.join(io.runDir, 'checkpoint');
+
+function makeOptimizer(s: TrainSettings, lr: number): tf.Optimizer {
+  return s.optimizer === 'sgd' ? tf.train.momentum(lr, s.momentum, true) : tf.train.adam(lr);
+}
+
+function setLearningRate(opt: tf.Optimizer, lr: number): void {
+  // Both optimizers read this field on every step.
+  (opt as unknown as { learningRate: number }).learningRate = lr;
+}
+
+export function classWeights(train: Split, mode: TrainSettings['classWeight']): number[] {
+  const counts = classCounts(train);
+  const n = train.size;
+  if (mode === 'none') return counts.map(() => 1);
+  const raw = counts.map((c) => (c ? n / (NUM_CLASSES * c) : 0));
+  const w = mode === 'sqrt' ? raw.map(Math.sqrt) : raw;
+  // Normalise so the average weight per training image is 1.
+  const mean = w.reduce((s, x, i) => s + x * counts[i], 0) / n;
+  return w.map((x) => x / mean);
+}
+
+async function saveCheckpoint(io: TrainIO, model: tf.LayersModel, opt: tf.Optimizer, state: RunState): Promise<void> {
+  const files = await modelFiles(model);
+  const optWeights = await opt.getWeights();
+  const { data, specs } = await tf.io.encodeWeights(optWeights);
+  await writeFolderAtomically(ckptDir(io), {
+    ...files,
+    'optimizer.bin': new Uint8Array(data as ArrayBuffer),
+    'optimizer.json': JSON.stringify(specs),
+    'state.json': JSON.stringify(state, null, 1),
+  });
+}
+
+async function restoreOptimizer(io: TrainIO, opt: tf.Optimizer): Promise<void> {
+  const specs = JSON.parse(await fs.readFile(path.join(ckptDir(io), 'optimizer.json'), 'utf8')) as tf.io.WeightsManifestEntry[];
+  if (specs.length === 0) return;
+  const buf = await fs.readFile(path.join(ckptDir(io), 'optimizer.bin'));
+  const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, specs);
+  await opt.setWeights(specs.map((s) => ({ name: s.name, tensor: map[s.name] })));
+  // setWeights wraps each tensor in a new variable (sharing its data): the decoded tensors themselves are ours to free.
+  tf.dispose(Object.values(map));
+}
+
+/**
+ * TF.js's Dropout draws its mask from a generator seeded afresh with
+ * `layer.seed` on every call, so a fixed seed gives every batch the same mask.
+ * Each step gets its own seeds instead: masks vary, and runs still repeat exactly.
+ */
+export function reseedDropout(model: tf.LayersModel, seed: number, step: number): void {
+  model.layers.forEach((layer, i) => {
+    if (layer.getClassName() === 'Dropout') (layer as unknown as { seed?: number }).seed = ((seed * 1_000_003) ^ (step * 7919 + i)) >>> 0;
+  });
+}
+
+function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metrics: ModelCard['metrics'], name: string, notes?: string): ModelCard {
+  const s = state.settings;
+  return {
+    name,
+    arch: s.arch,
+    input: spec,
+    labels: [...LABELS],
+    trained_on: state.trainedOn,
+    params: model.countParams(),
+    created: new Date().toISOString(),
+    metrics,
+    history: state.history,
+    settings: { ...s, validation: state.valName },
+    train_seconds: Math.round(state.trainSeconds),
+    tta: 'none',
+    quantization: s.quantize,
+    notes,
+  };
+}
+
+/** Writes models/<name>/ from the model's current weights, with validation metrics. */
+async function exportArtifact(dir: string, name: string, model: tf.LayersModel, spec: InputSpec, state: RunState, val: Split, notes?: string): Promise<void> {
+  const r = await evaluateSplit(model, spec, val);
+  const metrics = { [state.valName === 'PublicTest' ? 'PublicTest' : 'validation']: {
+    n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion } };
+  const card = cardFor(state, model, spec, metrics as ModelCard['metrics'], name, notes);
+  await saveModelFolder(dir, model, { 'card.json': JSON.stringify(card, null, 1) }, state.settings.quantize);
+}
+
+export interface TrainData { train: Split; val: Split; valName: string; trainedOn: string }
+
+/** Trains (or resumes) a run; resolves when done, early-stopped or interrupted. */
+export async function train(settingsIn: TrainSettings, data: TrainData, io: TrainIO, resume: boolean): Promise<{ interrupted: boolean; state: RunState }> {
+  let state: RunState;
+  const built = await buildArchitecture(settingsIn, io.log);
+  const model = built.model;
+  if (resume) {
+    const saved = JSON.parse(await fs.readFile(path.join(ckptDir(io), 'state.json'), 'utf8')) as RunState;
+    // Settings of a resumed run are the saved ones, except the epoch budget may grow.
+    state = { ...saved, settings: { ...saved.settings, epochs: settingsIn.epochs } };
+    const ck = await loadModelFolder(ckptDir(io));
+    model.setWeights(ck.getWeights());
+    ck.dispose();
+    io.log(`resuming ${state.settings.name} after epoch ${state.epoch}${state.batch ? `, batch ${state.batch}` : ''} (lr ${state.lr})`);
+  } else {
+    state = {
+      settings: settingsIn, trainedOn: data.trainedOn, valName: data.valName, epoch: 0, batch: 0,
+      partial: { loss: 0, correct: 0, seen: 0, seconds: 0 }, lr: settingsIn.lr, history: [],
+      best: { val_acc: -1, epoch: 0 }, bestPerPhase: {}, plateauWait: 0, plateauBest: -1, earlyWait: 0, trainSeconds: 0, phase: '',
+    };
+  }
+  const s = state.settings;
+  const spec = built.input;
+  const weights = classWeights(data.train, s.classWeight);
+  const phases = phasesOf(s);
+  const phaseAt = (epoch: number): Phase => phases.find((p) => epoch <= p.lastEpoch) ?? phases[phases.length - 1];
+
+  let stop: 'none' | 'signal' = 'none';
+  const onSignal = () => { if (stop === 'none') { stop = 'signal'; io.log('\ninterrupt: saving a checkpoint after this batch...'); } };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let opt: tf.Optimizer | null = null;
+  let optPhase = '';
+  let split: ReturnType<typeof built.split> | null = null;
+  const n = data.train.size;
+  const batches = Math.ceil(n / s.batchSize);
+  const batchPixels = new Float32Array(s.batchSize * FACE_PIXELS);
+  const totalEpochs = Math.min(s.epochs, phases[phases.length - 1].lastEpoch);
+
+  try {
+    for (let epoch = state.epoch + 1; epoch <= totalEpochs; epoch++) {
+      const phase = phaseAt(epoch);
+      if (phase.name !== optPhase) {
+        // New phase (or first epoch of this process): build the split and optimizer.
+        split = built.split(phase.firstTopLayer);
+        const isPhaseStart = state.phase !== phase.name;
+        if (isPhaseStart) {
+          state.phase = phase.name;
+          state.lr = phase.lr ?? s.lr;
+          state.plateauWait = 0; state.plateauBest = -1; state.earlyWait = 0;
+        }
+        opt?.dispose();
+        opt = makeOptimizer(s, state.lr);
+        if (resume && !isPhaseStart) await restoreOptimizer(io, opt);
+        optPhase = phase.name;
+        io.log(`phase "${phase.name}": training ${split.top.trainableWeights.length} weight tensors (${split.top.countParams()} params in the trained part), lr ${state.lr}`);
+      }
+      const order = Uint32Array.from({ length: n }, (_, i) => i);
+      shuffleInPlace(order, mulberry32(s.seed * 7919 + epoch));
+      const augRng = mulberry32(s.seed * 104729 + epoch * 31 + state.batch);
+      const t0 = Date.now();
+      const p = state.partial;
+      io.progress?.start(batches, state.batch, { epoch, epochs: totalEpochs, loss: '-', acc: '-', ips: '-' });
+      let lastCkpt = Date.now();
+      for (let b = state.batch; b < batches; b++) {
+        const lo = b * s.batchSize, hi = Math.min(n, lo + s.batchSize), m = hi - lo;
+        const src = new Uint8Array(m * FACE_PIXELS);
+        const labels = new Int32Array(m);
+        for (let i = 0; i < m; i++) {
+          const k = order[lo + i];
+          src.set(data.train.pixels.subarray(k * FACE_PIXELS, (k + 1) * FACE_PIXELS), i * FACE_PIXELS);
+          labels[i] = data.train.labels[k];
+        }
+        const faces = batchPixels.subarray(0, m * FACE_PIXELS);
+        augmentFaces(src, faces, m, s.augment, augRng);
+        reseedDropout(model, s.seed, (epoch - 1) * batches + b);
+        const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, s.labelSmoothing);
+        // A batch is synchronous: without this turn of the event loop the
+        // SIGINT/SIGTERM handlers would only run at the end of the epoch.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        p.loss += loss * m; p.correct += correct; p.seen += m;
+        state.batch = b + 1;
+        const secs = p.seconds + (Date.now() - t0) / 1000;
+        io.progress?.update(b + 1, { epoch, epochs: totalEpochs, loss: (p.loss / p.seen).toFixed(4), acc: (p.correct / p.seen).toFixed(4), ips: (p.seen / secs).toFixed(1) });
+        const due = s.checkpointMinutes > 0 && Date.now() - lastCkpt > s.checkpointMinutes * 60_000;
+        if (stop !== 'none' || due) {
+          // trainSeconds counts finished epochs; this epoch's time so far is partial.seconds.
+          const saved = { ...state, partial: { ...p, seconds: secs } };
+          await saveCheckpoint(io, model, opt!, saved);
+          lastCkpt = Date.now();
+          if (stop !== 'none') {
+            io.progress?.stop();
+            io.log(`checkpoint saved in ${ckptDir(io)} (epoch ${epoch}, batch ${b + 1}/${batches}); continue with --resume`);
+            return { interrupted: true, state: saved };
+          }
+        }
+      }
+      io.progress?.stop();
+      const seconds = p.seconds + (Date.now() - t0) / 1000;
+      const val = await evaluateSplit(model, spec, data.val);
+      const entry: HistoryEntry = {
+        epoch, loss: p.loss / p.seen, acc: p.correct / p.seen, val_loss: val.loss, val_acc: val.accuracy,
+        lr: state.lr, seconds: Math.round(seconds), phase: phase.name,
+      };
+      state.history.push(entry);
+      state.trainSeconds += seconds;
+      state.epoch = epoch; state.batch = 0; state.partial = { loss: 0, correct: 0, seen: 0, seconds: 0 };
+      io.log(`epoch ${epoch}/${totalEpochs} [${phase.name}] loss ${entry.loss.toFixed(4)} acc ${entry.acc.toFixed(4)} | val_loss ${entry.val_loss.toFixed(4)} val_acc ${entry.val_acc.toFixed(4)} macro_f1 ${val.macro_f1.toFixed(4)} | lr ${state.lr.toExponential(2)} | ${Math.round(seconds)} s (${(n / seconds).toFixed(1)} img/s)`);
+
+      // Best model so far: becomes the artifact (and per phase, e.g. mobilenetv2-frozen).
+      if (val.accuracy > state.best.val_acc) {
+        state.best = { val_acc: val.accuracy, epoch };
+        await exportArtifact(io.outDir, s.name, model, spec, state, data.val);
+        io.log(`  new best val_acc ${val.accuracy.toFixed(4)}: wrote ${io.outDir}`);
+      }
+      const pb = state.bestPerPhase[phase.name];
+      if (phase.artifact && (!pb || val.accuracy > pb.val_acc)) {
+        state.bestPerPhase[phase.name] = { val_acc: val.accuracy, epoch };
+        const dir = path.join(path.dirname(io.outDir), phase.artifact);
+        await exportArtifact(dir, phase.artifact, model, spec, state, data.val, phase.artifactNote);
+        io.log(`  wrote ${dir} (best of phase "${phase.name}")`);
+      }
+      // Reduce on plateau and early stopping, both on validation accuracy.
+      if (val.accuracy > state.plateauBest + 1e-4) { state.plateauBest = val.accuracy; state.plateauWait = 0; state.earlyWait = 0; } else {
+        state.plateauWait++; state.earlyWait++;
+        if (state.plateauWait >= s.plateauPatience && state.lr > s.minLr) {
+          state.lr = Math.max(s.minLr, state.lr * s.plateauFactor);
+          setLearningRate(opt!, state.lr);
+          state.plateauWait = 0;
+          io.log(`  no improvement for ${s.plateauPatience} epochs: learning rate -> ${state.lr.toExponential(2)}`);
+        }
+      }
+      const early = state.earlyWait >= s.earlyStopPatience;
+      if (early) {
+        const next = phases.find((ph) => ph.lastEpoch > epoch);
+        io.log(`  early stop in phase "${phase.name}": no val_acc gain for ${s.earlyStopPatience} epochs`);
+        if (next && next.name !== phase.name) {
+          // Skip to the next phase instead of ending the run.
+          const skipTo = phases[phases.indexOf(phase)].lastEpoch;
+          state.epoch = skipTo;
+          epoch = skipTo;
+        } else {
+          await saveCheckpoint(io, model, opt!, state);
+          break;
+        }
+      }
+      await saveCheckpoint(io, model, opt!, state);
+      if (stop !== 'none') return { interrupted: true, state };
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    opt?.dispose();
+  }
+  io.log(`done: best val_acc ${state.best.val_acc.toFixed(4)} at epoch ${state.best.epoch}; model in ${io.outDir}`);
+  return { interrupted: false, state };
+}
+
+/** One optimisation step on a batch; returns mean loss and the number correct. Exported for the tests and the benchmark. */
+export function trainStep(split: { bottom: tf.LayersModel | null; top: tf.LayersModel }, opt: tf.Optimizer, faces: Float32Array,
+  labels: Int32Array, spec: InputSpec, classW: number[], smoothing: number): { loss: number; correct: number } {
+  return tf.tidy(() => {
+    const x = facesToTensor(faces, spec);
+    // The frozen part runs in inference mode, outside the gradient tape.
+    const feats = split.bottom ? (split.bottom.apply(x, { training: false }) as tf.Tensor) : x;
+    const y = tf.tensor1d(labels, 'int32');
+    const oneHot = tf.oneHot(y, NUM_CLASSES).toFloat();
+    const target = smoothing > 0 ? tf.add(tf.mul(oneHot, 1 - smoothing), smoothing / NUM_CLASSES) : oneHot;
+    const w = tf.gather(tf.tensor1d(classW), y);
+    let correct: tf.Tensor | null = null;
+    const varList = split.top.trainableWeights.map((v) => v.read() as tf.Variable);
+    const lossT = opt.minimize(() => {
+      const probs = split.top.apply(feats, { training: true }) as tf.Tensor;
+      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), y), 'float32')));
+      const ce = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1));
+      let total = tf.div(tf.sum(tf.mul(ce, w)), labels.length) as tf.Scalar;
+      for (const reg of split.top.calculateLosses()) total = tf.add(total, reg);
+      return total;
+    }, true, varList) as tf.Scalar;
+    const out = { loss: lossT.dataSync()[0], correct: (correct as unknown as tf.Tensor).dataSync()[0] };
+    (correct as unknown as tf.Tensor).dispose();
+    return out;
+  });
+}

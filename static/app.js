@@ -1,0 +1,90 @@
+// Browser side of the demo page: preview, drag and drop, Clear, and showing
+// which example was picked. The form works without this file (plain POST);
+// htmx does the posting. No inline scripts anywhere: a strict CSP comes later.
+(function () {
+  'use strict';
+  var form = document.getElementById('predict-form');
+  if (!form) return;
+  var input = document.getElementById('image');
+  var zone = document.getElementById('dropzone');
+  var preview = document.getElementById('preview');
+  var result = document.getElementById('result');
+  var objectUrl = null;
+
+  function showPreview(src) {
+    if (objectUrl && objectUrl !== src) URL.revokeObjectURL(objectUrl);
+    objectUrl = src && src.indexOf('blob:') === 0 ? src : null;
+    if (src) { preview.src = src; preview.hidden = false; zone.classList.add('has-preview'); }
+    else { preview.removeAttribute('src'); preview.hidden = true; zone.classList.remove('has-preview'); }
+  }
+
+  input.addEventListener('change', function () {
+    var file = input.files && input.files[0];
+    showPreview(file ? URL.createObjectURL(file) : null);
+  });
+
+  // Drag and drop onto the zone fills the file input, so the form (and the
+  // no-JavaScript path) sees one and the same field.
+  ['dragenter', 'dragover'].forEach(function (type) {
+    zone.addEventListener(type, function (e) { e.preventDefault(); zone.classList.add('dragging'); });
+  });
+  ['dragleave', 'dragend'].forEach(function (type) {
+    zone.addEventListener(type, function () { zone.classList.remove('dragging'); });
+  });
+  zone.addEventListener('drop', function (e) {
+    e.preventDefault();
+    zone.classList.remove('dragging');
+    var files = e.dataTransfer && e.dataTransfer.files;
+    if (!files || files.length === 0) return;
+    input.files = files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+
+  // An example shows its own picture as the preview.
+  form.addEventListener('click', function (e) {
+    var button = e.target.closest && e.target.closest('button.example');
+    if (!button) return;
+    var img = button.querySelector('img');
+    if (img) showPreview(img.currentSrc || img.src);
+  });
+
+  // Refuse an over-limit file before uploading it: saves a phone the upload,
+  // and a browser may report a connection error instead of the server's 413.
+  var maxBytes = Number(form.getAttribute('data-max-bytes')) || 0;
+  document.addEventListener('htmx:config:request', function (e) {
+    var body = e.detail && e.detail.ctx && e.detail.ctx.request && e.detail.ctx.request.body;
+    if (!maxBytes || !body || typeof body.get !== 'function' || body.get('example')) return;
+    var file = body.get('image');
+    if (file && file.size > maxBytes) {
+      e.preventDefault();
+      showError('The file is too large: the limit is ' + (Math.round(maxBytes / 1048576 * 10) / 10) + ' MB. Please choose a smaller photo.');
+    }
+  });
+
+  function showError(message) {
+    var card = document.createElement('div');
+    card.className = 'error-card';
+    card.setAttribute('role', 'alert');
+    var h = document.createElement('h2');
+    h.textContent = 'That did not work';
+    var p = document.createElement('p');
+    p.className = 'error-message';
+    p.textContent = message;
+    card.append(h, p);
+    result.replaceChildren(card);
+  }
+
+  form.addEventListener('reset', function () {
+    showPreview(null);
+    result.innerHTML = '<p class="placeholder">The result will appear here.</p>';
+  });
+
+  // Move focus to the result for screen readers and keyboards once it arrives.
+  document.addEventListener('htmx:after:swap', function (e) {
+    var target = e.detail && e.detail.ctx && e.detail.ctx.target;
+    if (target === result) {
+      var heading = result.querySelector('.top-label, .error-card h2');
+      if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus({ preventScroll: false }); }
+    }
+  });
+})();
