@@ -21,6 +21,12 @@ export interface InputSpec {
   channels: 1 | 3;
   /** 'unit': x/255 in [0,1]; 'symmetric': x/127.5-1 in [-1,1]. */
   normalisation: Normalisation;
+  /**
+   * Gaussian blur (sigma, in pixels of the 48x48 face) that every face is
+   * brought to before the model: the sharpness of the model's training faces.
+   * 0 or absent: faces are used as they are. See training/sharpness.ts.
+   */
+  blur?: number;
 }
 
 export interface ClassMetrics { precision: number; recall: number; f1: number; support: number }

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../tf/backend.js';
-import { loadDataSet, trainValSplits, classCounts } from '../training/dataset.js';
+import { recoverFolder } from '../tf/model-io.js';
+import { loadDataSet, trainValSplits, classCounts, type Split } from '../training/dataset.js';
+import { estimateBlur } from '../training/sharpness.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../training/augment.js';
 import { DEFAULT_BASE_URL } from '../training/recipes.js';
 import { train, type TrainSettings, type ProgressSink } from '../training/trainer.js';
@@ -41,9 +43,11 @@ const program = new Command('train')
   .option('--head-epochs <n>', 'MobileNetV2: epochs training only the head on the frozen base', toInt, 5)
   .option('--finetune-from <n>', 'MobileNetV2: first block unfrozen for fine-tuning (0-16)', toInt, 8)
   .option('--finetune-lr <x>', 'MobileNetV2: learning rate while fine-tuning', toFloat, 3e-4)
+  .option('--cnn-input <n>', 'custom CNN input side (faces are resized from 48)', toInt)
   .option('--cnn-widths <list>', 'custom CNN filters per block, e.g. 32,64,128,256', toList)
   .option('--cnn-convs <list>', 'custom CNN convolutions per block, e.g. 1,1,2,2', toList)
   .addOption(new Option('--quantize <dtype>', 'store weights as float16').choices(['float16']))
+  .option('--match-blur <mode>', 'auto: if the Training faces are blurrier than the validation faces, blur served faces to match; off; or a sigma', 'auto')
   .option('--checkpoint-minutes <n>', 'also checkpoint mid-epoch this often (0: off)', toFloat, 10)
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
   .action(main);
@@ -57,13 +61,15 @@ interface Opts {
   optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; plateauPatience: number; plateauFactor: number; minLr: number;
   patience: number; classWeight: TrainSettings['classWeight']; labelSmoothing: number; augment: boolean; seed: number;
   skipBad?: boolean; resume?: boolean; base: string; alpha: number; inputSize: number; headEpochs: number;
-  finetuneFrom: number; finetuneLr: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
-  checkpointMinutes: number; backend?: string;
+  finetuneFrom: number; finetuneLr: number; cnnInput?: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
+  checkpointMinutes: number; backend?: string; matchBlur: string;
 }
 
 async function main(o: Opts): Promise<void> {
   const name = o.name ?? (o.arch === 'cnn' ? 'custom-cnn' : 'mobilenetv2');
   const runDir = path.join(o.runs, name);
+  // A run killed in the middle of writing its checkpoint may have left it half swapped.
+  if (o.resume) await recoverFolder(path.join(runDir, 'checkpoint'));
   if (o.resume && !fs.existsSync(path.join(runDir, 'checkpoint', 'state.json'))) {
     throw new Error(`--resume: no checkpoint in ${path.join(runDir, 'checkpoint')}`);
   }
@@ -75,6 +81,7 @@ async function main(o: Opts): Promise<void> {
   const { train: trainSplit, val, valName } = trainValSplits(data, seed);
   console.log(`loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${trainSplit.size} training faces, ${val.size} validation faces (${valName})`);
   console.log(`  training per class: ${classCounts(trainSplit).map((c, i) => `${LABELS[i]} ${c}`).join(', ')}`);
+  const inputBlur = decideBlur(o.matchBlur, trainSplit, val, valName);
   const isCnn = o.arch === 'cnn';
   const settings: TrainSettings = {
     name, arch: o.arch, epochs: o.epochs ?? (isCnn ? 60 : 40), batchSize: o.batchSize, optimizer: o.optimizer,
@@ -82,8 +89,8 @@ async function main(o: Opts): Promise<void> {
     plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
     earlyStopPatience: o.patience, classWeight: o.classWeight, labelSmoothing: o.labelSmoothing,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT, seed, quantize: o.quantize ?? null,
-    checkpointMinutes: o.checkpointMinutes,
-    cnn: { ...(o.cnnWidths ? { widths: o.cnnWidths } : {}), ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}) },
+    checkpointMinutes: o.checkpointMinutes, inputBlur,
+    cnn: { ...(o.cnnInput ? { inputSize: o.cnnInput } : {}), ...(o.cnnWidths ? { widths: o.cnnWidths } : {}), ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}) },
     alpha: o.alpha, inputSize: o.inputSize, base: isCnn ? null : o.base, headEpochs: o.headEpochs,
     finetuneFrom: o.finetuneFrom, finetuneLr: o.finetuneLr, dropout: 0.3,
   };
@@ -91,15 +98,48 @@ async function main(o: Opts): Promise<void> {
     format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}',
     etaBuffer: 50, noTTYOutput: true, notTTYSchedule: 30_000, hideCursor: true,
   }, cliProgress.Presets.shades_classic);
-  const progress: ProgressSink = {
+  const progress: ProgressSink = process.stdout.isTTY ? {
     start: (total, start, payload) => bar.start(total, start, payload),
     update: (v, payload) => bar.update(v, payload),
     stop: () => bar.stop(),
-  };
+  } : plainProgress(30_000);
   const out = o.out ?? path.join('models', name);
   const trainedOn = `${path.basename(o.data)}: ${trainSplit.size} Training faces; validation ${valName} (${val.size})`;
   const { interrupted } = await train(settings, { train: trainSplit, val, valName, trainedOn }, { runDir, outDir: out, log: (m) => console.log(m), progress }, !!o.resume);
   if (interrupted) process.exitCode = 130;
+}
+
+/** Progress for logs (nohup, CI): one plain line every `everyMs`. */
+function plainProgress(everyMs: number): ProgressSink {
+  let total = 0, last = 0, t0 = 0, first = 0;
+  return {
+    start(t, start) { total = t; first = start; t0 = last = Date.now(); },
+    update(v, p) {
+      const now = Date.now();
+      if (now - last < everyMs && v < total) return;
+      last = now;
+      const eta = v > first ? ((now - t0) / (v - first)) * (total - v) / 1000 : 0;
+      console.log(`  epoch ${p.epoch}/${p.epochs} batch ${v}/${total} | loss ${p.loss} acc ${p.acc} | ${p.ips} img/s | ETA ${Math.floor(eta / 60)}m${Math.round(eta % 60)}s`);
+    },
+    stop() {},
+  };
+}
+
+/** Resolves --match-blur: measured (auto), off, or a given sigma. */
+function decideBlur(mode: string, trainSplit: Split, val: Split, valName: string): number {
+  if (mode === 'off') return 0;
+  if (mode !== 'auto') {
+    const sigma = Number(mode);
+    if (!Number.isFinite(sigma) || sigma < 0) throw new Error(`--match-blur must be auto, off or a sigma >= 0, got "${mode}"`);
+    return sigma;
+  }
+  if (valName !== 'PublicTest') return 0; // a held-out part of Training is as sharp as Training
+  const e = estimateBlur(trainSplit, val);
+  if (e.sigma > 0) {
+    console.warn(`WARNING: the Training faces are much blurrier than the PublicTest faces (Laplacian energy ${e.trainEnergy.toFixed(2)} vs ${e.referenceEnergy.toFixed(2)}).`);
+    console.warn(`  The model will see every other face blurred to match (Gaussian sigma ${e.sigma} px, card input.blur); --match-blur off disables this.`);
+  }
+  return e.sigma;
 }
 
 await runCli(program);

@@ -5,23 +5,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { initBackend, tf } from '../tf/backend.js';
-import { loadModelFolder } from '../tf/model-io.js';
+import { loadTrainedModel } from '../training/model-folder.js';
 import { LABELS, NUM_CLASSES, type ModelCard } from '../types.js';
-
-/** Only what serving relies on is checked; the rest of the card passes through. */
-const cardSchema = z.object({
-  name: z.string().min(1),
-  arch: z.string(),
-  input: z.object({
-    size: z.number().int().positive(),
-    channels: z.union([z.literal(1), z.literal(3)]),
-    normalisation: z.enum(['unit', 'symmetric']),
-  }),
-  labels: z.array(z.string()).length(NUM_CLASSES),
-  tta: z.enum(['none', 'flip']).optional(),
-}).loose();
 
 export interface LoadedModel {
   /** The folder name: what `?model=` and the picker use. */
@@ -57,34 +43,11 @@ function lastActivation(model: tf.LayersModel): string | undefined {
   return typeof config.activation === 'string' ? config.activation : undefined;
 }
 
-/** Loads one folder; throws an Error whose message says what is wrong. */
+/** Loads one folder (training/model-folder.ts checks it) and warms it up; throws with the reason. */
 export async function loadModelEntry(dir: string): Promise<LoadedModel> {
   const id = path.basename(dir);
-  let raw: unknown;
+  const { card, model } = await loadTrainedModel(dir);
   try {
-    raw = JSON.parse(await fs.readFile(path.join(dir, 'card.json'), 'utf8'));
-  } catch (e) {
-    throw new Error(`card.json is missing or not JSON (${(e as Error).message})`);
-  }
-  const parsed = cardSchema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new Error(`card.json is invalid at "${first.path.join('.')}": ${first.message}`);
-  }
-  const card = parsed.data as unknown as ModelCard;
-  if (card.labels.some((l, i) => l !== LABELS[i])) {
-    throw new Error(`card.json labels ${JSON.stringify(card.labels)} are not in FER2013 order (${LABELS.join(', ')})`);
-  }
-  const model = await loadModelFolder(dir);
-  try {
-    const [, h, w, c] = model.inputs[0].shape;
-    if (h !== card.input.size || w !== card.input.size || c !== card.input.channels) {
-      throw new Error(`model input ${JSON.stringify(model.inputs[0].shape)} does not match card input ${card.input.size}x${card.input.size}x${card.input.channels}`);
-    }
-    const outShape = model.outputs[0].shape;
-    if (outShape[outShape.length - 1] !== NUM_CLASSES) {
-      throw new Error(`model output ${JSON.stringify(outShape)} does not have ${NUM_CLASSES} classes`);
-    }
     // One warm-up prediction: compiles the kernels now rather than on a
     // user's first request, and proves the weights actually run.
     tf.tidy(() => {

@@ -7,7 +7,7 @@
 import { tf } from '../tf/backend.js';
 import { loadModelFrom } from '../tf/model-io.js';
 import type { Arch, InputSpec } from '../types.js';
-import { buildCustomCnn, CNN_INPUT, type CnnOptions } from './architectures/custom-cnn.js';
+import { buildCustomCnn, CNN_DEFAULTS, cnnInput, type CnnOptions } from './architectures/custom-cnn.js';
 import { buildMobileNetV2, copyBaseWeights, mobilenetInput } from './architectures/mobilenetv2.js';
 import { splitModel, type SplitModel } from './split-model.js';
 
@@ -69,7 +69,7 @@ export async function buildArchitecture(s: ArchSettings, log: (m: string) => voi
   let input: InputSpec;
   if (s.arch === 'cnn') {
     model = buildCustomCnn({ ...s.cnn, seed: s.seed });
-    input = CNN_INPUT;
+    input = cnnInput(s.cnn?.inputSize ?? CNN_DEFAULTS.inputSize);
   } else {
     model = buildMobileNetV2({ alpha: s.alpha, inputSize: s.inputSize, dropout: s.dropout, seed: s.seed });
     input = mobilenetInput(s.inputSize);

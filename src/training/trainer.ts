@@ -10,7 +10,7 @@ import path from 'node:path';
 import { tf } from '../tf/backend.js';
 import { facesToTensor, FACE_PIXELS } from '../inference/preprocess.js';
 import { LABELS, NUM_CLASSES, type HistoryEntry, type InputSpec, type ModelCard } from '../types.js';
-import { loadModelFolder, modelFiles, writeFolderAtomically, saveModelFolder, type Quantization } from '../tf/model-io.js';
+import { loadModelFolder, modelFiles, recoverFolder, writeFolderAtomically, saveModelFolder, type Quantization } from '../tf/model-io.js';
 import { augmentFaces, type AugmentOptions } from './augment.js';
 import { classCounts, type Split } from './dataset.js';
 import { evaluateSplit } from './evaluate.js';
@@ -35,6 +35,11 @@ export interface TrainSettings extends ArchSettings {
   quantize: Quantization;
   /** Minutes between mid-epoch checkpoints (0: only at epoch ends). */
   checkpointMinutes: number;
+  /**
+   * Blur (Gaussian sigma) of the training faces relative to the faces the
+   * model will serve: becomes `input.blur` of the card (training/sharpness.ts).
+   */
+  inputBlur?: number;
 }
 
 /** Everything `--resume` needs besides the weights. */
@@ -163,6 +168,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
   const built = await buildArchitecture(settingsIn, io.log);
   const model = built.model;
   if (resume) {
+    await recoverFolder(ckptDir(io));
     const saved = JSON.parse(await fs.readFile(path.join(ckptDir(io), 'state.json'), 'utf8')) as RunState;
     // Settings of a resumed run are the saved ones, except the epoch budget may grow.
     state = { ...saved, settings: { ...saved.settings, epochs: settingsIn.epochs } };
@@ -178,7 +184,9 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
     };
   }
   const s = state.settings;
-  const spec = built.input;
+  // Training faces already carry the blur that other faces are brought to.
+  const inputBlur = s.inputBlur ?? 0;
+  const spec: InputSpec = inputBlur > 0 ? { ...built.input, blur: inputBlur } : built.input;
   const weights = classWeights(data.train, s.classWeight);
   const phases = phasesOf(s);
   const phaseAt = (epoch: number): Phase => phases.find((p) => epoch <= p.lastEpoch) ?? phases[phases.length - 1];
@@ -233,7 +241,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
         const faces = batchPixels.subarray(0, m * FACE_PIXELS);
         augmentFaces(src, faces, m, s.augment, augRng);
         reseedDropout(model, s.seed, (epoch - 1) * batches + b);
-        const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, s.labelSmoothing);
+        const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, s.labelSmoothing, inputBlur);
         // A batch is synchronous: without this turn of the event loop the
         // SIGINT/SIGTERM handlers would only run at the end of the epoch.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -317,9 +325,9 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
 
 /** One optimisation step on a batch; returns mean loss and the number correct. Exported for the tests and the benchmark. */
 export function trainStep(split: { bottom: tf.LayersModel | null; top: tf.LayersModel }, opt: tf.Optimizer, faces: Float32Array,
-  labels: Int32Array, spec: InputSpec, classW: number[], smoothing: number): { loss: number; correct: number } {
+  labels: Int32Array, spec: InputSpec, classW: number[], smoothing: number, sourceBlur = 0): { loss: number; correct: number } {
   return tf.tidy(() => {
-    const x = facesToTensor(faces, spec);
+    const x = facesToTensor(faces, spec, sourceBlur);
     // The frozen part runs in inference mode, outside the gradient tape.
     const feats = split.bottom ? (split.bottom.apply(x, { training: false }) as tf.Tensor) : x;
     const y = tf.tensor1d(labels, 'int32');

@@ -7,9 +7,16 @@
 import { tf } from '../../tf/backend.js';
 import { FACE_SIZE, NUM_CLASSES, type InputSpec } from '../../types.js';
 
-export const CNN_INPUT: InputSpec = { size: FACE_SIZE, channels: 1, normalisation: 'unit' };
+export function cnnInput(size: number = FACE_SIZE): InputSpec {
+  return { size, channels: 1, normalisation: 'unit' };
+}
+
+/** The input of a CNN at full FER2013 resolution. */
+export const CNN_INPUT: InputSpec = cnnInput();
 
 export interface CnnOptions {
+  /** Side of the (resized) input face; 48 keeps FER2013's resolution. */
+  inputSize?: number;
   /** Filters per block; each block is `convsPerBlock` convs then a 2x2 max-pool. */
   widths?: number[];
   convsPerBlock?: number[];
@@ -20,6 +27,7 @@ export interface CnnOptions {
 }
 
 export const CNN_DEFAULTS: Required<Omit<CnnOptions, 'seed'>> = {
+  inputSize: FACE_SIZE,
   widths: [32, 64, 128, 256],
   convsPerBlock: [1, 2, 2, 2],
   dense: 256,
@@ -33,7 +41,7 @@ export function buildCustomCnn(options: CnnOptions = {}): tf.LayersModel {
   let s = seed;
   const init = () => tf.initializers.heNormal({ seed: s++ });
   const reg = o.l2 > 0 ? tf.regularizers.l2({ l2: o.l2 }) : undefined;
-  const input = tf.input({ shape: [FACE_SIZE, FACE_SIZE, 1], name: 'face' });
+  const input = tf.input({ shape: [o.inputSize, o.inputSize, 1], name: 'face' });
   let x: tf.SymbolicTensor = input;
   o.widths.forEach((filters, b) => {
     for (let c = 0; c < o.convsPerBlock[b]; c++) {
