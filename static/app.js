@@ -10,6 +10,14 @@
   var preview = document.getElementById('preview');
   var result = document.getElementById('result');
   var objectUrl = null;
+  // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
+  var strings = {};
+  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch (e) { /* fallbacks */ }
+  function t(key, fallback, params) {
+    var s = strings[key] || fallback;
+    Object.keys(params || {}).forEach(function (k) { s = s.replace('{' + k + '}', params[k]); });
+    return s;
+  }
 
   function showPreview(src) {
     if (objectUrl && objectUrl !== src) URL.revokeObjectURL(objectUrl);
@@ -57,7 +65,7 @@
     var file = body.get('image');
     if (file && file.size > maxBytes) {
       e.preventDefault();
-      showError('The file is too large: the limit is ' + (Math.round(maxBytes / 1048576 * 10) / 10) + ' MB. Please choose a smaller photo.');
+      showError(t('err.tooLarge', 'The file is too large: the limit is {mb} MB. Please choose a smaller photo.', { mb: Math.round(maxBytes / 1048576 * 10) / 10 }));
     }
   });
 
@@ -66,7 +74,7 @@
     card.className = 'error-card';
     card.setAttribute('role', 'alert');
     var h = document.createElement('h2');
-    h.textContent = 'That did not work';
+    h.textContent = t('error.title', 'That did not work');
     var p = document.createElement('p');
     p.className = 'error-message';
     p.textContent = message;
@@ -76,7 +84,10 @@
 
   form.addEventListener('reset', function () {
     showPreview(null);
-    result.innerHTML = '<p class="placeholder">The result will appear here.</p>';
+    var placeholder = document.createElement('p');
+    placeholder.className = 'placeholder';
+    placeholder.textContent = t('index.placeholder', 'The result will appear here.');
+    result.replaceChildren(placeholder);
   });
 
   // Move focus to the result for screen readers and keyboards once it arrives.

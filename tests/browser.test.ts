@@ -64,6 +64,7 @@ test('upload a photo, see seven labelled bars, then click an example', { skip, t
   fs.writeFileSync(photo, await facePng(160));
   await page.setInputFiles('#image', photo);
   await page.waitForSelector('#preview:not([hidden])');
+  await page.check('#opt-whole'); // a drawn face: classify the whole image (detection: faces.test.ts, camera.test.ts)
   await page.click('#submit');
   await page.waitForSelector('#result .result-card');
   const first = await bars(page);
@@ -83,6 +84,7 @@ test('upload a photo, see seven labelled bars, then click an example', { skip, t
     assert.fail('no example photos: is @vladmandic/face-api installed (npm install)?');
   }
   await page.evaluate(() => { document.querySelector('#result')!.innerHTML = ''; });
+  await page.uncheck('#opt-whole'); // a group photo: find the faces
   await examples[0].click();
   await page.waitForSelector('#result .result-card');
   assert.equal((await bars(page)).length, 7);
@@ -103,6 +105,7 @@ test('upload a photo, see seven labelled bars, then click an example', { skip, t
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.goto(server.url + '/');
   await page.setInputFiles('#image', photo);
+  await page.check('#opt-whole');
   await page.click('#submit');
   await page.waitForSelector('#result .result-card');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

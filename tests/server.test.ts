@@ -84,8 +84,9 @@ describe('models', () => {
 });
 
 describe('POST /api/predict', () => {
+  // whole=1: these drawn faces are whole-image faces; detection has its own tests (faces.test.ts).
   test('PNG as multipart', async () => {
-    const { status, json } = await apiPredict(form(await facePng()));
+    const { status, json } = await apiPredict(form(await facePng()), '?whole=1');
     assert.equal(status, 200, JSON.stringify(json));
     const body = json as PredictBody;
     assertPrediction(body);
@@ -95,7 +96,7 @@ describe('POST /api/predict', () => {
   });
 
   test('JPEG photo as the raw body, with ?model=', async () => {
-    const { status, json } = await apiPredict(await photoJpeg(), '?model=tiny-a');
+    const { status, json } = await apiPredict(await photoJpeg(), '?model=tiny-a&whole=1');
     assert.equal(status, 200, JSON.stringify(json));
     const body = json as PredictBody;
     assertPrediction(body);
@@ -105,7 +106,7 @@ describe('POST /api/predict', () => {
   });
 
   test('EXIF orientation is applied', async () => {
-    const { status, json } = await apiPredict(form(await exifRotatedJpeg(), 'sideways.jpg', 'image/jpeg'));
+    const { status, json } = await apiPredict(form(await exifRotatedJpeg(), 'sideways.jpg', 'image/jpeg'), '?whole=1');
     assert.equal(status, 200, JSON.stringify(json));
     const body = json as PredictBody;
     assertPrediction(body);
@@ -123,7 +124,7 @@ describe('POST /api/predict', () => {
       ['face.tiff', await base.clone().tiff().toBuffer()],
     ];
     for (const [name, bytes] of files) {
-      const { status, json } = await apiPredict(form(bytes, name, 'application/octet-stream'));
+      const { status, json } = await apiPredict(form(bytes, name, 'application/octet-stream'), '?whole=1');
       assert.equal(status, 200, `${name}: ${JSON.stringify(json)}`);
       assertPrediction(json as PredictBody);
     }
@@ -131,9 +132,9 @@ describe('POST /api/predict', () => {
 
   test('the same face gives the same scores, and requests leak no tensors', async () => {
     const png = await facePng();
-    const first = (await apiPredict(form(png))).json as PredictBody;
+    const first = (await apiPredict(form(png), '?whole=1')).json as PredictBody;
     const before = tf.memory().numTensors;
-    const second = (await apiPredict(form(png))).json as PredictBody;
+    const second = (await apiPredict(form(png), '?whole=1')).json as PredictBody;
     assert.equal(tf.memory().numTensors, before);
     for (const l of LABELS) assert.ok(Math.abs(first.faces[0].scores[l] - second.faces[0].scores[l]) < 1e-6);
   });
@@ -182,7 +183,7 @@ describe('pages', () => {
   });
 
   test('POST /predict from htmx returns the result partial with 7 labelled meters', async () => {
-    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: form(await facePng(), 'face.png', 'image/png', { model: 'tiny-a' }), headers: { 'HX-Request': 'true' } });
+    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: form(await facePng(), 'face.png', 'image/png', { model: 'tiny-a', whole: '1' }), headers: { 'HX-Request': 'true' } });
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.doesNotMatch(html, /<html/);
@@ -192,7 +193,7 @@ describe('pages', () => {
   });
 
   test('POST /predict without JavaScript returns the whole page with the result', async () => {
-    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: form(await facePng()) });
+    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: form(await facePng(), 'face.png', 'image/png', { whole: '1' }) });
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.match(html, /<html/);

@@ -5,10 +5,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { DEFAULT_MAX_PIXELS } from '../inference/decode.js';
+import { DEFAULT_DETECTOR, DETECTORS, getFaceDetector, type DetectorName } from '../inference/detect/index.js';
+import { DEFAULT_MAX_FACES } from '../inference/faces.js';
 import { disposeRegistry, loadRegistry } from '../inference/registry.js';
 import { createApp, DEFAULT_MAX_UPLOAD_MB } from '../server/app.js';
 import { listen } from '../server/listen.js';
+import { isLoopbackHost, reachableUrls, startupMessage } from '../server/share.js';
 import { initBackend } from '../tf/backend.js';
+import { addSharingOptions, sharingSetup, type SharingCliOptions } from './sharing-options.js';
+import { DEFAULT_SHUTDOWN_GRACE_S, exitOnSignals } from './shutdown.js';
 
 function positiveNumber(name: string) {
   return (value: string): number => {
@@ -33,14 +38,21 @@ const program = new Command()
   .option('--max-upload-mb <mb>', 'largest accepted upload in megabytes', positiveNumber('--max-upload-mb'), DEFAULT_MAX_UPLOAD_MB)
   .option('--max-megapixels <mp>', 'largest accepted image in megapixels', positiveNumber('--max-megapixels'), DEFAULT_MAX_PIXELS / 1e6)
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
+  .option('--max-faces <n>', 'most faces analysed in one photo', positiveNumber('--max-faces'), DEFAULT_MAX_FACES)
+  .addOption(new Option('--detector <name>', 'face detector').choices([...DETECTORS]).default(DEFAULT_DETECTOR))
   .option('--quiet', 'do not log each request')
+  .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, seconds that requests in flight may take to finish', positiveNumber('--shutdown-timeout'), DEFAULT_SHUTDOWN_GRACE_S)
   .showHelpAfterError();
+// --base-path, --auth, --data-dir, --concurrency, --queue, --rate-limit, ... (sharing-options.ts)
+addSharingOptions(program);
 
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{
     port: number; host: string; models: string; maxUploadMb: number; maxMegapixels: number; backend?: string; quiet?: boolean;
-  }>();
+    maxFaces: number; detector: DetectorName; shutdownTimeout: number;
+  } & SharingCliOptions>();
+  const sharing = sharingSetup(opts, opts.host);
   const log = (msg: string) => console.log(msg);
   await initBackend(opts.backend, log);
   const modelsDir = path.resolve(opts.models);
@@ -48,25 +60,36 @@ async function main(): Promise<void> {
   if (registry.models.length === 0) {
     log(`No models in ${modelsDir}: the page will explain how to train one.`);
   }
+  // Load the face detector now rather than on the first photo.
+  const detector = await getFaceDetector(opts.detector, log);
+  log(`faces: ${detector.name} (${detector.source}), up to ${Math.floor(opts.maxFaces)} per photo`);
   const app = createApp({
     registry,
     modelsDir,
     maxUploadBytes: Math.round(opts.maxUploadMb * 1024 * 1024),
     maxPixels: Math.round(opts.maxMegapixels * 1e6),
+    maxFaces: Math.floor(opts.maxFaces),
+    detector: opts.detector,
     log,
     logRequests: !opts.quiet,
+    ...sharing.options,
+    flagging: sharing.flagging,
   });
   const server = await listen(app, opts.port, opts.host);
-  const shown = opts.host === '0.0.0.0' || opts.host === '::' ? `http://127.0.0.1:${server.port}` : server.url;
-  console.log(`ekspresi demo: open ${shown}`);
+  // Every address it answers at, and a QR code of the LAN one for phones.
+  console.log(await startupMessage(reachableUrls(opts.host, server.port, sharing.options.basePath ?? '')));
+  if (sharing.dataDir) console.log(`Flagged faces go to ${sharing.dataDir} (review them at ${sharing.options.basePath}/flagged).`);
+  if (!sharing.options.auth?.length && !isLoopbackHost(opts.host)) {
+    console.log('Note: no --auth is set, so anyone who can reach this address can use the demo and see /flagged.');
+  }
 
-  const stop = async () => {
-    await server.close();
+  // SIGTERM / SIGINT: requests in flight finish (up to --shutdown-timeout), then exit 0.
+  exitOnSignals(async (graceMs) => {
+    await server.close(graceMs);
     disposeRegistry(registry);
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+    sharing.flagging?.store.close();
+    log('Stopped.');
+  }, { graceMs: opts.shutdownTimeout * 1000, log });
 }
 
 main().catch((e: unknown) => {

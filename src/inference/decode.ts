@@ -2,7 +2,8 @@
  * Photo bytes -> one grey image, with every way an upload can be wrong turned
  * into an `ImageInputError` a person can read. sharp does the decoding
  * (JPEG, PNG, WebP, GIF first frame, AVIF, TIFF); EXIF orientation is applied
- * and alpha is flattened onto white before the image turns grey.
+ * and alpha is flattened onto white before the image turns grey (a colour copy
+ * is kept for face detection).
  */
 import sharp, { type Metadata } from 'sharp';
 
@@ -46,13 +47,15 @@ export interface DecodeOptions {
 export const DEFAULT_MAX_PIXELS = 50_000_000;
 export const DEFAULT_WORKING_SIZE = 1024;
 
-/** A decoded, upright, single-channel photo. */
+/** A decoded, upright photo: grey for the expression models, colour for the face detector. */
 export interface GreyImage {
   /** Size of the upright original; boxes are reported in these pixels. */
   width: number;
   height: number;
   /** The working copy: `data` is row-major grey 0-255 of workWidth x workHeight. */
   data: Uint8Array;
+  /** The same working copy in colour (RGB, 3 bytes a pixel): face detectors find more faces in colour. */
+  rgb: Uint8Array;
   workWidth: number;
   workHeight: number;
   format: string;
@@ -93,6 +96,15 @@ async function readHeader(bytes: Uint8Array, maxPixels: number): Promise<Metadat
   return meta;
 }
 
+/** Grey from RGB with the ITU-R 601 weights (what PIL's convert('L') and OpenCV use). */
+export function rgbToGrey(rgb: Uint8Array): Uint8Array {
+  const grey = new Uint8Array(rgb.length / 3);
+  for (let i = 0, j = 0; i < grey.length; i++, j += 3) {
+    grey[i] = Math.round(0.299 * rgb[j] + 0.587 * rgb[j + 1] + 0.114 * rgb[j + 2]);
+  }
+  return grey;
+}
+
 /**
  * Decodes an uploaded file into an upright grey working image.
  * Throws `ImageInputError` for anything wrong with the file.
@@ -113,14 +125,15 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
       .rotate() // apply EXIF orientation
       .resize(workingSize, workingSize, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: '#ffffff' }) // transparent pixels become white, not black
-      .greyscale()
-      .toColourspace('b-w')
+      .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 1) throw new Error(`expected 1 channel, got ${info.channels}`);
+    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
+    const rgb = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return {
       width, height,
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      data: rgbToGrey(rgb),
+      rgb,
       workWidth: info.width, workHeight: info.height,
       format: meta.format ?? 'unknown',
     };

@@ -1,55 +1,60 @@
 /**
  * Where the faces are, and cutting them out as 48x48 grey squares.
  *
- * `findFaces` is the seam for face detection (issue 5 puts a real detector
- * here). Until then it assumes the photo is a portrait or an already cropped
- * face and returns its centred square, which is also exactly right for
- * FER2013-style 48x48 faces.
+ * `findFaces` runs the face detector (BlazeFace by default, see detect/) on
+ * the colour working copy and turns each detection into a square, roll-
+ * corrected region (align.ts); with `whole` it skips detection and takes the
+ * photo's centred square as the one face, which is right for an already
+ * cropped face such as a FER2013 image. `cropFaces` samples the regions into
+ * the 48x48 grey faces `facesToTensor` expects.
  */
-import sharp from 'sharp';
 import { FACE_SIZE } from '../types.js';
+import { regionFromDetection, sampleRegion, wholeImageRegion, type FaceRegion } from './align.js';
 import type { GreyImage } from './decode.js';
+import { getFaceDetector, type DetectorName } from './detect/index.js';
 
-/** A face in the upright original photo's pixels (what the API reports). */
-export interface Box { x: number; y: number; width: number; height: number }
+export type { Box, FaceRegion } from './align.js';
 
-/** Returns the faces in `image`, largest first. For now: one centred square. */
-export function findFaces(image: GreyImage): Box[] {
-  const side = Math.min(image.width, image.height);
-  return [{
-    x: Math.floor((image.width - side) / 2),
-    y: Math.floor((image.height - side) / 2),
-    width: side,
-    height: side,
-  }];
-}
+export const DEFAULT_MAX_FACES = 20;
 
-/** Maps a box from original pixels into the (possibly smaller) working image, clamped to it. */
-function toWorking(image: GreyImage, box: Box): { left: number; top: number; width: number; height: number } {
-  const sx = image.workWidth / image.width;
-  const sy = image.workHeight / image.height;
-  const left = Math.min(Math.max(0, Math.floor(box.x * sx)), image.workWidth - 1);
-  const top = Math.min(Math.max(0, Math.floor(box.y * sy)), image.workHeight - 1);
-  const width = Math.max(1, Math.min(image.workWidth - left, Math.round(box.width * sx)));
-  const height = Math.max(1, Math.min(image.workHeight - top, Math.round(box.height * sy)));
-  return { left, top, width, height };
+export interface FindOptions {
+  /** Skip detection: the photo's centred square is the face. */
+  whole?: boolean;
+  /** Most faces to return (default 20); the most confident are kept. */
+  maxFaces?: number;
+  detector?: DetectorName;
+  /** Crop margin around the detector's box (default: the detector's own). */
+  margin?: number;
+  log?: (msg: string) => void;
 }
 
 /**
- * Cuts each box out and resizes it to 48x48 grey: the input `facesToTensor`
- * expects (faces concatenated, row-major, 0-255).
+ * The faces in `image`, left to right, in the original photo's pixels.
+ * Empty when no face was found.
  */
-export async function cropFaces(image: GreyImage, boxes: Box[]): Promise<Uint8Array> {
+export async function findFaces(image: GreyImage, options: FindOptions = {}): Promise<FaceRegion[]> {
+  if (options.whole) return [wholeImageRegion(image)];
+  const detector = await getFaceDetector(options.detector, options.log);
+  const found = await detector.detect(
+    { data: image.rgb, width: image.workWidth, height: image.workHeight, channels: 3 },
+    { maxFaces: Math.max(1, options.maxFaces ?? DEFAULT_MAX_FACES) },
+  );
+  const scale = image.width / image.workWidth;
+  return found
+    .map((d) => regionFromDetection(d, scale, image, options.margin ?? detector.margin))
+    // Left to right, so "face 1" is the leftmost one on the photo.
+    .sort((a, b) => a.centre.x - b.centre.x || a.centre.y - b.centre.y);
+}
+
+/**
+ * Samples each region to 48x48 grey: the input `facesToTensor` expects
+ * (faces concatenated, row-major, 0-255).
+ */
+export async function cropFaces(image: GreyImage, regions: FaceRegion[]): Promise<Uint8Array> {
   const px = FACE_SIZE * FACE_SIZE;
-  const out = new Uint8Array(boxes.length * px);
-  await Promise.all(boxes.map(async (box, i) => {
-    const face = await sharp(image.data, { raw: { width: image.workWidth, height: image.workHeight, channels: 1 } })
-      .extract(toWorking(image, box))
-      .resize(FACE_SIZE, FACE_SIZE, { fit: 'fill' })
-      .toColourspace('b-w')
-      .raw()
-      .toBuffer();
-    out.set(face.subarray(0, px), i * px);
-  }));
+  const out = new Uint8Array(regions.length * px);
+  const scale = image.width / image.workWidth;
+  const src = { data: image.data, width: image.workWidth, height: image.workHeight };
+  regions.forEach((r, i) => sampleRegion(src, r, scale, out, i * px));
   return out;
 }

@@ -9,8 +9,13 @@ import type { LoadedModel } from './registry.js';
 
 export type Scores = Record<Label, number>;
 
+export interface PredictOptions {
+  /** Average with the mirrored face; default: what the model's card asks for. */
+  tta?: boolean;
+}
+
 /** Runs the model on `faces` (n x 48x48 grey, 0-255) and returns n rows of 7 probabilities. */
-export function predictFaces(entry: LoadedModel, faces: Uint8Array): Float32Array[] {
+export function predictFaces(entry: LoadedModel, faces: Uint8Array, options: PredictOptions = {}): Float32Array[] {
   const n = faces.length / (FACE_SIZE * FACE_SIZE);
   if (n === 0) return [];
   const spec = entry.card.input;
@@ -20,8 +25,8 @@ export function predictFaces(entry: LoadedModel, faces: Uint8Array): Float32Arra
       return entry.outputsProbabilities ? y : tf.softmax(y);
     };
     let p = run(facesToTensor(faces, spec));
-    // Test-time augmentation the card asks for: average with the mirror image.
-    if (entry.card.tta === 'flip') p = tf.div(tf.add(p, run(facesToTensor(flipFaces(faces), spec))), 2);
+    // Test-time augmentation (asked for, or the card's default): average with the mirror image.
+    if (options.tta ?? entry.card.tta === 'flip') p = tf.div(tf.add(p, run(facesToTensor(flipFaces(faces), spec))), 2);
     return p;
   });
   try {

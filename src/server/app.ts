@@ -4,24 +4,37 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { DEFAULT_MAX_PIXELS, type DecodeOptions } from '../inference/decode.js';
+import { DEFAULT_MAX_PIXELS } from '../inference/decode.js';
+import type { DetectorName } from '../inference/detect/index.js';
+import { DEFAULT_MAX_FACES } from '../inference/faces.js';
+import type { AnalyseOptions } from '../inference/pipeline.js';
 import type { ModelRegistry } from '../inference/registry.js';
+import { basePathGetter, normaliseBasePath } from './base-path.js';
 import type { AppDeps } from './deps.js';
 import { HttpError, isHtmx, makeErrorHandler, wantsJson } from './errors.js';
 import { loadExamples, type ExampleSet } from './examples.js';
+import type { Flagging } from './flagging/index.js';
 import { apiRoutes } from './routes/api.js';
 import { assetRoutes } from './routes/assets.js';
+import { compareRoutes } from './routes/compare.js';
 import { pageRoutes, renderPage } from './routes/pages.js';
+import { uiLocals } from './request-context.js';
+import { installSharing, type SharingOptions } from './sharing.js';
+import { closeAfterUnreadUpload } from './unread-upload.js';
 import { createViews } from './views.js';
 
 export const DEFAULT_MAX_UPLOAD_MB = 10;
 
-export interface AppOptions {
+export interface AppOptions extends SharingOptions {
   registry: ModelRegistry;
   /** Largest accepted request body in bytes (default 10 MB). */
   maxUploadBytes?: number;
   /** Largest accepted image in pixels (decompression bombs). */
   maxPixels?: number;
+  /** Most faces analysed in one photo (default 20). */
+  maxFaces?: number;
+  /** Face detector (default BlazeFace). */
+  detector?: DetectorName;
   /** Where the models came from (shown on the no-models page). */
   modelsDir?: string;
   /** Example photos for the strip (default: the installed demo photos). */
@@ -30,11 +43,18 @@ export interface AppOptions {
   log?: (msg: string) => void;
   /** Log one line per request (the CLI turns it on). */
   logRequests?: boolean;
+  /** Where flagged faces go (see flagging/); absent = no flag control. The caller closes it. */
+  flagging?: Flagging | null;
 }
 
 export function createApp(options: AppOptions): Hono {
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_MB * 1024 * 1024;
-  const decode: DecodeOptions = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS };
+  const decode: AnalyseOptions = {
+    maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
+    maxFaces: options.maxFaces ?? DEFAULT_MAX_FACES,
+    detector: options.detector,
+    log: options.log,
+  };
   const deps: AppDeps = {
     registry: options.registry,
     examples: options.examples ?? loadExamples(),
@@ -43,9 +63,14 @@ export function createApp(options: AppOptions): Hono {
     maxUploadBytes,
     modelsDir: options.modelsDir ?? 'models/',
     log: options.log ?? (() => {}),
+    base: normaliseBasePath(options.basePath),
+    flagging: options.flagging ?? null,
   };
 
-  const app = new Hono();
+  // Routes live at "/"; under --base-path the prefix is stripped before routing (base-path.ts).
+  const app = new Hono({ getPath: basePathGetter(deps.base) });
+  // An early answer to an upload still arriving closes the connection (see unread-upload.ts).
+  app.use(closeAfterUnreadUpload());
 
   if (options.logRequests) {
     app.use(async (c, next) => {
@@ -54,6 +79,9 @@ export function createApp(options: AppOptions): Hono {
       deps.log(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - t0).toFixed(1)}ms`);
     });
   }
+
+  // Headers, language, auth, rate limit and queue come before every route.
+  installSharing(app, deps, options);
 
   // Uploads only: refuse an oversized body before reading it into memory.
   const mb = Math.round((maxUploadBytes / 1024 / 1024) * 10) / 10;
@@ -67,10 +95,12 @@ export function createApp(options: AppOptions): Hono {
   app.route('/', pageRoutes(deps));
   app.route('/', apiRoutes(deps));
   app.route('/', assetRoutes(deps));
+  app.route('/', compareRoutes(deps));
 
   app.notFound((c) => {
-    if (wantsJson(c)) return c.json({ error: `Nothing at ${c.req.path}.` }, 404);
-    if (isHtmx(c)) return c.html(deps.views.error('Nothing at this address.'), 404);
+    const { t } = uiLocals();
+    if (wantsJson(c)) return c.json({ error: t('err.nothingAt', { path: c.req.path }) }, 404);
+    if (isHtmx(c)) return c.html(deps.views.error(t('err.nothingHere')), 404);
     return c.html(deps.views.notFound(), 404);
   });
   app.onError(makeErrorHandler({

@@ -7,6 +7,8 @@ import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ImageInputError } from '../inference/decode.js';
+import { localiseMessage } from './i18n/errors.js';
+import { uiLocals } from './request-context.js';
 
 /** An error whose message is meant for the user. */
 export class HttpError extends Error {
@@ -50,7 +52,10 @@ export interface ErrorRenderers {
 
 export function makeErrorHandler(render: ErrorRenderers, log: (msg: string) => void): ErrorHandler {
   return async (err, c) => {
-    const { status, message } = toPublicError(err);
+    const pub = toPublicError(err);
+    const { status } = pub;
+    // The sentence in the user's language (i18n/errors.ts); unknown ones stay as they are.
+    const message = localiseMessage(pub.message, uiLocals().t);
     if (status >= 500) log(`error: ${c.req.method} ${c.req.path}: ${(err as Error)?.stack ?? String(err)}`);
     // The rest of an oversized body may still be arriving: close the
     // connection after this answer instead of reusing a half-read socket.

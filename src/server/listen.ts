@@ -2,11 +2,16 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Hono } from 'hono';
+import { drainServer } from './drain.js';
 
 export interface RunningServer {
   url: string;
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops listening. With `graceMs` > 0 requests in flight may finish first
+   * (see drain.ts); by default open connections are cut at once.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export function listen(app: Hono, port: number, host: string): Promise<RunningServer> {
@@ -16,11 +21,8 @@ export function listen(app: Hono, port: number, host: string): Promise<RunningSe
       resolve({
         url: `http://${shownHost}:${info.port}`,
         port: info.port,
-        close: () => new Promise<void>((done) => {
-          // Keep-alive sockets would hold close() open; they carry no work here.
-          if ('closeAllConnections' in server) server.closeAllConnections();
-          server.close(() => done());
-        }),
+        // Keep-alive sockets would hold close() open: drainServer closes them.
+        close: async (graceMs = 0) => { await drainServer(server, graceMs); },
       });
     });
     server.once('error', reject);

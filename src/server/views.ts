@@ -3,11 +3,13 @@
  * a template data it does not expect. Output is HTML-escaped by default
  * (`<%= %>`); `<%~ %>` is used only for HTML we rendered ourselves.
  */
-import { Eta } from 'eta';
 import type { Example } from './examples.js';
-import { VIEWS_DIR } from './paths.js';
+import { uiLocals } from './request-context.js';
+import { createEta } from './ui-eta.js';
 import type { ModelOption, ResultView } from './view-models.js';
 import type { SkippedModel } from '../inference/registry.js';
+import type { CompareView } from './compare-view.js';
+import type { SideBySideView } from './side-by-side-view.js';
 
 export interface IndexData {
   models: ModelOption[];
@@ -21,21 +23,34 @@ export interface IndexData {
 
 export interface NoModelsData { modelsDir: string; skipped: SkippedModel[] }
 
+/** The /compare page when comparison.json is missing (problem: null) or unreadable. */
+export interface CompareMissingData { file: string; problem: string | null }
+
 export interface Views {
   index(data: IndexData): string;
   result(view: ResultView): string;
+  /** Every model's bars for the same faces (side-by-side mode). */
+  resultAll(view: SideBySideView): string;
   error(message: string): string;
   noModels(data: NoModelsData): string;
   notFound(): string;
+  compare(view: CompareView): string;
+  compareMissing(data: CompareMissingData): string;
 }
 
 export function createViews(): Views {
-  const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true });
+  // Every template also gets it.t / it.lang / it.base (request-context.ts).
+  const eta = createEta();
+  // Page titles in the request's language.
+  const title = (key: 'index.title' | 'nomodels.title' | 'notfound.title' | 'compare.title') => uiLocals().t(key);
   return {
-    index: (data) => eta.render('./index', { title: 'Facial expression demo', ...data }),
+    index: (data) => eta.render('./index', { title: title('index.title'), ...data }),
     result: (view) => eta.render('./result', view),
+    resultAll: (view) => eta.render('./result-all', view),
     error: (message) => eta.render('./error', { message }),
-    noModels: (data) => eta.render('./no-models', { title: 'No models yet', ...data }),
-    notFound: () => eta.render('./not-found', { title: 'Page not found' }),
+    noModels: (data) => eta.render('./no-models', { title: title('nomodels.title'), ...data }),
+    notFound: () => eta.render('./not-found', { title: title('notfound.title') }),
+    compare: (view) => eta.render('./compare', { title: title('compare.title'), ...view }),
+    compareMissing: (data) => eta.render('./compare-missing', { title: title('compare.title'), ...data }),
   };
 }

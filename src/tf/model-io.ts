@@ -80,10 +80,45 @@ function toHalf(v: number): number {
   return half;
 }
 
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/**
+ * Tidies what a writer killed mid-write (SIGKILL, power loss) left next to
+ * `dir`: its temporary folders (named with its pid) are removed, and if it
+ * died between the two renames of the swap (`dir` moved aside, the new folder
+ * complete but not yet renamed in), the swap is finished. Folders of live
+ * writers are left alone. Call before reading a folder another run may have
+ * been writing (--resume); writeFolderAtomically calls it too.
+ */
+export async function recoverFolder(dir: string): Promise<void> {
+  const parent = path.dirname(path.resolve(dir));
+  const prefix = `.${path.basename(dir)}.tmp-`;
+  let names: string[];
+  try { names = await fs.readdir(parent); } catch { return; }
+  const stale = names.filter((n) => {
+    if (!n.startsWith(prefix)) return false;
+    const pid = Number(n.slice(prefix.length).split('-')[0]);
+    return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid);
+  });
+  if (stale.length === 0) return;
+  const hasDir = await fs.stat(dir).then(() => true, () => false);
+  if (!hasDir) {
+    // A new folder is renamed aside to .old only once the new one is complete.
+    const swapped = stale.find((n) => !n.endsWith('.old') && stale.includes(`${n}.old`));
+    const old = stale.find((n) => n.endsWith('.old'));
+    const restore = swapped ?? old;
+    if (restore) await fs.rename(path.join(parent, restore), dir);
+  }
+  for (const n of stale) await fs.rm(path.join(parent, n), { recursive: true, force: true });
+}
+
 /** Writes files into a fresh temporary sibling of `dir`, then swaps it into place. */
 export async function writeFolderAtomically(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
   const parent = path.dirname(path.resolve(dir));
   await fs.mkdir(parent, { recursive: true });
+  await recoverFolder(dir);
   const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(tmp);
   try {

@@ -197,6 +197,9 @@ function makeFastTile(fallback: tf.KernelFunc): tf.KernelFunc {
 
 let registered = false;
 
+/** The wasm backend's own kernels that ours replaced (the benchmark times them against ours). */
+export const originalWasmKernels = new Map<string, tf.KernelConfig>();
+
 /** Registers (or replaces) the conv gradient kernels of the wasm backend. Idempotent. */
 export function registerWasmGradientKernels(): void {
   if (registered) return;
@@ -231,6 +234,7 @@ export function registerWasmGradientKernels(): void {
   if (meanK) kernels.push(['Mean', makeFastReduce(meanK.kernelFunc, true)]);
   for (const [kernelName, kernelFunc] of kernels) {
     const old = tf.getKernel(kernelName, BACKEND);
+    if (old) originalWasmKernels.set(kernelName, old);
     if (old) tf.unregisterKernel(kernelName, BACKEND);
     // Keep the original setup function: it binds the wasm exports a fallback may call.
     tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: old?.setupFunc });

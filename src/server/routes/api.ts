@@ -1,9 +1,13 @@
 /** The JSON API (DESIGN.md): POST /api/predict, GET /api/models, GET /healthz. */
 import { Hono } from 'hono';
 import { analyseImage } from '../../inference/pipeline.js';
+import { ALL_MODELS, analyseWithEveryModel, sideBySideJson } from '../../inference/side-by-side.js';
 import { tf } from '../../tf/backend.js';
+import { apiDocs } from '../api-docs.js';
 import type { AppDeps } from '../deps.js';
+import { requestChoices } from '../analysis-options.js';
 import { pickModel } from '../pick-model.js';
+import { predictionJson } from '../prediction-json.js';
 import { noFileError, readUpload } from '../upload.js';
 
 export function apiRoutes(deps: AppDeps): Hono {
@@ -11,26 +15,26 @@ export function apiRoutes(deps: AppDeps): Hono {
   const { registry } = deps;
   const started = Date.now();
 
-  app.post('/api/predict', async (c) => {
+  // apiDocs.*: the OpenAPI description of each route and the schema checks of its input.
+  app.post('/api/predict', apiDocs.predict, apiDocs.predictQuery, apiDocs.predictForm, async (c) => {
     const { bytes, fields } = await readUpload(c, true);
-    const entry = pickModel(registry, c.req.query('model') ?? fields.model);
+    const wanted = c.req.query('model') ?? fields.model;
+    // ?model=all: every loaded model on the same faces (side-by-side mode).
+    const entry = pickModel(registry, wanted === ALL_MODELS ? null : wanted);
     if (!bytes) throw noFileError(true);
-    const a = await analyseImage(bytes, entry, deps.decode);
-    return c.json({
-      model: a.model,
-      image: { width: a.image.width, height: a.image.height },
-      faces: a.faces.map((f) => ({ box: f.box, label: f.label, scores: f.scores })),
-      ms: a.ms,
-    });
+    // ?whole=1, ?explain=1, ?tta=1, ?max_faces=N (or the same form fields).
+    const options = { ...deps.decode, ...requestChoices(c, fields, deps.decode) };
+    if (wanted === ALL_MODELS) return c.json(sideBySideJson(await analyseWithEveryModel(bytes, registry.models, options)));
+    return c.json(await predictionJson(await analyseImage(bytes, entry, options)));
   });
 
-  app.get('/api/models', (c) => c.json({
+  app.get('/api/models', apiDocs.models, (c) => c.json({
     default: registry.defaultId,
     models: registry.models.map((m) => ({ id: m.id, card: m.card })),
     skipped: registry.skipped,
   }));
 
-  app.get('/healthz', (c) => c.json({
+  app.get('/healthz', apiDocs.health, (c) => c.json({
     status: 'ok',
     models: registry.models.length,
     backend: tf.getBackend(),

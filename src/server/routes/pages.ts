@@ -5,12 +5,16 @@
  */
 import { Hono, type Context } from 'hono';
 import { analyseImage } from '../../inference/pipeline.js';
+import { analyseWithEveryModel } from '../../inference/side-by-side.js';
 import type { AppDeps } from '../deps.js';
 import { EXAMPLES_CREDIT } from '../examples.js';
 import { HttpError, isHtmx } from '../errors.js';
+import { withFlagTokens } from '../flagging/index.js';
+import { requestChoices } from '../analysis-options.js';
 import { pickModel } from '../pick-model.js';
 import { noFileError, readUpload } from '../upload.js';
 import { modelOptions, toResultView } from '../view-models.js';
+import { toSideBySideView } from '../side-by-side-view.js';
 
 export function pageRoutes(deps: AppDeps): Hono {
   const app = new Hono();
@@ -30,8 +34,14 @@ export function pageRoutes(deps: AppDeps): Hono {
       if (!bytes) throw noFileError(false);
       photo = bytes;
     }
-    const analysis = await analyseImage(photo, entry, deps.decode);
-    const html = views.result(await toResultView(analysis, entry.card.name));
+    // The options fieldset: whole image, explain, mirror averaging.
+    const choices = requestChoices(c, fields, deps.decode);
+    const options = { ...deps.decode, ...choices };
+    const context = { example: fields.example, model: entry.id, explain: choices.explain, tta: choices.tta };
+    // Side by side (the checkbox, or ?all=1): every loaded model on the same faces.
+    const html = (fields.all ?? c.req.query('all')) === '1'
+      ? views.resultAll(await toSideBySideView(await analyseWithEveryModel(photo, registry.models, options)))
+      : views.result(await withFlagTokens(deps.flagging, await analyseImage(photo, entry, options), (a) => toResultView(a, entry.card.name, context)));
     return c.html(isHtmx(c) ? html : renderPage(deps, html, entry.id));
   });
 

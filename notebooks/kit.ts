@@ -1,0 +1,21 @@
+/**
+ * Everything the notebooks use from the project, loaded in one go.
+ *
+ * tslab compiles notebook cells to CommonJS, while the project is ESM
+ * TypeScript; so the first cell of each notebook loads this file through
+ * tsx (`require('tsx/cjs/api').require`), which brings the project's own
+ * modules in exactly as `npm run ...` runs them. One entry point means one
+ * copy of each module (one TF.js backend) per notebook.
+ */
+export { initBackend, tf } from '../src/tf/backend.js';
+export { FACE_SIZE, LABELS, NUM_CLASSES } from '../src/types.js';
+export { FACE_PIXELS } from '../src/inference/preprocess.js';
+export { classCounts, loadDataSet, stratifiedSplit, subset, trainValSplits } from '../src/training/dataset.js';
+export { DEFAULT_AUGMENT, NO_AUGMENT } from '../src/training/augment.js';
+export { classWeights, train } from '../src/training/trainer.js';
+export { evaluateSplit, scoreFaces } from '../src/training/evaluate.js';
+export { argmaxRows, confusionMatrix, metricsFromConfusion } from '../src/training/metrics.js';
+export { loadTrainedModel, readCard } from '../src/training/model-folder.js';
+export { compareModels, listModelFolders, mcnemarBetween } from '../src/compare/compare.js';
+export { describeConfusion, lrChanges, mostConfused, rowNormalise } from '../src/compare/analysis.js';
+export { barChartSvg, confusionHtml, faceGridHtml, facePng, groupedBarsSvg, lineChartSvg, tableHtml } from '../src/compare/figures.js';

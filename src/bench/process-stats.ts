@@ -1,0 +1,45 @@
+/**
+ * What a long-running server must not accumulate: resident memory, TF.js
+ * tensors and open file handles. Read for this process (the server runs in
+ * it) or for another one by pid (Linux /proc; null where there is none).
+ */
+import fs from 'node:fs';
+import { tf } from '../tf/backend.js';
+
+export interface ProcessStats {
+  rssMb: number;
+  /** Live TF.js tensors in this process. */
+  tensors: number;
+  /** Open file descriptors, or null without /proc. */
+  fds: number | null;
+}
+
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+export function openFds(pid: number | 'self' = 'self'): number | null {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size of another process in MB (VmRSS), or null. */
+export function rssOfPid(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * This process, after a garbage collection when node was started with
+ * --expose-gc (otherwise RSS includes garbage not yet collected).
+ */
+export function processStats(): ProcessStats {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) gc();
+  return { rssMb: mb(process.memoryUsage().rss), tensors: tf.memory().numTensors, fds: openFds() };
+}

@@ -1,0 +1,265 @@
+/**
+ * Bench section `training` (issue 8): images/s of a full training step
+ * (preprocessing, forward, backward, Adam) exactly as the trainer runs it
+ * (trainStep on splitModel), for the custom CNN and MobileNetV2 (head phase
+ * and fine-tuning from block 8), on wasm and on cpu, the wasm/cpu ratio and
+ * minutes per FER2013 epoch; then the four gradient kernels of issue 8 against
+ * the built-in routes they replace, on issue 8's 3x3 conv.
+ *
+ * The pure-JS cpu backend is so slow (a batch-64 custom-CNN step ran over ten
+ * minutes here) that its steps use a small batch and its kernels batch 8,
+ * scaled to 64: every cost here is linear in the batch, so the ratios stand.
+ *
+ * Options (--set key=value): wasm_steps (3), cpu_steps (2), cpu_batch (4),
+ * cpu_kernel_batch (8), skip_cpu=1, skip_kernels=1, skip_builtin=1 (the
+ * minutes-long built-in wasm routes), skip_runs=1 (the current runs' shapes).
+ */
+import { tf, initBackend } from '../../tf/backend.js';
+import { originalWasmKernels } from '../../tf/wasm-gradients.js';
+import { buildCustomCnn, CNN_DEFAULTS, cnnInput } from '../../training/architectures/custom-cnn.js';
+import { buildMobileNetV2, mobilenetInput } from '../../training/architectures/mobilenetv2.js';
+import { splitModel } from '../../training/split-model.js';
+import { trainStep } from '../../training/trainer.js';
+import { augmentFaces, DEFAULT_AUGMENT } from '../../training/augment.js';
+import { mulberry32 } from '../../training/random.js';
+import { FACE_PIXELS } from '../../inference/preprocess.js';
+import { NUM_CLASSES, type InputSpec } from '../../types.js';
+import { timeMedian, type BenchContext, type BenchSection, type Figure, type SectionResult } from '../framework.js';
+
+const BATCH = 64;
+/** FER2013 Training rows: one epoch. */
+const EPOCH_IMAGES = 28_709;
+
+interface ModelCase {
+  id: string;
+  label: string;
+  build(): { model: tf.LayersModel; firstTopLayer: string | null; spec: InputSpec };
+  /** Also measured on cpu (the wasm/cpu ratio of issue 8). */
+  cpu: boolean;
+}
+
+const cnn = (id: string, label: string, inputSize: number, convsPerBlock: number[], cpu: boolean): ModelCase => ({
+  id, label, cpu,
+  build: () => ({ model: buildCustomCnn({ ...CNN_DEFAULTS, inputSize, convsPerBlock }), firstTopLayer: null, spec: cnnInput(inputSize) }),
+});
+const mnv2 = (id: string, label: string, size: number, firstTopLayer: string, cpu: boolean): ModelCase => ({
+  id, label, cpu,
+  build: () => ({ model: buildMobileNetV2({ inputSize: size }), firstTopLayer, spec: mobilenetInput(size) }),
+});
+
+/** Issue 8's shapes: the custom CNN at 48x48 and MobileNetV2 at 96x96 in both phases. */
+const MODELS: ModelCase[] = [
+  cnn('cnn', 'custom CNN 32-64-128-256, convs 1,1,2,2, 48x48', 48, [1, 1, 2, 2], true),
+  mnv2('mnv2_head', 'MobileNetV2 0.35 96x96, head on the frozen base', 96, 'global_average_pooling2d', true),
+  mnv2('mnv2_finetune', 'MobileNetV2 0.35 96x96, fine-tuning from block 8', 96, 'block_8_expand', true),
+];
+
+/** The shapes of the current long runs (/work/runs/COMMANDS.md), wasm only. */
+const RUN_MODELS: ModelCase[] = [
+  cnn('cnn24', 'custom CNN 32-64-128-256, convs 2,2,2,1, 24x24 (current run)', 24, [2, 2, 2, 1], false),
+  mnv2('mnv2_64_head', 'MobileNetV2 0.35 64x64, head (current run)', 64, 'global_average_pooling2d', false),
+  mnv2('mnv2_64_finetune', 'MobileNetV2 0.35 64x64, fine-tuning from block 8 (current run)', 64, 'block_8_expand', false),
+];
+
+function randomBatch(n: number, seed: number): { faces: Float32Array; labels: Int32Array } {
+  const rng = mulberry32(seed);
+  const faces = new Float32Array(n * FACE_PIXELS);
+  for (let i = 0; i < faces.length; i++) faces[i] = Math.floor(rng() * 256);
+  return { faces, labels: Int32Array.from({ length: n }, (_, i) => i % NUM_CLASSES) };
+}
+
+/** ms per training step (median) of one model on the current backend. */
+async function stepMs(c: ModelCase, batch: number, steps: number, warmup: number): Promise<number> {
+  const { model, firstTopLayer, spec } = c.build();
+  const split = splitModel(model, firstTopLayer);
+  const opt = tf.train.adam(1e-3);
+  const { faces, labels } = randomBatch(batch, 1);
+  const classW = new Array<number>(NUM_CLASSES).fill(1);
+  try {
+    // The trainer's own step: preprocessing, forward, backward, Adam update (label smoothing as in real runs).
+    const { median } = await timeMedian(() => trainStep(split, opt, faces, labels, spec, classW, 0.1), steps, warmup);
+    return median;
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+/** ms to augment one batch of 64 faces (plain JS, outside TF.js; part of every training step). */
+function augmentMs(): number {
+  const { faces } = randomBatch(BATCH, 2);
+  const out = new Float32Array(faces.length);
+  const rng = mulberry32(3);
+  augmentFaces(faces, out, BATCH, DEFAULT_AUGMENT, rng);
+  const t0 = performance.now();
+  for (let i = 0; i < 5; i++) augmentFaces(faces, out, BATCH, DEFAULT_AUGMENT, rng);
+  return (performance.now() - t0) / 5;
+}
+
+/** Runs `fn` with the wasm backend's original kernel in place of ours, then puts ours back. */
+async function withOriginalKernel<T>(name: string, fn: () => Promise<T>): Promise<T | null> {
+  const original = originalWasmKernels.get(name);
+  if (!original) return null;
+  const ours = tf.getKernel(name, 'wasm')!;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel(original);
+  try {
+    return await fn();
+  } finally {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(ours);
+  }
+}
+
+/** Time (ms) of one kernel call, output read back and freed. */
+async function kernelMs(run: () => tf.Tensor, reps: number, warmup: number): Promise<number> {
+  const { median } = await timeMedian(async () => {
+    const y = run();
+    await y.data();
+    y.dispose();
+  }, reps, warmup);
+  return median;
+}
+
+function randomTensor(shape: number[], seed: number): tf.Tensor {
+  const rng = mulberry32(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, () => rng() * 2 - 1), shape);
+}
+
+/** The kernels of issue 8 on its 3x3 conv (batch 64, 48x48, 32->64), and MobileNetV2's first strided depthwise. */
+async function kernelFigures(ctx: BenchContext, skipCpu: boolean, cpuBatch: number, skipBuiltin: boolean): Promise<Figure[]> {
+  const figs: Figure[] = [];
+  const reps = ctx.quick ? 1 : 3;
+  const n = BATCH;
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC' } as const;
+  const conv = 'conv 3x3 64x48x48x32->64';
+  // MobileNetV2 at 96x96, block_1: 48 expanded channels at 48x48, Keras pads (0,1) then a valid stride-2 depthwise.
+  const dw = 'depthwise 3x3/2 64x49x49x48';
+  const dwAttrs = { strides: 2, pad: 'valid', dilations: 1 } as const;
+  const shapes = {
+    x: [n, 48, 48, 32], f: [3, 3, 32, 64], dy: [n, 48, 48, 64],
+    dwx: [n, 49, 49, 48], dwf: [3, 3, 48, 1], dwdy: [n, 24, 24, 48],
+  };
+  const make = () => ({
+    x: randomTensor(shapes.x, 1), f: randomTensor(shapes.f, 2), dy: randomTensor(shapes.dy, 3),
+    dwx: randomTensor(shapes.dwx, 4), dwf: randomTensor(shapes.dwf, 5), dwdy: randomTensor(shapes.dwdy, 6),
+  });
+  const add = (id: string, label: string, value: number | null, note?: string) => figs.push({ id, label, value, unit: 'ms', ...(note ? { note } : {}) });
+  const engine = () => tf.engine();
+
+  await tf.setBackend('wasm');
+  let t = make();
+  ctx.log('[bench] kernels on wasm');
+  add('conv_forward_wasm_ms', `${conv}: forward Conv2D, wasm`, await kernelMs(() => tf.conv2d(t.x as tf.Tensor4D, t.f as tf.Tensor4D, 1, 'same'), reps, 1));
+  add('conv_backprop_input_wasm_ms', `${conv}: Conv2DBackpropInput, wasm (ours)`,
+    await kernelMs(() => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: shapes.x }) as tf.Tensor, reps, 1));
+  if (!skipBuiltin) add('conv_backprop_input_wasm_builtin_ms', `${conv}: Conv2DBackpropInput, wasm built-in`,
+    await withOriginalKernel('Conv2DBackpropInput', () => kernelMs(() => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: shapes.x }) as tf.Tensor, 1, 0)),
+    'the slow loop ours replaces');
+  add('conv_backprop_filter_wasm_ms', `${conv}: Conv2DBackpropFilter, wasm (ours)`,
+    await kernelMs(() => engine().runKernel('Conv2DBackpropFilter', { x: t.x, dy: t.dy }, { ...attrs, filterShape: shapes.f }) as tf.Tensor, reps, 1));
+  if (!skipBuiltin) add('conv_backprop_filter_wasm_conv3d_ms', `${conv}: filter gradient via Conv3DBackpropFilterV2, wasm`,
+    await kernelMs(() => tf.tidy(() => tf.reshape(engine().runKernel('Conv3DBackpropFilterV2',
+      { x: tf.reshape(t.x, [n, 1, 48, 48, 32]), dy: tf.reshape(t.dy, [n, 1, 48, 48, 64]) },
+      { strides: [1, 1, 1], pad: 'same', filterShape: [1, 3, 3, 32, 64] }) as tf.Tensor, shapes.f)), 1, 0),
+    'the only built-in wasm route (no Conv2DBackpropFilter)');
+  add('dw_backprop_filter_wasm_ms', `${dw}: DepthwiseConv2dNativeBackpropFilter, wasm (ours)`,
+    await kernelMs(() => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: t.dwx, dy: t.dwdy }, { ...dwAttrs, filterShape: shapes.dwf }) as tf.Tensor, reps, 1),
+    'no built-in wasm kernel');
+  add('dw_backprop_input_wasm_ms', `${dw}: DepthwiseConv2dNativeBackpropInput, wasm (ours)`,
+    await kernelMs(() => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: t.dwdy, filter: t.dwf }, { ...dwAttrs, inputShape: shapes.dwx }) as tf.Tensor, reps, 1),
+    'no built-in wasm kernel');
+  tf.dispose(Object.values(t));
+
+  if (!skipCpu) {
+    // cpu at a smaller batch (minutes per call at 64 here), scaled to 64: each kernel is linear in the batch.
+    const b = cpuBatch;
+    const scale = n / b;
+    const note = `measured at batch ${b}, x${scale}`;
+    await tf.setBackend('cpu');
+    const s = (shape: number[]) => [b, ...shape.slice(1)];
+    t = {
+      x: randomTensor(s(shapes.x), 1), f: randomTensor(shapes.f, 2), dy: randomTensor(s(shapes.dy), 3),
+      dwx: randomTensor(s(shapes.dwx), 4), dwf: randomTensor(shapes.dwf, 5), dwdy: randomTensor(s(shapes.dwdy), 6),
+    };
+    ctx.log(`[bench] kernels on cpu, batch ${b} (slow)`);
+    add('conv_backprop_input_cpu_ms', `${conv}: Conv2DBackpropInput, cpu`, scale *
+      await kernelMs(() => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: s(shapes.x) }) as tf.Tensor, 1, 0), note);
+    add('conv_backprop_filter_cpu_ms', `${conv}: Conv2DBackpropFilter, cpu`, scale *
+      await kernelMs(() => engine().runKernel('Conv2DBackpropFilter', { x: t.x, dy: t.dy }, { ...attrs, filterShape: shapes.f }) as tf.Tensor, 1, 0), note);
+    add('dw_backprop_filter_cpu_ms', `${dw}: DepthwiseConv2dNativeBackpropFilter, cpu`, scale *
+      await kernelMs(() => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: t.dwx, dy: t.dwdy }, { ...dwAttrs, filterShape: shapes.dwf }) as tf.Tensor, 1, 0), note);
+    add('dw_backprop_input_cpu_ms', `${dw}: DepthwiseConv2dNativeBackpropInput, cpu`, scale *
+      await kernelMs(() => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: t.dwdy, filter: t.dwf }, { ...dwAttrs, inputShape: s(shapes.dwx) }) as tf.Tensor, 1, 0), note);
+    tf.dispose(Object.values(t));
+    await tf.setBackend('wasm');
+  }
+  return figs;
+}
+
+const section: BenchSection = {
+  name: 'training',
+  title: 'Training throughput on this machine (issue 8)',
+  async run(ctx: BenchContext): Promise<SectionResult> {
+    await initBackend('wasm');
+    const num = (key: string, fallback: number) => (ctx.options[key] != null ? Number(ctx.options[key]) : fallback);
+    const wasmSteps = num('wasm_steps', ctx.quick ? 1 : 3);
+    const cpuSteps = num('cpu_steps', ctx.quick ? 1 : 2);
+    const cpuBatch = num('cpu_batch', 4);
+    const cpuKernelBatch = num('cpu_kernel_batch', 8);
+    const skipCpu = ctx.options.skip_cpu === '1';
+    const figures: Figure[] = [];
+    const notes: string[] = [];
+
+    const aug = augmentMs();
+    figures.push({ id: 'augment_ms_per_batch', label: 'augmentation of a batch of 64 (JS, per step)', value: aug, unit: 'ms' });
+
+    for (const c of [...MODELS, ...(ctx.options.skip_runs === '1' ? [] : RUN_MODELS)]) {
+      await tf.setBackend('wasm');
+      ctx.log(`[bench] ${c.label}: wasm, batch ${BATCH}, ${wasmSteps} steps`);
+      const wasmMs = await stepMs(c, BATCH, wasmSteps, 1);
+      const wasmIps = (BATCH / wasmMs) * 1000;
+      figures.push({ id: `${c.id}_wasm_images_per_s`, label: `${c.label}: wasm`, value: wasmIps, unit: 'images/s', note: `${Math.round(wasmMs)} ms per step of ${BATCH}` });
+      // One epoch: every step plus its augmentation (validation not included).
+      const epochMin = ((EPOCH_IMAGES / BATCH) * (wasmMs + aug)) / 60_000;
+      figures.push({ id: `${c.id}_wasm_minutes_per_epoch`, label: `${c.label}: wasm, one FER2013 epoch (28,709)`, value: epochMin, unit: 'min', note: 'steps + augmentation; target < 10' });
+      let cpuIps: number | null = null;
+      if (!skipCpu && c.cpu) {
+        await tf.setBackend('cpu');
+        ctx.log(`[bench] ${c.label}: cpu, batch ${cpuBatch}, ${cpuSteps} steps (slow)`);
+        // No warm-up on cpu: nothing to compile, and a step costs minutes.
+        const cpuMs = await stepMs(c, cpuBatch, cpuSteps, 0);
+        cpuIps = (cpuBatch / cpuMs) * 1000;
+        figures.push({ id: `${c.id}_cpu_images_per_s`, label: `${c.label}: cpu`, value: cpuIps, unit: 'images/s', note: `${Math.round(cpuMs)} ms per step of ${cpuBatch}` });
+        figures.push({ id: `${c.id}_wasm_cpu_ratio`, label: `${c.label}: wasm / cpu`, value: wasmIps / cpuIps, unit: 'x', note: 'target > 100' });
+      }
+      await tf.setBackend('wasm');
+    }
+    if (!skipCpu && cpuBatch !== BATCH) {
+      notes.push(`cpu steps use batch ${cpuBatch} (--set cpu_batch=64 for 64; one batch-64 custom-CNN step on cpu ran over 10 minutes here, a batch-8 one 282 s); images/s is per image, so the ratio compares like with like`);
+    }
+    if (ctx.options.skip_kernels !== '1') figures.push(...(await kernelFigures(ctx, skipCpu, cpuKernelBatch, ctx.options.skip_builtin === '1')));
+    const ratio = (a: string, b: string) => {
+      const x = figures.find((f) => f.id === a)?.value, y = figures.find((f) => f.id === b)?.value;
+      return x != null && y != null ? y / x : null;
+    };
+    const speedups: Array<[string, string, string, string]> = [
+      ['conv_backprop_input_speedup_vs_builtin', 'Conv2DBackpropInput: ours vs wasm built-in', 'conv_backprop_input_wasm_ms', 'conv_backprop_input_wasm_builtin_ms'],
+      ['conv_backprop_filter_speedup_vs_conv3d', 'Conv2DBackpropFilter: ours vs Conv3DBackpropFilterV2 route', 'conv_backprop_filter_wasm_ms', 'conv_backprop_filter_wasm_conv3d_ms'],
+      ['conv_backprop_input_speedup_vs_cpu', 'Conv2DBackpropInput: ours vs cpu', 'conv_backprop_input_wasm_ms', 'conv_backprop_input_cpu_ms'],
+      ['conv_backprop_filter_speedup_vs_cpu', 'Conv2DBackpropFilter: ours vs cpu', 'conv_backprop_filter_wasm_ms', 'conv_backprop_filter_cpu_ms'],
+      ['dw_backprop_filter_speedup_vs_cpu', 'DepthwiseConv2dNativeBackpropFilter: ours vs cpu', 'dw_backprop_filter_wasm_ms', 'dw_backprop_filter_cpu_ms'],
+      ['dw_backprop_input_speedup_vs_cpu', 'DepthwiseConv2dNativeBackpropInput: ours vs cpu', 'dw_backprop_input_wasm_ms', 'dw_backprop_input_cpu_ms'],
+    ];
+    for (const [id, label, ours, other] of speedups) {
+      const r = ratio(ours, other);
+      if (r != null) figures.push({ id, label, value: r, unit: 'x' });
+    }
+    notes.push(`wasm: median of ${wasmSteps} step(s) of ${BATCH} after 1 warm-up; cpu: median of ${cpuSteps} step(s) of ${cpuBatch}, no warm-up; kernels: median of ${ctx.quick ? 1 : 3} (built-in and cpu routes: 1 call)`);
+    notes.push('a training step here = preprocessing + forward + backward + Adam (the trainer\'s trainStep); an epoch adds augmentation (above) and a validation pass');
+    return { figures, notes };
+  },
+};
+
+export default section;

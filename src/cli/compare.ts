@@ -1,0 +1,53 @@
+/**
+ * npm run compare -- --data PATH [--usage U] [--models DIR] [--out FILE] [--no-peers]
+ */
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { initBackend } from '../tf/backend.js';
+import { loadDataSet } from '../training/dataset.js';
+import { compareModels, formatComparison, writeComparison } from '../compare/compare.js';
+import { USAGES, type Usage } from '../types.js';
+import { runCli } from './run.js';
+
+const program = new Command('compare')
+  .description('Evaluate every model in models/ (and the face-api and human peer models) on the same FER2013 rows; writes comparison.json for the /compare page.')
+  .requiredOption('--data <path>', 'fer2013.csv, .csv.gz, or a train/test image-folder root')
+  .addOption(new Option('--usage <usage>', 'which rows (default: PrivateTest if present, else PublicTest, as evaluate)').choices([...USAGES]))
+  .option('--models <dir>', 'folder of model folders', 'models')
+  .option('--out <file>', 'where to write the JSON (default: <models>/comparison.json)')
+  .option('--no-peers', 'leave out the face-api and human peer models')
+  .option('--latency-runs <n>', 'timed single-face predictions per model', toInt, 50)
+  .option('--skip-bad', 'skip bad data rows instead of stopping')
+  .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
+  .action(main);
+
+function toInt(v: string): number { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive whole number: ${v}`); return n; }
+
+interface Opts { data: string; usage?: Usage; models: string; out?: string; peers: boolean; latencyRuns: number; skipBad?: boolean; backend?: string }
+
+/** Same default as `npm run evaluate`: PrivateTest if present, else PublicTest, else the only split. */
+function defaultUsage(available: Usage[]): Usage {
+  for (const u of ['PrivateTest', 'PublicTest'] as const) if (available.includes(u)) return u;
+  if (available.length === 0) throw new Error('the data has no rows');
+  return available[0];
+}
+
+async function main(o: Opts): Promise<void> {
+  const log = (m: string) => console.error(m);
+  await initBackend(o.backend, log);
+  const data = await loadDataSet(o.data, { skipBad: o.skipBad, usages: o.usage ? [o.usage] : undefined, onWarning: log });
+  const usage = o.usage ?? defaultUsage([...data.keys()]);
+  const split = data.get(usage);
+  if (!split || split.size === 0) throw new Error(`${o.data} has no ${usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
+  const comparison = await compareModels({
+    modelsDir: o.models, split, usage, dataName: path.basename(path.resolve(o.data)),
+    peers: o.peers ? undefined : [], latencyRuns: o.latencyRuns, log,
+  });
+  if (!comparison.models.some((m) => m.kind === 'ours')) log(`note: no model folders with a card.json in ${o.models}`);
+  const out = o.out ?? path.join(o.models, 'comparison.json');
+  await writeComparison(out, comparison);
+  console.log(formatComparison(comparison));
+  console.log(`\nwrote ${out}`);
+}
+
+await runCli(program);

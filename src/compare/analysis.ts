@@ -1,0 +1,49 @@
+/** Small readings of a confusion matrix, shared by the /compare page and the notebooks. */
+import { LABELS, type HistoryEntry } from '../types.js';
+
+export interface Confusion {
+  truth: string;
+  predicted: string;
+  count: number;
+  /** count / faces of the true class. */
+  rate: number;
+  support: number;
+}
+
+/** Each row divided by its sum (0 for an empty row): what share of each true class went where. */
+export function rowNormalise(confusion: number[][]): number[][] {
+  return confusion.map((row) => {
+    const s = row.reduce((a, b) => a + b, 0);
+    return row.map((v) => (s ? v / s : 0));
+  });
+}
+
+/** The `k` off-diagonal cells with the largest share of their true class. */
+export function mostConfused(confusion: number[][], k = 3, labels: readonly string[] = LABELS): Confusion[] {
+  const rates = rowNormalise(confusion);
+  const cells: Confusion[] = [];
+  confusion.forEach((row, t) => {
+    const support = row.reduce((a, b) => a + b, 0);
+    row.forEach((count, p) => {
+      if (t !== p && count > 0) cells.push({ truth: labels[t], predicted: labels[p], count, rate: rates[t][p], support });
+    });
+  });
+  return cells.sort((a, b) => b.rate - a.rate || b.count - a.count).slice(0, k);
+}
+
+export function describeConfusion(c: Confusion): string {
+  return `${c.truth} taken for ${c.predicted}: ${(c.rate * 100).toFixed(1)}% of ${c.truth} faces (${c.count} of ${c.support})`;
+}
+
+/** Epochs where the learning rate (or the training phase) changed, for the chart markers and the text. */
+export function lrChanges(history: HistoryEntry[]): Array<{ epoch: number; text: string }> {
+  const out: Array<{ epoch: number; text: string }> = [];
+  for (let i = 1; i < history.length; i++) {
+    const prev = history[i - 1], h = history[i];
+    const parts: string[] = [];
+    if (h.phase && h.phase !== prev.phase) parts.push(`phase ${h.phase}`);
+    if (h.lr !== prev.lr) parts.push(`lr ${prev.lr.toExponential(1)} → ${h.lr.toExponential(1)}`);
+    if (parts.length) out.push({ epoch: h.epoch, text: parts.join(', ') });
+  }
+  return out;
+}

@@ -1,0 +1,199 @@
+/**
+ * models/comparison.json -> plain data for views/compare.eta: formatted
+ * figures, the best figure per column, heatmap cells with their shade class,
+ * the most-confused pairs as sentences, and the curves' data for
+ * static/compare.js. The template only prints and loops.
+ */
+import { z } from 'zod';
+import { describeConfusion, lrChanges, mostConfused, rowNormalise } from '../compare/analysis.js';
+import { formatP } from '../compare/mcnemar.js';
+import type { Comparison, ModelResult } from '../compare/types.js';
+import { LABELS } from '../types.js';
+import { uiLocals } from './request-context.js';
+
+const classMetrics = z.object({ precision: z.number(), recall: z.number(), f1: z.number(), support: z.number() });
+const modelSchema = z.discriminatedUnion('available', [
+  z.object({
+    available: z.literal(true), id: z.string(), kind: z.enum(['ours', 'peer']), accuracy: z.number(), macro_f1: z.number(),
+    per_class: z.record(z.string(), classMetrics), confusion: z.array(z.array(z.number())).length(LABELS.length),
+    params: z.number(), size_bytes: z.number(), latency: z.object({ median_ms: z.number(), runs: z.number() }).loose(),
+    notes: z.array(z.string()),
+  }).loose(),
+  z.object({ available: z.literal(false), id: z.string(), kind: z.enum(['ours', 'peer']), reason: z.string() }).loose(),
+]);
+const comparisonSchema = z.object({
+  version: z.literal(1),
+  created: z.string(),
+  data: z.object({ name: z.string(), usage: z.string(), n: z.number(), description: z.string() }).loose(),
+  environment: z.object({ backend: z.string(), tfjs: z.string(), cpu: z.string() }).loose(),
+  models: z.array(modelSchema),
+  mcnemar: z.array(z.object({ a: z.string(), b: z.string(), p_value: z.number(), summary: z.string() }).loose()),
+}).loose();
+
+/** Parses comparison.json; throws a message that says what is wrong. */
+export function parseComparison(text: string): Comparison {
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch (e) { throw new Error(`not JSON (${(e as Error).message})`); }
+  const parsed = comparisonSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${issue.path.join('.') || 'file'}: ${issue.message}`);
+  }
+  return parsed.data as unknown as Comparison;
+}
+
+export interface Cell { text: string; best: boolean }
+export interface TableRow { id: string; kind: string; source: string; cells: Cell[] }
+export interface HeatCell { count: number; percent: string; shade: string; diagonal: boolean; title: string }
+export interface Heatmap {
+  id: string;
+  kind: string;
+  rows: Array<{ label: string; support: number; cells: HeatCell[] }>;
+  confused: string[];
+  classes: Array<{ label: string; precision: string; recall: string; f1: string; support: number }>;
+  notes: string[];
+  preprocessing: string;
+  mapping: string | null;
+}
+export interface F1Group { label: string; bars: Array<{ id: string; value: string; text: string; best: boolean }> }
+export interface CurveView { id: string; chartId: string; series: string; lrChanges: string[]; epochs: number }
+export interface McNemarView {
+  a: string; b: string; bothCorrect: number; aOnly: number; bOnly: number; bothWrong: number;
+  method: string; p: string; significant: boolean; summary: string;
+}
+
+export interface CompareView {
+  dataStatement: string;
+  usage: string;
+  created: string;
+  environment: string;
+  latencyNote: string;
+  classCounts: Array<{ label: string; count: number; percent: string }>;
+  columns: string[];
+  rows: TableRow[];
+  unavailable: Array<{ id: string; kind: string; source: string; reason: string }>;
+  f1Columns: string[];
+  f1Rows: TableRow[];
+  f1Groups: F1Group[];
+  heatmaps: Heatmap[];
+  mcnemar: McNemarView[];
+  curves: CurveView[];
+}
+
+const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
+
+/** Marks the best value(s) of a column, highest or lowest; none when all are equal (nothing stands out). */
+function bestFlags(values: number[], higherIsBetter: boolean): boolean[] {
+  if (values.length < 2 || values.every((v) => v === values[0])) return values.map(() => false);
+  const best = higherIsBetter ? Math.max(...values) : Math.min(...values);
+  return values.map((v) => v === best);
+}
+
+function formatBytes(b: number): string {
+  return b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(2)} MB` : `${(b / 1024).toFixed(0)} KB`;
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString('en-GB');
+}
+
+function heatmap(m: ModelResult): Heatmap {
+  const rates = rowNormalise(m.confusion);
+  return {
+    id: m.id,
+    kind: m.kind,
+    rows: m.confusion.map((row, t) => ({
+      label: LABELS[t],
+      support: row.reduce((a, b) => a + b, 0),
+      cells: row.map((count, p) => ({
+        count,
+        percent: pct(rates[t][p], 0),
+        // Eleven shades by row share: classes, not inline styles (a strict CSP is coming).
+        shade: `heat-${Math.round(rates[t][p] * 10)}`,
+        diagonal: t === p,
+        title: `${LABELS[t]} faces predicted as ${LABELS[p]}: ${count} (${pct(rates[t][p])})`,
+      })),
+    })),
+    confused: mostConfused(m.confusion, 3).map(describeConfusion),
+    classes: LABELS.map((l) => {
+      const c = m.per_class[l];
+      return { label: l, precision: c.precision.toFixed(3), recall: c.recall.toFixed(3), f1: c.f1.toFixed(3), support: c.support };
+    }),
+    notes: m.notes,
+    preprocessing: m.preprocessing,
+    mapping: m.label_mapping
+      ? Object.entries(m.label_mapping).map(([own, fer]) => (own === fer ? own : `${own} → ${fer}`)).join(', ')
+      : null,
+  };
+}
+
+function curve(m: ModelResult, i: number): CurveView | null {
+  const h = m.history ?? [];
+  if (h.length === 0) return null;
+  const changes = lrChanges(h);
+  return {
+    id: m.id,
+    chartId: `curves-${i}`,
+    // Read by static/compare.js from a data attribute (escaped by eta), so no inline script.
+    series: JSON.stringify({
+      epoch: h.map((e) => e.epoch), loss: h.map((e) => e.loss), val_loss: h.map((e) => e.val_loss),
+      acc: h.map((e) => e.acc), val_acc: h.map((e) => e.val_acc), lr: h.map((e) => e.lr), changes,
+    }),
+    lrChanges: changes.map((c) => `epoch ${c.epoch}: ${c.text}`),
+    epochs: h.length,
+  };
+}
+
+export function toCompareView(c: Comparison): CompareView {
+  const ok = c.models.filter((m): m is ModelResult => m.available);
+  const columns = ['Accuracy', 'Macro-F1', 'Parameters', 'Size on disk', 'Latency per face'];
+  const values: Array<[number[], boolean]> = [
+    [ok.map((m) => m.accuracy), true],
+    [ok.map((m) => m.macro_f1), true],
+    [ok.map((m) => m.params), false],
+    [ok.map((m) => m.size_bytes), false],
+    [ok.map((m) => m.latency.median_ms), false],
+  ];
+  const flags = values.map(([v, hi]) => bestFlags(v, hi));
+  const rows: TableRow[] = ok.map((m, r) => ({
+    id: m.id, kind: m.kind, source: m.source,
+    cells: [
+      { text: pct(m.accuracy), best: flags[0][r] },
+      { text: m.macro_f1.toFixed(3), best: flags[1][r] },
+      { text: formatCount(m.params), best: flags[2][r] },
+      { text: formatBytes(m.size_bytes), best: flags[3][r] },
+      { text: `${m.latency.median_ms.toFixed(1)} ms`, best: flags[4][r] },
+    ],
+  }));
+  const f1Flags = LABELS.map((l) => bestFlags(ok.map((m) => m.per_class[l].f1), true));
+  const f1Rows: TableRow[] = ok.map((m, r) => ({
+    id: m.id, kind: m.kind, source: m.source,
+    cells: LABELS.map((l, k) => ({ text: m.per_class[l].f1.toFixed(3), best: f1Flags[k][r] })),
+  }));
+  const runs = ok[0]?.latency.runs ?? 0;
+  const total = c.data.n || 1;
+  return {
+    dataStatement: uiLocals().t('compare.rowsStatement', { description: c.data.description }),
+    usage: c.data.usage,
+    created: c.created.slice(0, 10),
+    environment: `TF.js ${c.environment.tfjs} (${c.environment.backend} backend) on ${c.environment.cpu}`,
+    latencyNote: uiLocals().t('compare.latencyNote', { runs }),
+    classCounts: LABELS.map((l) => ({ label: l, count: c.data.class_counts?.[l] ?? 0, percent: pct((c.data.class_counts?.[l] ?? 0) / total) })),
+    columns,
+    rows,
+    unavailable: c.models.filter((m) => !m.available).map((m) => ({ id: m.id, kind: m.kind, source: m.source, reason: (m as { reason: string }).reason })),
+    f1Columns: [...LABELS],
+    f1Rows,
+    f1Groups: LABELS.map((l, k) => ({
+      label: l,
+      bars: ok.map((m, r) => ({ id: m.id, value: m.per_class[l].f1.toFixed(4), text: m.per_class[l].f1.toFixed(2), best: f1Flags[k][r] })),
+    })),
+    heatmaps: ok.map(heatmap),
+    mcnemar: c.mcnemar.map((t) => ({
+      a: t.a, b: t.b, bothCorrect: t.both_correct, aOnly: t.a_only, bOnly: t.b_only, bothWrong: t.both_wrong,
+      method: t.method === 'exact-binomial' ? 'exact binomial' : `χ² = ${t.statistic?.toFixed(2)} (continuity-corrected)`,
+      p: formatP(t.p_value), significant: t.significant, summary: t.summary,
+    })),
+    curves: ok.map((m, i) => curve(m, i)).filter((x): x is CurveView => x !== null),
+  };
+}

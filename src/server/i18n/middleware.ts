@@ -1,0 +1,70 @@
+/**
+ * Picks the interface language for each request - `?lang=` (remembered in a
+ * cookie), then that cookie, then Accept-Language, then English - with Hono's
+ * language detectors, and makes the UI locals (request-context.ts) available
+ * to every template rendered while the request is handled.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { setCookie } from 'hono/cookie';
+import { detectFromCookie, detectFromHeader, detectFromQuery, type DetectorOptions } from 'hono/language';
+import { runWithUi, type UiLocals } from '../request-context.js';
+import { DEFAULT_LOCALE, htmlTranslator, LOCALE_NAMES, LOCALES, translator, type Locale, type MessageKey, type Translate } from './index.js';
+
+const COOKIE = 'lang';
+
+const DETECT: DetectorOptions = {
+  order: ['querystring', 'cookie', 'header'],
+  lookupQueryString: 'lang',
+  lookupFromPathIndex: 0,
+  lookupFromHeaderKey: 'accept-language',
+  caches: false,
+  ignoreCase: true,
+  lookupCookie: COOKIE,
+  supportedLanguages: [...LOCALES],
+  fallbackLanguage: DEFAULT_LOCALE,
+  // "in" is the old ISO code for Indonesian that some systems still send.
+  convertDetectedLanguage: (l) => (/^in(-|$)/i.test(l) ? `id${l.slice(2)}` : l),
+};
+
+/** Strings the browser scripts show (static/*.js read them from a JSON data block). */
+const CLIENT_KEYS = [
+  'share.copied', 'api.copied', 'limit.retrying', 'error.title', 'index.placeholder', 'err.tooLarge',
+] as const satisfies readonly MessageKey[];
+
+function clientStrings(t: Translate): string {
+  const json = JSON.stringify(Object.fromEntries(CLIENT_KEYS.map((k) => [k, t(k)])));
+  // Inside <script type="application/json">: no "</script>" may appear.
+  return json.replace(/</g, '\\u003c');
+}
+
+function langLinks(c: Context, base: string, current: Locale): UiLocals['langLinks'] {
+  const get = c.req.method === 'GET';
+  return LOCALES.map((lang) => {
+    const query = new URLSearchParams(get ? c.req.query() : {});
+    query.set('lang', lang);
+    return { lang, name: LOCALE_NAMES[lang], href: `${base}${get ? c.req.path : '/'}?${query}`, current: lang === current };
+  });
+}
+
+export interface UiOptions { base: string; flagging: boolean }
+
+export function uiMiddleware(options: UiOptions): MiddlewareHandler {
+  const { base } = options;
+  return async (c, next) => {
+    const chosen = detectFromQuery(c, DETECT) as Locale | undefined;
+    if (chosen) {
+      setCookie(c, COOKIE, chosen, { path: base || '/', sameSite: 'Lax', httpOnly: true, maxAge: 365 * 24 * 3600 });
+    }
+    const lang = (chosen ?? detectFromCookie(c, DETECT) ?? detectFromHeader(c, DETECT) ?? DEFAULT_LOCALE) as Locale;
+    c.header('Content-Language', lang);
+    c.header('Vary', 'Accept-Language, Cookie', { append: true });
+    const t = translator(lang);
+    const locals: UiLocals = {
+      lang, t, th: htmlTranslator(lang), base,
+      langLinks: langLinks(c, base, lang),
+      clientStrings: clientStrings(t),
+      flagging: options.flagging,
+    };
+    await runWithUi(locals, () => next());
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * A side-by-side analysis -> plain data for views/result-all.eta: per face,
+ * one column per model with its seven bars in FER2013 order (not sorted), so
+ * the same expression sits on the same line in every column.
+ */
+import type { SideBySide } from '../inference/side-by-side.js';
+import { LABELS, type Label } from '../types.js';
+import { EMOJI, faceDataUrl, percent, type BarView } from './view-models.js';
+
+export interface ModelColumn { model: string; label: Label; emoji: string; percent: string; bars: BarView[] }
+export interface SideBySideFace { index: number; faceUrl: string; columns: ModelColumn[]; agree: boolean }
+export interface SideBySideView { models: string[]; ms: string; image: string; faces: SideBySideFace[] }
+
+export async function toSideBySideView(a: SideBySide): Promise<SideBySideView> {
+  const faces = await Promise.all(a.faces.map(async (f, i): Promise<SideBySideFace> => ({
+    index: i,
+    faceUrl: await faceDataUrl(f.face),
+    agree: f.byModel.every((v) => v.label === f.byModel[0].label),
+    columns: f.byModel.map((v, m) => ({
+      model: v.model,
+      label: v.label,
+      emoji: EMOJI[v.label],
+      percent: percent(v.scores[v.label]),
+      bars: LABELS.map((label) => ({
+        label,
+        id: `face${i}-m${m}-${label}`,
+        value: v.scores[label].toFixed(4),
+        percent: percent(v.scores[label]),
+        top: label === v.label,
+      })),
+    })),
+  })));
+  const { width, height, format } = a.image;
+  return {
+    models: a.models,
+    ms: a.ms.toFixed(0),
+    image: `${width} × ${height} ${format === 'heif' ? 'AVIF' : format.toUpperCase()}`,
+    faces,
+  };
+}

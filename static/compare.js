@@ -1,0 +1,91 @@
+// Browser side of /compare: draws each model's training curves with uPlot
+// (loaded from /vendor/uplot.min.js) from the figure's data-series
+// attribute. Everything else on the page is server-rendered HTML; no inline
+// scripts anywhere (a strict CSP comes later).
+(function () {
+  'use strict';
+  if (typeof uPlot === 'undefined') return;
+  var css = getComputedStyle(document.documentElement);
+  var fg = css.getPropertyValue('--fg').trim() || '#1c1d1f';
+  var muted = css.getPropertyValue('--muted').trim() || '#5d6066';
+  var grid = css.getPropertyValue('--border').trim() || '#d9dadd';
+  var TRAIN = '#2f6fdf';
+  var VAL = '#d9480f';
+
+  // Dashed vertical lines where the learning rate or the phase changed.
+  function markChanges(changes) {
+    return function (u) {
+      var ctx = u.ctx;
+      ctx.save();
+      ctx.strokeStyle = muted;
+      ctx.fillStyle = muted;
+      ctx.setLineDash([4, 4]);
+      ctx.lineWidth = 1;
+      ctx.font = (11 * devicePixelRatio) + 'px system-ui, sans-serif';
+      changes.forEach(function (c) {
+        // The change takes effect in this epoch: draw just before it.
+        var x = Math.round(u.valToPos(c.epoch - 0.5, 'x', true));
+        if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+        ctx.beginPath();
+        ctx.moveTo(x, u.bbox.top);
+        ctx.lineTo(x, u.bbox.top + u.bbox.height);
+        ctx.stroke();
+        ctx.fillText(c.text.replace(/^phase /, ''), x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+      });
+      ctx.restore();
+    };
+  }
+
+  function axis(label, fmt, incrs) {
+    var a = { label: label, stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: fmt };
+    if (incrs) a.incrs = incrs;
+    return a;
+  }
+
+  function draw(el, data, metric) {
+    var isAcc = metric === 'acc';
+    var pct = function (u, vals) {
+      return vals.map(function (v) { var p = Math.round(v * 1000) / 10; return (p % 1 ? p.toFixed(1) : p.toFixed(0)) + '%'; });
+    };
+    var width = Math.max(280, Math.floor(el.getBoundingClientRect().width) || 320);
+    var opts = {
+      width: width,
+      height: 220,
+      title: isAcc ? 'Accuracy' : 'Loss',
+      scales: { x: { time: false } },
+      // Whole epochs only on the x axis.
+      axes: [axis('epoch', undefined, [1, 2, 5, 10, 20, 50, 100]), Object.assign(axis(isAcc ? 'accuracy' : 'loss', isAcc ? pct : undefined), { size: 64 })],
+      series: [
+        { label: 'epoch' },
+        { label: 'training', stroke: TRAIN, width: 2, value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
+        { label: 'validation', stroke: VAL, width: 2, dash: [6, 3], value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
+      ],
+      hooks: { draw: [markChanges(data.changes || [])] },
+    };
+    var rows = [data.epoch, isAcc ? data.acc : data.loss, isAcc ? data.val_acc : data.val_loss];
+    var plot = new uPlot(opts, rows, el);
+    el.setAttribute('data-drawn', 'true');
+    return plot;
+  }
+
+  var plots = [];
+  document.querySelectorAll('figure.curves[data-series]').forEach(function (fig) {
+    var data;
+    try { data = JSON.parse(fig.getAttribute('data-series')); } catch (e) { return; }
+    fig.querySelectorAll('.chart[data-metric]').forEach(function (el) {
+      plots.push({ el: el, plot: draw(el, data, el.getAttribute('data-metric')) });
+    });
+  });
+
+  // Keep the charts as wide as their boxes.
+  var pending = null;
+  window.addEventListener('resize', function () {
+    if (pending) cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(function () {
+      plots.forEach(function (p) {
+        var w = Math.max(280, Math.floor(p.el.getBoundingClientRect().width));
+        p.plot.setSize({ width: w, height: 220 });
+      });
+    });
+  });
+})();

@@ -1,0 +1,367 @@
+/**
+ * The wasm gradient kernels of src/tf/wasm-gradients.ts (issue 8) against the
+ * pure-JS `cpu` backend: each registered kernel on random and edge-case shapes
+ * (odd sizes, stride 2, 'same'/'valid', batch 1, channel multiplier 2), the
+ * Tile/Sum/Mean fast paths and their fallbacks, whole-model gradients, no
+ * tensor leaks per training step, and a short wasm training run that learns.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initBackend, tf } from '../src/tf/backend.js';
+import { originalWasmKernels, wasmGradientKernelNames } from '../src/tf/wasm-gradients.js';
+import { mulberry32, type Rng } from '../src/training/random.js';
+import { buildCustomCnn, CNN_INPUT } from '../src/training/architectures/custom-cnn.js';
+import { buildMobileNetV2, mobilenetInput } from '../src/training/architectures/mobilenetv2.js';
+import { splitModel } from '../src/training/split-model.js';
+import { trainStep } from '../src/training/trainer.js';
+import { evaluateSplit } from '../src/training/evaluate.js';
+import { makeSplit } from '../src/training/dataset.js';
+import { FACE_PIXELS } from '../src/inference/preprocess.js';
+import { makeSyntheticFaces, type SyntheticFaces } from './helpers/synthetic-fer.js';
+
+const TOL = 1e-4;
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid';
+
+before(async () => {
+  assert.equal(await initBackend('wasm'), 'wasm');
+});
+
+function randomData(size: number, rng: Rng): Float32Array {
+  const a = new Float32Array(size);
+  for (let i = 0; i < size; i++) a[i] = rng() * 2 - 1;
+  return a;
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Runs `fn` on a backend and returns its output values and shape (inputs are re-created there). */
+async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor): Promise<{ data: Float32Array; shape: number[] }> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const t = tf.tidy(fn);
+  const out = { data: Float32Array.from(await t.data()), shape: t.shape };
+  t.dispose();
+  assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+  return out;
+}
+
+/** max |a - b| / max |b|: the relative error of a whole result. */
+function relError(a: Float32Array, b: Float32Array): number {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+/** The same computation on cpu and on wasm must agree to TOL. */
+async function assertSameOnBoth(label: string, fn: () => tf.Tensor, tol = TOL): Promise<void> {
+  const ref = await on('cpu', fn);
+  const got = await on('wasm', fn);
+  assert.deepEqual(got.shape, ref.shape, `${label}: shape`);
+  const err = relError(got.data, ref.data);
+  assert.ok(err <= tol, `${label}: relative error ${err.toExponential(2)} > ${tol}`);
+  for (const v of got.data) assert.ok(Number.isFinite(v), `${label}: non-finite value`);
+  await tf.setBackend('wasm');
+}
+
+interface ConvCase { n: number; h: number; w: number; ci: number; co: number; kh: number; kw: number; stride: [number, number]; pad: Pad }
+
+const describeCase = (c: ConvCase) =>
+  `x ${c.n}x${c.h}x${c.w}x${c.ci}, k ${c.kh}x${c.kw}, out/mult ${c.co}, stride ${c.stride.join('x')}, ${c.pad}`;
+
+/** Hand-picked cases: odd sizes, stride 2 with a leftover row, batch 1, 1x1, MobileNetV2's pad-then-valid. */
+const EDGE_CASES: ConvCase[] = [
+  { n: 1, h: 7, w: 9, ci: 3, co: 4, kh: 3, kw: 3, stride: [2, 2], pad: 'same' },
+  { n: 1, h: 7, w: 9, ci: 3, co: 4, kh: 3, kw: 3, stride: [2, 2], pad: 'valid' },
+  { n: 2, h: 10, w: 10, ci: 2, co: 2, kh: 3, kw: 3, stride: [2, 2], pad: 'valid' },
+  { n: 2, h: 11, w: 11, ci: 4, co: 3, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+  { n: 3, h: 9, w: 7, ci: 4, co: 3, kh: 3, kw: 3, stride: [1, 1], pad: 'valid' },
+  { n: 1, h: 8, w: 8, ci: 5, co: 6, kh: 1, kw: 1, stride: [1, 1], pad: 'same' },
+  { n: 2, h: 9, w: 9, ci: 3, co: 2, kh: 1, kw: 1, stride: [2, 2], pad: 'valid' },
+  { n: 2, h: 11, w: 10, ci: 3, co: 4, kh: 5, kw: 5, stride: [2, 2], pad: 'same' },
+  { n: 1, h: 12, w: 12, ci: 2, co: 2, kh: 2, kw: 2, stride: [2, 2], pad: 'same' },
+  { n: 2, h: 9, w: 13, ci: 3, co: 2, kh: 3, kw: 1, stride: [2, 1], pad: 'same' },
+  { n: 1, h: 13, w: 13, ci: 2, co: 2, kh: 3, kw: 3, stride: [2, 2], pad: 'valid' }, // Keras: pad 12 -> 13, then valid
+];
+
+function randomCases(count: number, seed: number): ConvCase[] {
+  const rng = mulberry32(seed);
+  const pick = <T>(items: T[]) => items[Math.floor(rng() * items.length)];
+  const cases: ConvCase[] = [];
+  while (cases.length < count) {
+    const k = pick([1, 3, 3, 5]);
+    const s = pick([1, 2]);
+    const c: ConvCase = {
+      n: pick([1, 1, 2, 3]), h: k + Math.floor(rng() * 10), w: k + Math.floor(rng() * 10),
+      ci: 1 + Math.floor(rng() * 5), co: 1 + Math.floor(rng() * 5), kh: k, kw: k,
+      stride: [s, s], pad: pick(['same', 'valid'] as Pad[]),
+    };
+    cases.push(c);
+  }
+  return cases;
+}
+
+const ALL_CASES = [...EDGE_CASES, ...randomCases(14, 2024)];
+
+function convOutShape(c: ConvCase, depthwise: boolean): Shape4 {
+  const info = tf.backend_util.computeConv2DInfo([c.n, c.h, c.w, c.ci], [c.kh, c.kw, c.ci, c.co], c.stride, 1, c.pad,
+    undefined, depthwise);
+  return [c.n, info.outHeight, info.outWidth, depthwise ? c.ci * c.co : c.co];
+}
+
+function kernelInputs(c: ConvCase, depthwise: boolean, seed: number) {
+  const rng = mulberry32(seed);
+  const xShape: Shape4 = [c.n, c.h, c.w, c.ci];
+  const fShape: Shape4 = [c.kh, c.kw, c.ci, c.co];
+  const dyShape = convOutShape(c, depthwise);
+  return {
+    xShape, fShape, dyShape,
+    x: randomData(sizeOf(xShape), rng), f: randomData(sizeOf(fShape), rng), dy: randomData(sizeOf(dyShape), rng),
+  };
+}
+
+describe('registered kernels', () => {
+  test('every gradient kernel is registered for wasm, and ours replace Conv2DBackpropInput and Tile/Sum/Mean', () => {
+    for (const name of wasmGradientKernelNames) assert.ok(tf.getKernel(name, 'wasm'), `${name} is not registered for wasm`);
+    // The three TF.js lacks on wasm (tfjs #8474) are new; the others replace the built-in ones.
+    assert.deepEqual([...originalWasmKernels.keys()].sort(), ['Conv2DBackpropInput', 'Mean', 'Sum', 'Tile']);
+    for (const [name, original] of originalWasmKernels) {
+      assert.notEqual(tf.getKernel(name, 'wasm')!.kernelFunc, original.kernelFunc, `${name} is still the built-in kernel`);
+    }
+  });
+});
+
+describe('Conv2DBackpropFilter / Conv2DBackpropInput match cpu', () => {
+  ALL_CASES.forEach((c, i) => {
+    test(describeCase(c), async () => {
+      const d = kernelInputs(c, false, 100 + i);
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+      await assertSameOnBoth('Conv2DBackpropFilter', () => tf.engine().runKernel('Conv2DBackpropFilter',
+        { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
+        { ...attrs, filterShape: d.fShape }) as tf.Tensor);
+      await assertSameOnBoth('Conv2DBackpropInput', () => tf.engine().runKernel('Conv2DBackpropInput',
+        { dy: tf.tensor4d(d.dy, d.dyShape), filter: tf.tensor4d(d.f, d.fShape) },
+        { ...attrs, inputShape: d.xShape }) as tf.Tensor);
+    });
+  });
+});
+
+describe('DepthwiseConv2dNativeBackpropFilter / Input match cpu', () => {
+  // Channel multiplier 1 (MobileNetV2) and 2 (the general path).
+  const cases = ALL_CASES.flatMap((c) => [{ ...c, co: 1 }, { ...c, co: 2 }]);
+  cases.forEach((c, i) => {
+    test(describeCase(c), async () => {
+      const d = kernelInputs(c, true, 500 + i);
+      const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] };
+      await assertSameOnBoth('DepthwiseConv2dNativeBackpropFilter', () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
+        { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
+        { ...attrs, filterShape: d.fShape }) as tf.Tensor);
+      await assertSameOnBoth('DepthwiseConv2dNativeBackpropInput', () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
+        { dy: tf.tensor4d(d.dy, d.dyShape), filter: tf.tensor4d(d.f, d.fShape) },
+        { ...attrs, inputShape: d.xShape }) as tf.Tensor);
+    });
+  });
+});
+
+describe('gradients through the ops (as tf.grads calls the kernels)', () => {
+  const cases: ConvCase[] = [EDGE_CASES[0], EDGE_CASES[1], EDGE_CASES[7], EDGE_CASES[10]];
+  for (const c of cases) {
+    test(`conv2d and depthwiseConv2d, ${describeCase(c)}`, async () => {
+      const d = kernelInputs(c, false, 900);
+      const dwF = randomData(c.kh * c.kw * c.ci * 2, mulberry32(901));
+      for (const which of [0, 1]) {
+        await assertSameOnBoth(`conv2d grad ${which}`, () => {
+          const g = tf.grads((x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad))));
+          const out = g([tf.tensor4d(d.x, d.xShape), tf.tensor4d(d.f, d.fShape)]);
+          tf.dispose(out[1 - which]);
+          return out[which];
+        });
+        await assertSameOnBoth(`depthwiseConv2d grad ${which}`, () => {
+          const g = tf.grads((x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad))));
+          const out = g([tf.tensor4d(d.x, d.xShape), tf.tensor4d(dwF, [c.kh, c.kw, c.ci, 2])]);
+          tf.dispose(out[1 - which]);
+          return out[which];
+        });
+      }
+    });
+  }
+});
+
+describe('Tile / Sum / Mean fast paths and their fallbacks match cpu', () => {
+  const rng = mulberry32(77);
+  const tensorOf = (shape: number[], dtype: 'float32' | 'int32' = 'float32') => {
+    const data = randomData(sizeOf(shape), rng);
+    return () => (dtype === 'int32' ? tf.tensor(Int32Array.from(data, (v) => Math.round(v * 100)), shape, 'int32') : tf.tensor(data, shape));
+  };
+  const asFloat = (t: tf.Tensor) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+
+  const tiles: Array<[number[], number[], 'float32' | 'int32']> = [
+    [[1, 1, 1, 5], [2, 3, 4, 1], 'float32'], // batch-norm gradient: broadcastable
+    [[3, 1, 5], [1, 4, 1], 'float32'],
+    [[1, 1], [1, 1], 'float32'],
+    [[2, 3], [2, 2], 'float32'], // not broadcastable: the original kernel
+    [[1, 4], [3, 1], 'int32'], // int32: the original kernel
+  ];
+  for (const [shape, reps, dtype] of tiles) {
+    test(`Tile ${shape.join('x')} ${dtype} by ${reps.join(',')}`, async () => {
+      const make = tensorOf(shape, dtype);
+      await assertSameOnBoth('Tile', () => tf.tidy(() => asFloat(tf.tile(make(), reps))));
+    });
+  }
+
+  const reductions: Array<[number[], number | number[], boolean, 'float32' | 'int32']> = [
+    [[4, 5, 6, 3], [0, 1, 2], false, 'float32'], // batch-norm statistics
+    [[4, 5, 6, 3], [2, 0, 1], true, 'float32'], // unsorted axes, keepDims
+    [[7, 3], 0, false, 'float32'], // bias gradient
+    [[7, 3], [0], true, 'float32'],
+    [[2, 3, 4], [1, 2], false, 'float32'], // not leading: the original kernel
+    [[2, 3, 4], -1, false, 'float32'],
+    [[2, 3, 4], [0, 1, 2], false, 'float32'], // every axis: the original kernel
+    [[6, 4], 0, false, 'int32'],
+    [[513, 2], 0, false, 'float32'], // a long leading axis
+  ];
+  for (const [shape, axis, keepDims, dtype] of reductions) {
+    for (const op of ['sum', 'mean'] as const) {
+      test(`${op} of ${shape.join('x')} ${dtype} over ${JSON.stringify(axis)}${keepDims ? ' keepDims' : ''}`, async () => {
+        const make = tensorOf(shape, dtype);
+        await assertSameOnBoth(op, () => tf.tidy(() => asFloat(tf[op](make(), axis, keepDims))));
+      });
+    }
+  }
+});
+
+/** The trainer's loss (cross-entropy of softmax outputs) for a batch. */
+function lossOf(model: tf.LayersModel, x: tf.Tensor, labels: Int32Array, training: boolean): tf.Scalar {
+  const probs = model.apply(x, { training }) as tf.Tensor;
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 7);
+  return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1))) as tf.Scalar;
+}
+
+describe('whole-model gradients match cpu', () => {
+  // MobileNetV2's batch norm in training mode over a tiny batch at 1x1-2x2
+  // spatial size is chaotic (a 1e-6 nudge of the weights moves its cpu
+  // gradients by 1e-2), so it is compared with inference-mode batch norm:
+  // every conv/depthwise gradient of the architecture, none of the chaos.
+  // The custom CNN is compared in training mode (batch-norm statistics and
+  // their gradients through the Sum/Mean/Tile fast paths included).
+  const cases: Array<[string, () => tf.LayersModel, number, number, number, boolean, number]> = [
+    ['custom CNN (training mode)', () => buildCustomCnn({ widths: [4, 8], convsPerBlock: [1, 2], dense: 8, seed: 3, dropout: 0 }), 48, 1, 4, true, 1e-3],
+    ['MobileNetV2 at 64x64 (inference-mode batch norm)', () => buildMobileNetV2({ inputSize: 64, seed: 3, dropout: 0 }), 64, 3, 2, false, TOL],
+  ];
+  for (const [name, build, size, channels, n, training, tol] of cases) {
+    test(name, async () => {
+      const rng = mulberry32(5);
+      const x = randomData(n * size * size * channels, rng);
+      const labels = Int32Array.from({ length: n }, (_, i) => (i * 3) % 7);
+      // Identical starting weights on both backends: the cpu model's initial ones.
+      await tf.setBackend('cpu');
+      const init = build();
+      const snapshot = await Promise.all(init.getWeights().map(async (w) => ({ data: Float32Array.from(await w.data()), shape: w.shape })));
+      init.dispose();
+      const grads = async (backend: 'cpu' | 'wasm') => {
+        await tf.setBackend(backend);
+        const model = build();
+        model.setWeights(snapshot.map((w) => tf.tensor(w.data, w.shape)));
+        const { value, grads: g } = tf.variableGrads(() => lossOf(model, tf.tensor4d(x, [n, size, size, channels]), labels, training),
+          model.trainableWeights.map((v) => v.read() as tf.Variable));
+        const out = await Promise.all(Object.values(g).map(async (t) => Float32Array.from(await t.data())));
+        tf.dispose([value, ...Object.values(g)]);
+        model.dispose();
+        return out;
+      };
+      const ref = await grads('cpu');
+      const got = await grads('wasm');
+      assert.equal(got.length, ref.length);
+      ref.forEach((r, i) => {
+        // Per weight tensor, relative to its largest gradient; an absolute floor
+        // for gradients that are zero in exact arithmetic (a beta before batch norm).
+        let diff = 0, scale = 0;
+        for (let k = 0; k < r.length; k++) { diff = Math.max(diff, Math.abs(got[i][k] - r[k])); scale = Math.max(scale, Math.abs(r[k])); }
+        assert.ok(diff <= tol * scale + 1e-6, `${name}: weight ${i}: max difference ${diff.toExponential(2)}, scale ${scale.toExponential(2)}`);
+      });
+    });
+  }
+});
+
+describe('no tensor leaks in a training step', () => {
+  const cases: Array<[string, () => { model: tf.LayersModel; first: string | null; spec: typeof CNN_INPUT }]> = [
+    ['custom CNN', () => ({ model: buildCustomCnn({ widths: [4, 8], convsPerBlock: [1, 1], dense: 8 }), first: null, spec: CNN_INPUT })],
+    ['MobileNetV2, head on the frozen base', () => ({ model: buildMobileNetV2({ inputSize: 32 }), first: 'global_average_pooling2d', spec: mobilenetInput(32) })],
+    ['MobileNetV2, fine-tuning from block 8', () => ({ model: buildMobileNetV2({ inputSize: 32 }), first: 'block_8_expand', spec: mobilenetInput(32) })],
+  ];
+  for (const [name, make] of cases) {
+    test(name, async () => {
+      await tf.setBackend('wasm');
+      const { model, first, spec } = make();
+      const split = splitModel(model, first);
+      const opt = tf.train.adam(1e-3);
+      const rng = mulberry32(1);
+      const faces = new Float32Array(8 * FACE_PIXELS).map(() => rng() * 255);
+      const labels = Int32Array.from({ length: 8 }, (_, i) => i % 7);
+      const weights = new Array(7).fill(1);
+      trainStep(split, opt, faces, labels, spec, weights, 0.1); // creates the optimizer's slots
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 2; i++) trainStep(split, opt, faces, labels, spec, weights, 0.1);
+      assert.equal(tf.memory().numTensors, before, `${name}: tensors leaked per step`);
+      opt.dispose();
+      model.dispose();
+    });
+  }
+});
+
+describe('a real training run on wasm learns', () => {
+  let data: SyntheticFaces;
+  before(async () => { data = await makeSyntheticFaces({ trainPerClass: 40, testPerClass: 10, folders: false, seed: 11 }); });
+  after(async () => { await data?.cleanup(); });
+
+  test('a small conv + depthwise (multiplier 2) net: loss falls, accuracy well above chance', async () => {
+    await tf.setBackend('wasm');
+    assert.equal(tf.getBackend(), 'wasm');
+    // Every gradient kernel of issue 8 is on this path: strided conv, depthwise
+    // with multiplier 2 (both gradients), 1x1 conv, batch norm.
+    const input = tf.input({ shape: [48, 48, 1] });
+    let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
+    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+    x = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, depthMultiplier: 2, padding: 'valid', useBias: false, depthwiseInitializer: tf.initializers.heNormal({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
+    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ filters: 16, kernelSize: 1, kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+    x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(x) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+
+    const train = data.splits.Training!;
+    const val = data.splits.PublicTest!;
+    const opt = tf.train.adam(3e-3);
+    const weights = new Array(7).fill(1);
+    const n = train.labels.length, batch = 16;
+    const order = Array.from({ length: n }, (_, i) => i);
+    const rng = mulberry32(3);
+    const epochLoss: number[] = [];
+    for (let epoch = 0; epoch < 5; epoch++) {
+      for (let i = n - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+      let sum = 0;
+      for (let b = 0; b < n; b += batch) {
+        const idx = order.slice(b, b + batch);
+        const faces = new Float32Array(idx.length * FACE_PIXELS);
+        idx.forEach((k, i) => faces.set(train.pixels.subarray(k * FACE_PIXELS, (k + 1) * FACE_PIXELS), i * FACE_PIXELS));
+        const { loss } = trainStep({ bottom: null, top: model }, opt, faces, Int32Array.from(idx, (k) => train.labels[k]), CNN_INPUT, weights, 0);
+        sum += loss * idx.length;
+      }
+      epochLoss.push(sum / n);
+    }
+    const r = await evaluateSplit(model, CNN_INPUT, makeSplit(val.pixels, val.labels));
+    opt.dispose();
+    model.dispose();
+    assert.ok(epochLoss.every(Number.isFinite), `loss not finite: ${epochLoss}`);
+    assert.ok(epochLoss[4] < epochLoss[0] * 0.7, `loss did not fall: ${epochLoss.map((l) => l.toFixed(3)).join(' ')}`);
+    assert.ok(r.accuracy > 0.4, `validation accuracy ${r.accuracy.toFixed(3)} (chance 0.143), losses ${epochLoss.map((l) => l.toFixed(3)).join(' ')}`);
+  });
+
+});
