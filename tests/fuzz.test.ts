@@ -174,6 +174,28 @@ describe('fuzz', () => {
     }
   });
 
+  // The bug the fuzz found: an early answer (here a bad query) to an upload
+  // still arriving left the connection open for reuse, and @hono/node-server
+  // destroyed it 500 ms later under the client's next request.
+  test('an answer given before the upload has arrived closes the connection', async () => {
+    const sock = net.connect(server.port, '127.0.0.1');
+    sock.on('error', () => {});
+    const head = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const timer = setTimeout(() => reject(new Error(`no answer: ${JSON.stringify(got)}`)), 15_000);
+      sock.on('data', (d) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n\r\n')) { clearTimeout(timer); resolve(got.slice(0, got.indexOf('\r\n\r\n'))); }
+      });
+      sock.write('POST /api/predict?whole=maybe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n'
+        + 'Content-Length: 1000000\r\nConnection: keep-alive\r\n\r\n');
+      sock.write(Buffer.alloc(1000));
+    });
+    sock.destroy();
+    assert.match(head, /^HTTP\/1\.1 400 /);
+    assert.match(head, /^connection: close$/im);
+  });
+
   test('afterwards a normal request is served correctly', async () => {
     const fd = new FormData();
     fd.append('image', new Blob([new Uint8Array(await facePng(96))], { type: 'image/png' }), 'face.png');

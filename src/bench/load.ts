@@ -19,7 +19,7 @@ export interface LoadOptions {
   body?: Buffer;
   headers?: Record<string, string>;
   /** Mixed traffic: each client cycles through these instead (paths relative to `url`'s origin). */
-  mix?: Array<{ path: string; body: Buffer; headers: Record<string, string> }>;
+  mix?: Array<{ path: string; method?: 'GET' | 'POST'; body?: Buffer; headers?: Record<string, string> }>;
   /** Seconds before one request counts as timed out. */
   timeoutS?: number;
 }

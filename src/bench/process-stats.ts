@@ -4,6 +4,8 @@
  * it) or for another one by pid (Linux /proc; null where there is none).
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { tf } from '../tf/backend.js';
 
 export interface ProcessStats {
@@ -34,12 +36,23 @@ export function rssOfPid(pid: number): number | null {
   }
 }
 
-/**
- * This process, after a garbage collection when node was started with
- * --expose-gc (otherwise RSS includes garbage not yet collected).
- */
+let gcFn: (() => void) | null = null;
+
+/** A full garbage collection, so RSS is not garbage waiting to be collected (exposes gc at run time if needed). */
+export function collectGarbage(): void {
+  if (!gcFn) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed) gcFn = exposed;
+    else {
+      v8.setFlagsFromString('--expose-gc');
+      gcFn = vm.runInNewContext('gc') as () => void;
+    }
+  }
+  gcFn();
+}
+
+/** This process, right after a full garbage collection. */
 export function processStats(): ProcessStats {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) gc();
+  collectGarbage();
   return { rssMb: mb(process.memoryUsage().rss), tensors: tf.memory().numTensors, fds: openFds() };
 }

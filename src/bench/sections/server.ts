@@ -38,10 +38,10 @@ function modelFigures(entry: LoadedModel, reps: number): Promise<Figure[]> {
   return (async () => {
     // The forward pass on a ready input tensor, read back to the CPU (dataSync).
     const x = tf.zeros([1, spec.size, spec.size, spec.channels]);
-    const raw = await timeMedian(() => tf.tidy(() => (entry.model.predict(x) as tf.Tensor).dataSync()), reps, 3);
+    const raw = await timeMedian(() => tf.tidy(() => (entry.model.predict(x) as tf.Tensor).dataSync()), reps, 10);
     x.dispose();
     // What a request pays for classification: preprocessing + forward + softmax.
-    const full = await timeMedian(() => predictFaces(entry, face, { tta: false }), reps, 3);
+    const full = await timeMedian(() => predictFaces(entry, face, { tta: false }), reps, 10);
     const r = latency(raw.times);
     return [
       { id: `model_${id}_ms`, label: `model only, ${entry.id} (${spec.size}x${spec.size}x${spec.channels}), batch 1, p50`, value: r.p50, unit: 'ms' },

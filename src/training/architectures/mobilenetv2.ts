@@ -87,6 +87,21 @@ export function buildMobileNetV2(options: MobileNetOptions = {}): tf.LayersModel
   return tf.model({ inputs: input, outputs: out, name: 'mobilenetv2_fer' });
 }
 
+/**
+ * Keeps every batch-norm layer of the base in inference mode (its ImageNet
+ * moving statistics), even when the model is applied with training=true, while
+ * its scale and offset still train. Keras recommends this for fine-tuning: with
+ * momentum 0.999 the moving statistics would otherwise lag far behind the
+ * batch statistics the weights adapt to, and validation accuracy collapses.
+ */
+export function keepBatchNormInInference(model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const call = layer.call.bind(layer);
+    layer.call = (inputs, kwargs) => call(inputs, { ...kwargs, training: false });
+  }
+}
+
 /** Names of every layer that belongs to the ImageNet base (not the head). */
 export function isHeadLayer(name: string): boolean {
   return name === 'global_average_pooling2d' || name === 'head_dropout' || name === 'predictions';
