@@ -7,16 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { LABELS } from '../src/types.js';
-import { PROJECT_ROOT } from '../src/server/paths.js';
+import { launchChromium, noChromium as skip, TEST_OUTPUT as OUT } from './helpers/browser.js';
 import { facePng } from './helpers/images.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT = path.join(PROJECT_ROOT, 'test-output');
-const skip = fs.existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
 let models: TestModels;
 let server: TestServer;
@@ -27,11 +24,7 @@ before(async () => {
   if (skip) return;
   models = await makeTestModels();
   server = await startTestServer(models.dir);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 900, height: 1200 } });
   fs.mkdirSync(OUT, { recursive: true });
 });

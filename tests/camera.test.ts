@@ -9,16 +9,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import os from 'node:os';
-import { PROJECT_ROOT } from '../src/server/paths.js';
+import { launchChromium, noChromium as skip, TEST_OUTPUT as OUT } from './helpers/browser.js';
 import { demoPhoto, demoSkip, resizedJpeg } from './helpers/face-photos.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT = path.join(PROJECT_ROOT, 'test-output');
-const skip = fs.existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
 let models: TestModels;
 let server: TestServer;
@@ -28,11 +25,8 @@ before(async () => {
   if (skip) return;
   models = await makeTestModels();
   server = await startTestServer(models.dir);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // A generated video instead of a webcam, and "allow" without a prompt.
-    args: [...BROWSER_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-  });
+  // A generated video instead of a webcam, and "allow" without a prompt.
+  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
   fs.mkdirSync(OUT, { recursive: true });
 });
 
@@ -41,9 +35,6 @@ after(async () => {
   await server?.close();
   await models?.cleanup();
 });
-
-const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 async function openCameraTab(page: Page): Promise<void> {
   await page.goto(server.url + '/');
@@ -137,10 +128,7 @@ test('Live with faces in view: numbered boxes drawn, bars updated in place', { s
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ekspresi-cam-'));
   const video = path.join(dir, 'faces.mjpeg');
   fs.writeFileSync(video, await resizedJpeg(demoPhoto('sample5'), 640, 480));
-  const faceBrowser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [...BROWSER_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`],
-  });
+  const faceBrowser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`]);
   try {
     const page = await faceBrowser.newPage({ viewport: { width: 900, height: 1400 } });
     const errors: string[] = [];

@@ -13,26 +13,22 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 import { initBackend } from '../src/tf/backend.js';
-import { saveModelFolder } from '../src/tf/model-io.js';
-import { buildCustomCnn } from '../src/training/architectures/custom-cnn.js';
 import { loadDataSet, type Split } from '../src/training/dataset.js';
 import { compareModels, mcnemarBetween } from '../src/compare/compare.js';
 import { mcnemarCounts, mcnemarTest, erfc } from '../src/compare/mcnemar.js';
-import { packageDir, PEERS } from '../src/compare/peers.js';
+import { PEERS } from '../src/compare/peers.js';
+import { packageDir } from '../src/inference/detect/package-dir.js';
 import type { Comparison, ModelResult } from '../src/compare/types.js';
 import { PROJECT_ROOT } from '../src/server/paths.js';
 import { LABELS, type EvalReport, type HistoryEntry } from '../src/types.js';
+import { launchChromium, noChromium as noBrowser, TEST_OUTPUT as OUT } from './helpers/browser.js';
 import { facePng } from './helpers/images.js';
-import { makeTestModels, testCard } from './helpers/models.js';
+import { makeTestModels, saveTinyModel, testCard } from './helpers/models.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { makeSyntheticFer, type SyntheticData } from './helpers/synthetic-fer.js';
 
 const run = promisify(execFile);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT = path.join(PROJECT_ROOT, 'test-output');
-const noBrowser = fs.existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
 /** A few fake epochs with one learning-rate drop, so the page has curves to draw. */
 function history(seed: number): HistoryEntry[] {
@@ -50,11 +46,9 @@ before(async () => {
   await initBackend();
   syn = await makeSyntheticFer();
   modelsDir = path.join(syn.dir, 'models');
-  const tiny = { widths: [4, 8], convsPerBlock: [1, 1], dense: 8 };
   // Named like our two main models, so McNemar's test runs between them.
   for (const [name, seed] of [['custom-cnn', 1], ['mobilenetv2', 2]] as const) {
-    await saveModelFolder(path.join(modelsDir, name), buildCustomCnn({ ...tiny, seed }),
-      { 'card.json': JSON.stringify(testCard(name, 0.3, { history: history(seed), settings: { validation: 'PublicTest' } })) });
+    await saveTinyModel(modelsDir, testCard(name, 0.3, { history: history(seed), settings: { validation: 'PublicTest' } }), seed);
   }
   split = (await loadDataSet(syn.csv)).get('PublicTest')!;
 });
@@ -198,11 +192,7 @@ describe('GET /compare', () => {
   });
 
   test('in the browser: table, heatmaps and uPlot charts (screenshot)', { skip: noBrowser, timeout: 120_000 }, async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1000, height: 1200 } });
       const errors: string[] = [];
@@ -275,11 +265,7 @@ describe('side by side', () => {
   });
 
   test('in the browser: tick "side by side", upload, see every model (screenshot)', { skip: noBrowser, timeout: 120_000 }, async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
       await page.goto(server.url + '/');

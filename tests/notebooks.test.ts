@@ -19,10 +19,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { initBackend } from '../src/tf/backend.js';
-import { saveModelFolder } from '../src/tf/model-io.js';
-import { buildCustomCnn } from '../src/training/architectures/custom-cnn.js';
 import { PROJECT_ROOT } from '../src/server/paths.js';
-import { testCard } from './helpers/models.js';
+import { saveTinyModel, testCard } from './helpers/models.js';
 import { makeSyntheticFer, type SyntheticData } from './helpers/synthetic-fer.js';
 
 const run = promisify(execFile);
@@ -74,10 +72,9 @@ before(async () => {
   await initBackend();
   syn = await makeSyntheticFer();
   modelsDir = path.join(syn.dir, 'models');
-  const tiny = { widths: [4, 8], convsPerBlock: [1, 1], dense: 8 };
   const history = [1, 2, 3].map((epoch) => ({ epoch, loss: 2 - epoch / 5, acc: 0.2 + epoch / 20, val_loss: 2 - epoch / 6, val_acc: 0.2 + epoch / 25, lr: epoch < 3 ? 1e-3 : 5e-4 }));
   for (const [name, seed] of [['custom-cnn', 1], ['mobilenetv2', 2]] as const) {
-    await saveModelFolder(path.join(modelsDir, name), buildCustomCnn({ ...tiny, seed }), { 'card.json': JSON.stringify(testCard(name, 0.3, { history })) });
+    await saveTinyModel(modelsDir, testCard(name, 0.3, { history }), seed);
   }
   fs.mkdirSync(OUT, { recursive: true });
 });

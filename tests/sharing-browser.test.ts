@@ -11,18 +11,15 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { PROJECT_ROOT } from '../src/server/paths.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { translator } from '../src/server/i18n/index.js';
 import { loadDataSet } from '../src/training/dataset.js';
 import { FACE_SIZE, LABELS } from '../src/types.js';
+import { launchChromium, noChromium as skip, TEST_OUTPUT as OUT } from './helpers/browser.js';
 import { facePng } from './helpers/images.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startSharingServer, type SharingServer } from './helpers/sharing-server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT = path.join(PROJECT_ROOT, 'test-output');
-const skip = fs.existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 const en = translator('en');
 const id = translator('id');
 
@@ -37,11 +34,7 @@ before(async () => {
   if (skip) return;
   models = await makeTestModels();
   server = await startSharingServer(models.dir, { basePath: '/demo', auth: [{ username: 'teacher', password: 'kelas-2024' }] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({
     viewport: { width: 1000, height: 1200 },
     httpCredentials: { username: 'teacher', password: 'kelas-2024' },

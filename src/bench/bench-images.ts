@@ -29,18 +29,27 @@ function drawnFace(size: number): Buffer {
     <path d="M32 66 Q48 80 64 66" stroke="#202020" stroke-width="4" fill="none"/></svg>`);
 }
 
-export async function benchImages(): Promise<BenchImages> {
+/** The folder of @vladmandic/face-api's demo photos (sample1..6.jpg), or null when not installed. */
+export function demoPhotosDir(): string | null {
   const dir = packageDir('@vladmandic/face-api');
-  const sample = dir && path.join(dir, 'demo', 'sample3.jpg');
-  if (!sample || !fs.existsSync(sample)) {
+  const demo = dir && path.join(dir, 'demo');
+  return demo && fs.existsSync(path.join(demo, 'sample3.jpg')) ? demo : null;
+}
+
+/** The left woman of demo sample3 with room around her: one face, 640x480 JPEG (the server and faces sections use it). */
+export function oneFacePhoto(sample3: Buffer): Promise<Buffer> {
+  return sharp(sample3).extract({ left: 200, top: 150, width: 800, height: 600 }).resize(640, 480).jpeg({ quality: 90 }).toBuffer();
+}
+
+export async function benchImages(): Promise<BenchImages> {
+  const demo = demoPhotosDir();
+  if (!demo) {
     const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#6080a0' } })
       .composite([{ input: await sharp(drawnFace(400)).png().toBuffer(), gravity: 'centre' }]).jpeg({ quality: 90 }).toBuffer();
     const face48 = await sharp(drawnFace(FACE_SIZE)).greyscale().png().toBuffer();
     return { photo, face48, source: 'a drawn face (the @vladmandic/face-api demo photos are not installed)' };
   }
-  // The left woman of sample3 with room around her: one face, 640x480 (as the faces section uses).
-  const photo = await sharp(fs.readFileSync(sample)).extract({ left: 200, top: 150, width: 800, height: 600 })
-    .resize(640, 480).jpeg({ quality: 90 }).toBuffer();
+  const photo = await oneFacePhoto(fs.readFileSync(path.join(demo, 'sample3.jpg')));
   const image = await decodeImage(photo, { maxPixels: 50_000_000 });
   const regions = await findFaces(image, { maxFaces: 1 });
   const face = regions.length

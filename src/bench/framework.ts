@@ -63,6 +63,25 @@ export async function timeMedian(fn: () => unknown, reps: number, warmup = 1): P
   return { median, times };
 }
 
+export interface Latency { p50: number; p90: number; p99: number; mean: number; max: number }
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** Percentiles of `times` (ms) by the nearest-rank method, to 0.1 ms. */
+export function latency(times: number[]): Latency {
+  if (times.length === 0) return { p50: NaN, p90: NaN, p99: NaN, mean: NaN, max: NaN };
+  const s = Float64Array.from(times).sort();
+  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+  let sum = 0;
+  for (const t of s) sum += t;
+  return { p50: round1(q(0.5)), p90: round1(q(0.9)), p99: round1(q(0.99)), mean: round1(sum / s.length), max: round1(s[s.length - 1]) };
+}
+
+/** `timeMedian`'s runs as percentiles (p50/p99 of `reps` calls after `warmup` untimed ones). */
+export async function timeLatency(fn: () => unknown, reps: number, warmup = 1): Promise<Latency> {
+  return latency((await timeMedian(fn, reps, warmup)).times);
+}
+
 export interface MachineInfo {
   cpus: number;
   cpu_model: string;

@@ -6,6 +6,7 @@
  * and leaves out non-2xx answers), and every status code is counted.
  */
 import autocannon from 'autocannon';
+import { latency, type Latency } from './framework.js';
 
 export interface LoadOptions {
   url: string;
@@ -24,8 +25,6 @@ export interface LoadOptions {
   timeoutS?: number;
 }
 
-export interface Latency { p50: number; p90: number; p99: number; mean: number; max: number }
-
 export interface LoadResult extends Latency {
   clients: number;
   seconds: number;
@@ -40,16 +39,6 @@ export interface LoadResult extends Latency {
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
-
-/** Percentiles of `times` (ms) by the nearest-rank method. */
-export function latency(times: number[]): Latency {
-  if (times.length === 0) return { p50: NaN, p90: NaN, p99: NaN, mean: NaN, max: NaN };
-  const s = Float64Array.from(times).sort();
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-  let sum = 0;
-  for (const t of s) sum += t;
-  return { p50: round1(q(0.5)), p90: round1(q(0.9)), p99: round1(q(0.99)), mean: round1(sum / s.length), max: round1(s[s.length - 1]) };
-}
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const times: number[] = [];

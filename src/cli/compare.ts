@@ -8,6 +8,7 @@ import { loadDataSet } from '../training/dataset.js';
 import { compareModels, formatComparison, writeComparison } from '../compare/compare.js';
 import { USAGES, type Usage } from '../types.js';
 import { runCli } from './run.js';
+import { defaultUsage } from './usage.js';
 
 const program = new Command('compare')
   .description('Evaluate every model in models/ (and the face-api and human peer models) on the same FER2013 rows; writes comparison.json for the /compare page.')
@@ -24,13 +25,6 @@ const program = new Command('compare')
 function toInt(v: string): number { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive whole number: ${v}`); return n; }
 
 interface Opts { data: string; usage?: Usage; models: string; out?: string; peers: boolean; latencyRuns: number; skipBad?: boolean; backend?: string }
-
-/** Same default as `npm run evaluate`: PrivateTest if present, else PublicTest, else the only split. */
-function defaultUsage(available: Usage[]): Usage {
-  for (const u of ['PrivateTest', 'PublicTest'] as const) if (available.includes(u)) return u;
-  if (available.length === 0) throw new Error('the data has no rows');
-  return available[0];
-}
 
 async function main(o: Opts): Promise<void> {
   const log = (m: string) => console.error(m);

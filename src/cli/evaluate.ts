@@ -9,6 +9,7 @@ import { loadTrainedModel } from '../training/model-folder.js';
 import { formatReport } from '../training/report.js';
 import { USAGES, type EvalReport, type Usage } from '../types.js';
 import { runCli } from './run.js';
+import { defaultUsage } from './usage.js';
 
 const program = new Command('evaluate')
   .description('Evaluate a trained model on FER2013 rows: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.')
@@ -22,13 +23,6 @@ const program = new Command('evaluate')
   .action(main);
 
 interface Opts { model: string; data: string; usage?: Usage; json?: boolean; tta?: boolean; skipBad?: boolean; backend?: string }
-
-/** PrivateTest if present, else PublicTest, else the only split there is. */
-export function defaultUsage(available: Usage[]): Usage {
-  for (const u of ['PrivateTest', 'PublicTest'] as const) if (available.includes(u)) return u;
-  if (available.length === 0) throw new Error('the data has no rows');
-  return available[0];
-}
 
 async function main(o: Opts): Promise<void> {
   const log = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);

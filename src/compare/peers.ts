@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { tf } from '../tf/backend.js';
 import { readModelArtifacts } from '../tf/model-io.js';
+import { packageDir, packageVersion } from '../inference/detect/package-dir.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
 import { FACE_SIZE, LABELS, NUM_CLASSES, type Label } from '../types.js';
 
@@ -46,23 +47,6 @@ export interface PeerSpec {
   pkg: string;
   /** Loads it; throws an Error whose message says why it cannot run here. */
   load(): Promise<Peer>;
-}
-
-/**
- * Folder of an installed package, or null. Found by walking node_modules
- * rather than resolving `pkg/package.json`, which packages with an
- * "exports" map (human) do not expose.
- */
-export function packageDir(pkg: string): string | null {
-  for (const base of require.resolve.paths(pkg) ?? []) {
-    const dir = path.join(base, pkg);
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-  }
-  return null;
-}
-
-function packageVersion(dir: string): string {
-  return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string }).version ?? '?';
 }
 
 interface ManifestGroup { paths: string[]; weights: Array<{ shape: number[] }> }

@@ -7,7 +7,7 @@
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { mulberry32, type Rng } from '../../src/training/random.js';
-import { pngBomb } from './images.js';
+import { facePng, greyIhdr, PNG_SIG, pngBomb, pngChunk } from './images.js';
 
 export type Expect = 'ok' | 'client' | 'any';
 
@@ -32,11 +32,8 @@ const CONTENT_TYPES = [
 ];
 
 export async function baseImages(): Promise<BaseImages> {
-  const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 96 96">
-    <rect width="96" height="96" fill="#404040"/><ellipse cx="48" cy="50" rx="30" ry="38" fill="#c8c8c8"/>
-    <circle cx="36" cy="40" r="5" fill="#202020"/><circle cx="60" cy="40" r="5" fill="#202020"/>
-    <path d="M32 66 Q48 80 64 66" stroke="#202020" stroke-width="4" fill="none"/></svg>`);
-  const raw = await sharp(svg).flatten({ background: '#404040' }).raw().toBuffer({ resolveWithObject: true });
+  // The same drawn face as facePng, flattened to RGB once and written in every format.
+  const raw = await sharp(await facePng(64)).flatten({ background: '#404040' }).raw().toBuffer({ resolveWithObject: true });
   const img = () => sharp(raw.data, { raw: { width: raw.info.width, height: raw.info.height, channels: raw.info.channels } });
   const px = () => sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } });
   return {
@@ -52,51 +49,19 @@ export async function baseImages(): Promise<BaseImages> {
   };
 }
 
-// ---- PNG chunks ------------------------------------------------------------
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-
-const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function ihdr(width: number, height: number): Buffer {
-  const h = Buffer.alloc(13);
-  h.writeUInt32BE(width, 0); h.writeUInt32BE(height, 4);
-  h[8] = 8; h[9] = 0; // 8-bit greyscale
-  return chunk('IHDR', h);
-}
+// ---- PNG chunks: pngChunk, PNG_SIG and greyIhdr from images.ts ----------
 
 /** A real deflate bomb: side x side grey zeros, a few hundred kB on the wire. */
 export function realPngBomb(side: number): Buffer {
   const raw = Buffer.alloc((side + 1) * side); // filter byte 0 + zeros, every row
-  return Buffer.concat([PNG_SIG, ihdr(side, side), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([PNG_SIG, greyIhdr(side, side), pngChunk('IDAT', deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 /** A 1x1 PNG carrying a zTXt chunk that inflates to `mb` megabytes. */
 export function ztxtBomb(mb: number): Buffer {
   const text = Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.alloc(mb * 1024 * 1024, 0x41), { level: 9 })]);
   const pixel = deflateSync(Buffer.from([0, 0x80]));
-  return Buffer.concat([PNG_SIG, ihdr(1, 1), chunk('zTXt', text), chunk('IDAT', pixel), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([PNG_SIG, greyIhdr(1, 1), pngChunk('zTXt', text), pngChunk('IDAT', pixel), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 /** A JPEG whose frame header claims width x height (the scan data stays small). */

@@ -52,11 +52,22 @@ function crc32(buf: Buffer): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function chunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk (length, type, data, CRC): for hand-made PNGs that sharp would refuse to write. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
   const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
   const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(body));
   return Buffer.concat([len, body, crc]);
+}
+
+export const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** The IHDR chunk of an 8-bit greyscale PNG of width x height. */
+export function greyIhdr(width: number, height: number): Buffer {
+  const h = Buffer.alloc(13);
+  h.writeUInt32BE(width, 0); h.writeUInt32BE(height, 4);
+  h[8] = 8; h[9] = 0; // 8-bit greyscale
+  return pngChunk('IHDR', h);
 }
 
 /**
@@ -64,12 +75,6 @@ function chunk(type: string, data: Buffer): Buffer {
  * (2.5 gigapixels) in a file of a few hundred bytes.
  */
 export function pngBomb(side = 50_000): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0); ihdr.writeUInt32BE(side, 4);
-  ihdr[8] = 8; ihdr[9] = 0; // 8-bit greyscale
   const row = Buffer.alloc(1 + side); // filter byte + one row of zeros
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(row)), chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return Buffer.concat([PNG_SIG, greyIhdr(side, side), pngChunk('IDAT', deflateSync(row)), pngChunk('IEND', Buffer.alloc(0))]);
 }

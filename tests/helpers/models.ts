@@ -33,14 +33,19 @@ export function testCard(name: string, accuracy: number, extra: Partial<ModelCar
 
 export interface TestModels { dir: string; cleanup(): Promise<void> }
 
+/** The custom CNN of every test model: tiny, so building, saving and loading take moments. */
+export const TINY_CNN = { widths: [4, 8], convsPerBlock: [1, 1], dense: 8 };
+
+/** Saves a tiny random CNN (weights from `seed`) with `card` as <modelsDir>/<card.name>. */
+export async function saveTinyModel(modelsDir: string, card: ModelCard, seed: number): Promise<void> {
+  await saveModelFolder(path.join(modelsDir, card.name), buildCustomCnn({ ...TINY_CNN, seed }), { 'card.json': JSON.stringify(card) });
+}
+
 export async function makeTestModels(): Promise<TestModels> {
   await initBackend();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ekspresi-models-'));
-  const tiny = { widths: [4, 8], convsPerBlock: [1, 1], dense: 8 };
-  await saveModelFolder(path.join(dir, 'tiny-a'), buildCustomCnn({ ...tiny, seed: 1 }),
-    { 'card.json': JSON.stringify(testCard('tiny-a', 0.40)) });
-  await saveModelFolder(path.join(dir, 'tiny-b'), buildCustomCnn({ ...tiny, seed: 2 }),
-    { 'card.json': JSON.stringify(testCard('tiny-b', 0.55, { tta: 'flip' })) });
+  await saveTinyModel(dir, testCard('tiny-a', 0.40), 1);
+  await saveTinyModel(dir, testCard('tiny-b', 0.55, { tta: 'flip' }), 2);
   // Broken on purpose: a card but no model, and a model.json that is not JSON.
   await fs.mkdir(path.join(dir, 'no-model'));
   await fs.writeFile(path.join(dir, 'no-model', 'card.json'), JSON.stringify(testCard('no-model', 0.99)));

@@ -25,8 +25,8 @@ import { initBackend, tf } from '../../tf/backend.js';
 import { FACE_SIZE } from '../../types.js';
 import { benchImages } from '../bench-images.js';
 import { benchModels } from '../bench-models.js';
-import { timeMedian, type BenchContext, type BenchSection, type Figure, type SectionResult } from '../framework.js';
-import { latency, runLoad, type LoadResult } from '../load.js';
+import { latency, timeMedian, type BenchContext, type BenchSection, type Figure, type SectionResult } from '../framework.js';
+import { runLoad, type LoadResult } from '../load.js';
 import { processStats } from '../process-stats.js';
 
 const LOAD_LEVELS = [1, 8, 32];
