@@ -105,12 +105,12 @@ async function evaluateOurs(dir: string, id: string, o: CompareOptions, runs: nu
   try {
     const r = await evaluateSplit(model, card.input, o.split);
     const latency = await measureLatency((face) => scoreFaces(model, card.input, face, { batchSize: 1 }), o.split.pixels, runs);
-    const { size, channels, normalisation } = card.input;
+    const { size, channels, normalisation, blur } = card.input;
     const entry: ModelResult = {
       model: card.name, usage: o.usage, n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion,
       id, kind: 'ours', available: true, arch: card.arch, source: `models/${id}`,
       params: model.countParams(), size_bytes: await modelFolderBytes(dir), latency,
-      preprocessing: `the project's facesToTensor: ${normalisation === 'unit' ? 'x / 255 into [0, 1]' : 'x / 127.5 - 1 into [-1, 1]'}`
+      preprocessing: `the project's facesToTensor: ${blur ? `Gaussian blur to sigma ${blur} px (the sharpness of its Training faces), ` : ''}${normalisation === 'unit' ? 'x / 255 into [0, 1]' : 'x / 127.5 - 1 into [-1, 1]'}`
         + `${size !== 48 ? `, bilinear resize to ${size}x${size}` : ''}${channels === 3 ? ', grey replicated to 3 channels' : ''}.`,
       trained_on: card.trained_on, train_seconds: card.train_seconds, history: card.history ?? [],
       notes: notesFor(card, o.usage),

@@ -115,7 +115,7 @@ export const en = {
   'index.examplesCredit': 'Example photos: demo images of the @vladmandic/face-api npm package (MIT licence).',
   'index.resultLabel': 'Result',
   'index.placeholder': 'The result will appear here.',
-  'index.modelAccuracy': '{model} ({accuracy} on the FER2013 test set)',
+  'index.modelAccuracy': '{model} ({accuracy} on FER2013 PublicTest)',
   'example.sample1': 'Three friends in party costumes, smiling',
   'example.sample2': 'Three people smiling at the camera',
   'example.sample3': 'Three women on a sofa, smiling at the camera',

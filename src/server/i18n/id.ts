@@ -107,7 +107,7 @@ export const id: Record<MessageKey, string> = {
   'index.examplesCredit': 'Foto contoh: gambar demo dari paket npm @vladmandic/face-api (lisensi MIT).',
   'index.resultLabel': 'Hasil',
   'index.placeholder': 'Hasilnya akan muncul di sini.',
-  'index.modelAccuracy': '{model} ({accuracy} pada set uji FER2013)',
+  'index.modelAccuracy': '{model} ({accuracy} pada PublicTest FER2013)',
   'example.sample1': 'Tiga teman berkostum pesta, tersenyum',
   'example.sample2': 'Tiga orang tersenyum ke kamera',
   'example.sample3': 'Tiga perempuan di sofa, tersenyum ke kamera',
