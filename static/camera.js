@@ -13,6 +13,15 @@
   if (!form || !tabs || !panel) return;
 
   const LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+  // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
+  let strings = {};
+  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch (e) { /* fallbacks */ }
+  function t(key, fallback, params) {
+    let s = strings[key] || fallback;
+    Object.keys(params || {}).forEach(function (k) { s = s.replace('{' + k + '}', function () { return String(params[k]); }); });
+    return s;
+  }
+  function labelName(l) { return t('label.' + l, l); }
   const tabPhoto = document.getElementById('tab-photo');
   const tabCamera = document.getElementById('tab-camera');
   const dropzone = document.getElementById('dropzone');
@@ -68,24 +77,26 @@
   function cameraErrorMessage(err) {
     const name = err && err.name;
     if (name === 'NotAllowedError' || name === 'SecurityError') {
-      return 'Camera access was denied. Allow the camera for this site (the camera icon in the address bar or the browser settings), then press “Start camera” again. You can still upload a photo in the Photo tab.';
+      return t('camera.denied', 'Camera access was denied. Allow the camera for this site (the camera icon in the address bar or the browser settings), then press “Start camera” again. You can still upload a photo in the Photo tab.');
     }
     if (name === 'NotFoundError' || name === 'OverconstrainedError' || name === 'DevicesNotFoundError') {
-      return 'No camera was found on this device. Connect one, or upload a photo in the Photo tab.';
+      return t('camera.notFound', 'No camera was found on this device. Connect one, or upload a photo in the Photo tab.');
     }
     if (name === 'NotReadableError' || name === 'TrackStartError') {
-      return 'The camera is busy (another application may be using it). Close that application and try again.';
+      return t('camera.inUse', 'The camera is busy (another application may be using it). Close that application and try again.');
     }
-    return 'The camera could not be started' + (err && err.message ? ': ' + err.message : '.');
+    return err && err.message
+      ? t('camera.failedWith', 'The camera could not be started: {message}', { message: err.message })
+      : t('camera.failed', 'The camera could not be started.');
   }
 
   async function startCamera() {
     if (!navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== 'function') {
-      say('This browser offers no camera access here. Cameras work on secure pages (https:// or http://localhost) in a current browser. You can still upload a photo in the Photo tab.', true);
+      say(t('camera.unsupported', 'This browser offers no camera access here. Cameras work on secure pages (https:// or http://localhost) in a current browser. You can still upload a photo in the Photo tab.'), true);
       return;
     }
     startBtn.disabled = true;
-    say('Asking for the camera…');
+    say(t('camera.asking', 'Asking for the camera…'));
     try {
       stream = await navigator.mediaDevices.getUserMedia({
         video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } }, audio: false,
@@ -101,7 +112,7 @@
     if (!video.videoWidth) await new Promise(function (r) { video.addEventListener('loadedmetadata', r, { once: true }); });
     panel.classList.add('camera-on');
     syncButtons();
-    say('Camera on. Take a snapshot, or press Live to follow your expression.');
+    say(t('camera.on', 'Camera on. Take a snapshot, or press Live to follow your expression.'));
   }
 
   function stopCamera(message) {
@@ -149,11 +160,11 @@
       dt.items.add(file);
       input.files = dt.files;
     } catch (e) {
-      say('This browser cannot hand the snapshot to the form; please upload a photo instead.', true);
+      say(t('camera.noHandOff', 'This browser cannot hand the snapshot to the form; please upload a photo instead.'), true);
       return;
     }
     input.dispatchEvent(new Event('change', { bubbles: true })); // app.js updates the preview
-    say('Snapshot sent: the result appears below.');
+    say(t('camera.snapSent', 'Snapshot sent: the result appears below.'));
     form.requestSubmit(document.getElementById('submit'));
   }
 
@@ -161,10 +172,10 @@
   function setLive(on) {
     live = on;
     liveBtn.setAttribute('aria-pressed', String(on));
-    liveBtn.textContent = on ? 'Pause live' : 'Live';
+    liveBtn.textContent = on ? t('camera.pause', 'Pause live') : t('camera.live', 'Live');
     if (timer) { clearTimeout(timer); timer = null; }
     if (inFlight) { inFlight.abort(); inFlight = null; }
-    if (on) { say('Live: analysing about ' + fps + ' frames a second…'); tick(); } else { clearOverlay(); }
+    if (on) { say(t('camera.liveStarting', 'Live: analysing about {fps} frames a second…', { fps: fps })); tick(); } else { clearOverlay(); }
   }
 
   function selectedModel() {
@@ -200,21 +211,23 @@
         updateBars(lastFaces);
         const ms = Math.round(performance.now() - started);
         say(lastFaces.length === 0
-          ? 'Live: no face in view (' + ms + ' ms). Face the camera in good light.'
-          : 'Live: ' + lastFaces.length + (lastFaces.length === 1 ? ' face' : ' faces') + ' · ' + ms + ' ms a frame');
+          ? t('camera.liveNoFace', 'Live: no face in view ({ms} ms). Face the camera in good light.', { ms: ms })
+          : lastFaces.length === 1
+            ? t('camera.liveOneFace', 'Live: 1 face · {ms} ms a frame', { ms: ms })
+            : t('camera.liveFaces', 'Live: {n} faces · {ms} ms a frame', { n: lastFaces.length, ms: ms }));
       } else if (res.status === 429 || res.status === 503) {
         // Busy or rate-limited: wait as long as the server asks, then go on.
         const after = Number(res.headers.get('Retry-After')) || 2;
         wait = after * 1000;
-        say((json.error || 'The server is busy.') + ' Live resumes in ' + after + ' s.', true);
+        say(t('camera.resumesIn', '{error} Live resumes in {seconds} s.', { error: json.error || t('camera.serverBusy', 'The server is busy.'), seconds: after }), true);
       } else {
         wait = 2000;
-        say(json.error || ('The server answered ' + res.status + '.'), true);
+        say(json.error || t('camera.serverStatus', 'The server answered {status}.', { status: res.status }), true);
       }
     } catch (err) {
       if (err && err.name === 'AbortError') return;
       wait = 2000;
-      say('Live: the server could not be reached (' + (err && err.message ? err.message : 'network error') + '). Retrying…', true);
+      say(t('camera.unreachable', 'Live: the server could not be reached ({details}). Retrying…', { details: err && err.message ? err.message : t('camera.networkError', 'network error') }), true);
     } finally {
       if (inFlight === controller) inFlight = null;
     }
@@ -284,7 +297,7 @@
           bar.setAttribute('data-label', l);
           const name = document.createElement('span');
           name.className = 'bar-label';
-          name.textContent = l;
+          name.textContent = labelName(l);
           const meter = document.createElement('meter');
           meter.min = 0; meter.max = 1;
           const value = document.createElement('span');
@@ -296,7 +309,7 @@
         liveList.append(li);
       }
       li.querySelector('.face-number').className = 'face-number expr-' + f.label;
-      li.querySelector('.live-label').textContent = f.label + ' ' + (f.scores[f.label] * 100).toFixed(0) + '%';
+      li.querySelector('.live-label').textContent = labelName(f.label) + ' ' + (f.scores[f.label] * 100).toFixed(0) + '%';
       LABELS.forEach(function (l) {
         const bar = li.querySelector('[data-label="' + l + '"]');
         const p = f.scores[l];
@@ -308,12 +321,12 @@
   }
 
   startBtn.addEventListener('click', startCamera);
-  stopBtn.addEventListener('click', function () { stopCamera('Camera off.'); });
-  snapBtn.addEventListener('click', function () { snapshot().catch(function (e) { say('The snapshot failed: ' + e.message, true); }); });
+  stopBtn.addEventListener('click', function () { stopCamera(t('camera.off', 'Camera off.')); });
+  snapBtn.addEventListener('click', function () { snapshot().catch(function (e) { say(t('camera.snapFailed', 'The snapshot failed: {message}', { message: e.message }), true); }); });
   liveBtn.addEventListener('click', function () { if (stream) setLive(!live); });
   // The video changed size: redraw the last boxes at the new scale.
   window.addEventListener('resize', function () { if (live && lastFrame) draw(lastFaces, lastFrame); });
   // A hidden tab keeps no camera busy and sends no frames.
-  document.addEventListener('visibilitychange', function () { if (document.hidden && stream) stopCamera('Camera off while the page was hidden. Press “Start camera” to resume.'); });
+  document.addEventListener('visibilitychange', function () { if (document.hidden && stream) stopCamera(t('camera.hiddenOff', 'Camera off while the page was hidden. Press “Start camera” to resume.')); });
   window.addEventListener('pagehide', function () { stopCamera(''); });
 })();

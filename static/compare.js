@@ -10,6 +10,10 @@
   var muted = css.getPropertyValue('--muted').trim() || '#5d6066';
   var grid = css.getPropertyValue('--border').trim() || '#d9dadd';
   var TRAIN = '#2f6fdf';
+  // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
+  var strings = {};
+  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch (e) { /* fallbacks */ }
+  function t(key, fallback) { return strings[key] || fallback; }
   var VAL = '#d9480f';
 
   // Dashed vertical lines where the learning rate or the phase changed.
@@ -51,14 +55,17 @@
     var opts = {
       width: width,
       height: 220,
-      title: isAcc ? 'Accuracy' : 'Loss',
+      title: isAcc ? t('compare.chartAcc', 'Accuracy') : t('compare.chartLoss', 'Loss'),
       scales: { x: { time: false } },
       // Whole epochs only on the x axis.
-      axes: [axis('epoch', undefined, [1, 2, 5, 10, 20, 50, 100]), Object.assign(axis(isAcc ? 'accuracy' : 'loss', isAcc ? pct : undefined), { size: 64 })],
+      axes: [
+        axis(t('compare.axisEpoch', 'epoch'), undefined, [1, 2, 5, 10, 20, 50, 100]),
+        Object.assign(axis(isAcc ? t('compare.axisAcc', 'accuracy') : t('compare.axisLoss', 'loss'), isAcc ? pct : undefined), { size: 64 }),
+      ],
       series: [
-        { label: 'epoch' },
-        { label: 'training', stroke: TRAIN, width: 2, value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
-        { label: 'validation', stroke: VAL, width: 2, dash: [6, 3], value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
+        { label: t('compare.axisEpoch', 'epoch') },
+        { label: t('compare.seriesTrain', 'training'), stroke: TRAIN, width: 2, value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
+        { label: t('compare.seriesVal', 'validation'), stroke: VAL, width: 2, dash: [6, 3], value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
       ],
       hooks: { draw: [markChanges(data.changes || [])] },
     };

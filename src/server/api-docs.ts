@@ -23,16 +23,16 @@ export const LabelSchema = z.enum(LABELS).describe('The most probable expression
 
 const FaceSchema = z.object({
   box: BoxSchema, label: LabelSchema, scores: ScoresSchema,
-  heatmap: z.string().optional().describe('With ?explain=1: a PNG data URL of the Grad-CAM heatmap over the 48x48 face.'),
+  heatmap: z.string().optional().describe('Only with ?explain=1 (not with ?model=all): a data:image/png;base64 URL, a 48x48 transparent PNG of the Grad-CAM heatmap for this face\'s `label`, to lay over the 48x48 grey face the model saw.'),
 }).loose();
 const ImageSizeSchema = z.object({ width: z.number().int(), height: z.number().int() }).loose();
 
 export const PredictionSchema = z.object({
   model: z.string().describe('Id of the model that answered.'),
   image: ImageSizeSchema,
-  faces: z.array(FaceSchema).describe('One entry per face found, largest first.'),
-  face_source: z.string().optional().describe('The face detector used, or "whole-image".'),
-  message: z.string().optional().describe('Set when no face was found: what to try instead.'),
+  faces: z.array(FaceSchema).describe('One entry per face found, numbered left to right across the photo (top to bottom when level): faces[0] is face 1 on the page. `[]` when no face was found (still status 200, with `message`).'),
+  face_source: z.string().describe('How the faces were found: the face detector\'s name ("blazeface" or "ssd", as the server is set up), or "whole-image" with ?whole=1.'),
+  message: z.string().optional().describe('Only when the detector found no face (`faces` is `[]`, status 200): a sentence saying to send the image again with ?whole=1 to classify it as one face.'),
   ms: z.number().describe('Time the analysis took, in milliseconds.'),
 }).loose().meta({ id: 'Prediction' });
 
@@ -74,7 +74,7 @@ const choices = {
   whole: yesNo('1: the photo is one face (skip face detection).').optional(),
   explain: yesNo('1: add a Grad-CAM heatmap per face (slower).').optional(),
   tta: yesNo('1: average each face with its mirror image; 0: never.').optional(),
-  max_faces: z.string().regex(/^[1-9]\d*$/, 'a whole number of at least 1').describe('At most this many faces (the largest).').optional(),
+  max_faces: z.string().regex(/^[1-9]\d*$/, 'a whole number of at least 1').describe('At most this many faces, the ones the detector is most sure of (default: the server\'s --max-faces, 20); they are still numbered left to right.').optional(),
 };
 
 export const PredictQuerySchema = z.object({ model: modelId.optional(), ...choices });
@@ -123,7 +123,7 @@ export const apiDocs = {
   predict: describeRoute({
     operationId: 'predict',
     summary: 'Recognise the expression of every face in a photo',
-    description: 'Send the photo as the multipart field `image`, or as the raw request body. Each face found gets a box, the most probable of the seven expressions and all seven probabilities.',
+    description: 'Send the photo as the multipart field `image`, or as the raw request body. Each face found gets a box, the most probable of the seven expressions and all seven probabilities; faces are numbered left to right, and ?explain=1 adds a Grad-CAM `heatmap` to each. A photo without a face is not an error: the answer is 200 with `faces: []` and a `message`.',
     tags: ['Prediction'],
     requestBody: {
       required: true,
@@ -135,7 +135,7 @@ export const apiDocs = {
     },
     responses: {
       200: {
-        description: 'The faces and their expressions. With ?model=all, every model\'s answer per face.',
+        description: 'The faces and their expressions, left to right; `faces` is empty (with a `message`) when no face was found. With ?model=all, every model\'s answer per face (no `face_source`, `message` or `heatmap`).',
         content: { 'application/json': { schema: resolver(z.union([PredictionSchema, AllModelsPredictionSchema])) } },
       },
       ...errors,

@@ -29,6 +29,15 @@ const DETECT: DetectorOptions = {
 /** Strings the browser scripts show (static/*.js read them from a JSON data block). */
 const CLIENT_KEYS = [
   'share.copied', 'api.copied', 'limit.retrying', 'error.title', 'index.placeholder', 'err.tooLarge',
+  'label.angry', 'label.disgust', 'label.fear', 'label.happy', 'label.sad', 'label.surprise', 'label.neutral',
+  // static/camera.js
+  'camera.live', 'camera.pause', 'camera.denied', 'camera.notFound', 'camera.inUse', 'camera.failed', 'camera.failedWith',
+  'camera.unsupported', 'camera.asking', 'camera.on', 'camera.noHandOff', 'camera.snapSent', 'camera.snapFailed',
+  'camera.liveStarting', 'camera.liveNoFace', 'camera.liveOneFace', 'camera.liveFaces', 'camera.serverBusy',
+  'camera.resumesIn', 'camera.serverStatus', 'camera.unreachable', 'camera.networkError', 'camera.off', 'camera.hiddenOff',
+  // static/compare.js
+  'compare.chartLoss', 'compare.chartAcc', 'compare.axisEpoch', 'compare.axisLoss', 'compare.axisAcc',
+  'compare.seriesTrain', 'compare.seriesVal',
 ] as const satisfies readonly MessageKey[];
 
 function clientStrings(t: Translate): string {
