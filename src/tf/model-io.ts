@@ -188,6 +188,17 @@ export async function readModelArtifacts(modelJsonPath: string): Promise<tf.io.M
   return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: concatBuffers(buffers) };
 }
 
+/** Loads a model from the files `modelFiles` made, without writing them anywhere. */
+export async function loadModelFromFiles(files: Record<string, string | Uint8Array>): Promise<tf.LayersModel> {
+  const json = JSON.parse(files['model.json'] as string) as ModelJson;
+  const bin = files['weights.bin'] as Uint8Array;
+  return tf.loadLayersModel(tf.io.fromMemory({
+    modelTopology: json.modelTopology,
+    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+    weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
+  }));
+}
+
 /** Loads a layers model from a folder (or a model.json path) on disk. */
 export async function loadModelFolder(dirOrJson: string): Promise<tf.LayersModel> {
   const jsonPath = dirOrJson.endsWith('.json') ? dirOrJson : path.join(dirOrJson, 'model.json');
