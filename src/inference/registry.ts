@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend, tf } from '../tf/backend.js';
 import { loadTrainedModel } from '../training/model-folder.js';
-import { LABELS, NUM_CLASSES, type ModelCard } from '../types.js';
+import type { ModelCard } from '../types.js';
 
 export interface LoadedModel {
   /** The folder name: what `?model=` and the picker use. */

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../tf/backend.js';
 import { facesToTensor, FACE_PIXELS } from '../inference/preprocess.js';
-import { LABELS, NUM_CLASSES, type HistoryEntry, type InputSpec, type ModelCard } from '../types.js';
+import { LABELS, NUM_CLASSES, type EvalReport, type HistoryEntry, type InputSpec, type ModelCard } from '../types.js';
 import { loadModelFolder, modelFiles, recoverFolder, writeFolderAtomically, saveModelFolder, type Quantization } from '../tf/model-io.js';
 import { augmentFaces, type AugmentOptions } from './augment.js';
 import { classCounts, type Split } from './dataset.js';
@@ -151,9 +151,9 @@ function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metric
   };
 }
 
-/** Writes models/<name>/ from the model's current weights, with validation metrics. */
-async function exportArtifact(dir: string, name: string, model: tf.LayersModel, spec: InputSpec, state: RunState, val: Split, notes?: string): Promise<void> {
-  const r = await evaluateSplit(model, spec, val);
+/** Writes models/<name>/ from the model's current weights, with `r`: their metrics on the validation split. */
+async function exportArtifact(dir: string, name: string, model: tf.LayersModel, spec: InputSpec, state: RunState,
+  r: Omit<EvalReport, 'model' | 'usage'>, notes?: string): Promise<void> {
   const metrics = { [state.valName === 'PublicTest' ? 'PublicTest' : 'validation']: {
     n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion } };
   const card = cardFor(state, model, spec, metrics as ModelCard['metrics'], name, notes);
@@ -277,14 +277,14 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
       // Best model so far: becomes the artifact (and per phase, e.g. mobilenetv2-frozen).
       if (val.accuracy > state.best.val_acc) {
         state.best = { val_acc: val.accuracy, epoch };
-        await exportArtifact(io.outDir, s.name, model, spec, state, data.val);
+        await exportArtifact(io.outDir, s.name, model, spec, state, val);
         io.log(`  new best val_acc ${val.accuracy.toFixed(4)}: wrote ${io.outDir}`);
       }
       const pb = state.bestPerPhase[phase.name];
       if (phase.artifact && (!pb || val.accuracy > pb.val_acc)) {
         state.bestPerPhase[phase.name] = { val_acc: val.accuracy, epoch };
         const dir = path.join(path.dirname(io.outDir), phase.artifact);
-        await exportArtifact(dir, phase.artifact, model, spec, state, data.val, phase.artifactNote);
+        await exportArtifact(dir, phase.artifact, model, spec, state, val, phase.artifactNote);
         io.log(`  wrote ${dir} (best of phase "${phase.name}")`);
       }
       // Reduce on plateau and early stopping, both on validation accuracy.
