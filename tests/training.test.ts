@@ -19,6 +19,7 @@ import { initBackend, tf } from '../src/tf/backend.js';
 import { loadModelFolder, recoverFolder, writeFolderAtomically } from '../src/tf/model-io.js';
 import { reseedDropout, train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../src/training/augment.js';
+import { classWeights, epochOrder } from '../src/training/imbalance.js';
 import { loadCsv, trainValSplits } from '../src/training/dataset.js';
 import { evaluateSplit } from '../src/training/evaluate.js';
 import { confusionMatrix, metricsFromConfusion, argmaxRows } from '../src/training/metrics.js';
@@ -49,7 +50,8 @@ after(async () => {
 function settings(over: Partial<TrainSettings> = {}): TrainSettings {
   return {
     name: 'tiny-cnn', arch: 'cnn', epochs: 4, batchSize: 16, optimizer: 'adam', lr: 3e-3, momentum: 0.9,
-    plateauPatience: 3, plateauFactor: 0.5, minLr: 1e-6, earlyStopPatience: 10, classWeight: 'none', labelSmoothing: 0,
+    plateauPatience: 3, plateauFactor: 0.5, minLr: 1e-6, earlyStopPatience: 10, classWeight: 'none', sampling: 'none',
+    loss: 'ce', focalGamma: 2, labelSmoothing: 0,
     augment: NO_AUGMENT, seed: 1, quantize: null, checkpointMinutes: 0, cnn: TINY_CNN,
     alpha: 0.35, inputSize: 48, base: null, headEpochs: 2, finetuneFrom: 12, finetuneLr: 1e-3, dropout: 0.1,
     ...over,
@@ -111,6 +113,59 @@ describe('each architecture learns', () => {
     assert.deepEqual(frozen.card.input, { size: 48, channels: 3, normalisation: 'symmetric' });
     assert.deepEqual(frozen.card.history.map((e) => e.phase), ['head', 'head'].slice(0, frozen.card.history.length));
     frozen.model.dispose();
+  });
+});
+
+describe('rare classes: class weights, oversampling, focal loss; --init', () => {
+  // 700 rows: class k has (k + 1) * 25 faces, so class 0 is 7x rarer than class 6.
+  const labels = Uint8Array.from({ length: 700 }, (_, i) => { let k = 0, c = 25; while (i >= c) { k++; c += (k + 1) * 25; } return k; });
+  const skewed = { pixels: new Uint8Array(0), labels, get size() { return labels.length; } };
+  const drawn = (order: Uint32Array) => { const c = new Array(7).fill(0); for (const i of order) c[labels[i]]++; return c; };
+
+  test('class weights average 1 per image; balanced = 1/frequency, sqrt its root', () => {
+    for (const mode of ['balanced', 'sqrt'] as const) {
+      const w = classWeights(skewed, mode);
+      const mean = w.reduce((s, x, k) => s + x * (k + 1) * 25, 0) / 700;
+      assert.ok(Math.abs(mean - 1) < 1e-9, `${mode}: mean ${mean}`);
+      const ratio = w[0] / w[6];
+      assert.ok(Math.abs(ratio - (mode === 'balanced' ? 7 : Math.sqrt(7))) < 1e-9, `${mode}: w0/w6 ${ratio}`);
+    }
+    assert.deepEqual(classWeights(skewed, 'none'), new Array(7).fill(1));
+  });
+
+  test('an epoch order: a permutation without oversampling; balanced draws every class about equally; same seed, same order', () => {
+    const plain = epochOrder(skewed, 'none', 3, 1);
+    assert.deepEqual([...plain].sort((a, b) => a - b), [...Array(700).keys()]);
+    const bal = epochOrder(skewed, 'balanced', 3, 1);
+    assert.equal(bal.length, 700);
+    for (const c of drawn(bal)) assert.ok(c > 70 && c < 130, `balanced counts ${drawn(bal).join(' ')}`);
+    const sq = drawn(epochOrder(skewed, 'sqrt', 3, 1));
+    assert.ok(sq[0] > 25 * 1.6 && sq[6] < 175, `sqrt counts ${sq.join(' ')}`);
+    assert.deepEqual(epochOrder(skewed, 'balanced', 3, 1), bal);
+    assert.notDeepEqual(epochOrder(skewed, 'balanced', 3, 2), bal);
+  });
+
+  test('focal loss and oversampling train; --init starts from a model folder\'s weights', async () => {
+    const first = await run('focal', settings({ name: 'focal', epochs: 3, loss: 'focal', sampling: 'sqrt' }));
+    const h = first.state.history;
+    assert.ok(h[2].loss < h[0].loss, `focal loss ${h.map((e) => e.loss.toFixed(3)).join(' ')}`);
+    assert.ok(first.state.best.val_acc > 0.3, `val_acc ${first.state.best.val_acc}`);
+    // Warm start from the artifact: epoch 1 of the new run starts where the old one ended.
+    const warm = await run('warm', settings({ name: 'warm', epochs: 1, lr: 1e-4, init: first.outDir }));
+    assert.ok(warm.logs.some((l) => l.includes(`started from the weights in ${first.outDir}`)), warm.logs.join('\n'));
+    assert.ok(warm.state.history[0].val_acc > 0.3, `warm-started val_acc ${warm.state.history[0].val_acc}`);
+    // Its card tells the whole training: the earlier run's epochs, then this one's, numbered on.
+    const before = await readCard(first.outDir), card = await readCard(warm.outDir);
+    assert.deepEqual(card.history.map((e) => e.epoch), [...before.history.map((e) => e.epoch), before.history.length + 1]);
+    assert.equal(card.history.at(-1)!.lr, 1e-4);
+    assert.match(card.notes ?? '', /Warm start: epochs 1-\d of the history are the earlier run/);
+    // A chain of warm starts from checkpoints keeps the whole history too.
+    const third = await run('third', settings({ name: 'third', epochs: 1, lr: 5e-5, init: path.join(warm.runDir, 'checkpoint') }));
+    const thirdCard = await readCard(third.outDir);
+    assert.deepEqual(thirdCard.history.map((e) => e.lr), [...card.history.map((e) => e.lr), 5e-5]);
+    assert.ok(thirdCard.train_seconds! >= card.train_seconds!);
+    await assert.rejects(run('bad-init', settings({ name: 'bad', epochs: 1, cnn: { widths: [4], convsPerBlock: [1], dense: 16 }, init: first.outDir })),
+      /--init .*do not fit this architecture/);
   });
 });
 

@@ -2,16 +2,17 @@
  * The wasm gradient kernels of src/tf/wasm-gradients.ts (issue 8) against the
  * pure-JS `cpu` backend: each registered kernel on random and edge-case shapes
  * (odd sizes, stride 2, 'same'/'valid', batch 1, channel multiplier 2), the
- * Tile/Sum/Mean fast paths and their fallbacks, whole-model gradients, no
+ * replaced element-wise/batch-norm/pad/identity/Tile/Sum/Mean kernels and
+ * their fallbacks, whole-model gradients, no
  * tensor leaks per training step, and a short wasm training run that learns.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '../src/tf/backend.js';
-import { originalWasmKernels, wasmGradientKernelNames } from '../src/tf/wasm-gradients.js';
+import { originalWasmKernels, replacedWasmKernelNames, wasmGradientKernelNames } from '../src/tf/wasm-gradients.js';
 import { mulberry32, type Rng } from '../src/training/random.js';
 import { buildCustomCnn, CNN_INPUT } from '../src/training/architectures/custom-cnn.js';
-import { buildMobileNetV2, mobilenetInput } from '../src/training/architectures/mobilenetv2.js';
+import { buildMobileNetV2, keepBatchNormInInference, mobilenetInput } from '../src/training/architectures/mobilenetv2.js';
 import { splitModel } from '../src/training/split-model.js';
 import { trainStep } from '../src/training/trainer.js';
 import { evaluateSplit } from '../src/training/evaluate.js';
@@ -85,6 +86,12 @@ const EDGE_CASES: ConvCase[] = [
   { n: 1, h: 12, w: 12, ci: 2, co: 2, kh: 2, kw: 2, stride: [2, 2], pad: 'same' },
   { n: 2, h: 9, w: 13, ci: 3, co: 2, kh: 3, kw: 1, stride: [2, 1], pad: 'same' },
   { n: 1, h: 13, w: 13, ci: 2, co: 2, kh: 3, kw: 3, stride: [2, 2], pad: 'valid' }, // Keras: pad 12 -> 13, then valid
+  // Channel counts past one SIMD vector (4 lanes + a tail) for the depthwise filter gradient.
+  { n: 2, h: 9, w: 8, ci: 9, co: 4, kh: 3, kw: 3, stride: [2, 2], pad: 'same' },
+  { n: 1, h: 6, w: 7, ci: 16, co: 7, kh: 3, kw: 3, stride: [1, 1], pad: 'valid' },
+  // Pointwise (1x1, stride 1): the matrix-product routes, narrower input and narrower output.
+  { n: 2, h: 5, w: 7, ci: 7, co: 3, kh: 1, kw: 1, stride: [1, 1], pad: 'valid' },
+  { n: 1, h: 3, w: 3, ci: 2, co: 9, kh: 1, kw: 1, stride: [1, 1], pad: 'same' },
 ];
 
 function randomCases(count: number, seed: number): ConvCase[] {
@@ -124,10 +131,10 @@ function kernelInputs(c: ConvCase, depthwise: boolean, seed: number) {
 }
 
 describe('registered kernels', () => {
-  test('every gradient kernel is registered for wasm, and ours replace Conv2DBackpropInput and Tile/Sum/Mean', () => {
+  test('every gradient kernel is registered for wasm, and ours replace the slow built-in ones', () => {
     for (const name of wasmGradientKernelNames) assert.ok(tf.getKernel(name, 'wasm'), `${name} is not registered for wasm`);
     // The three TF.js lacks on wasm (tfjs #8474) are new; the others replace the built-in ones.
-    assert.deepEqual([...originalWasmKernels.keys()].sort(), ['Conv2DBackpropInput', 'Mean', 'Sum', 'Tile']);
+    assert.deepEqual([...originalWasmKernels.keys()].sort(), [...replacedWasmKernelNames]);
     for (const [name, original] of originalWasmKernels) {
       assert.notEqual(tf.getKernel(name, 'wasm')!.kernelFunc, original.kernelFunc, `${name} is still the built-in kernel`);
     }
@@ -202,6 +209,11 @@ describe('Tile / Sum / Mean fast paths and their fallbacks match cpu', () => {
     [[1, 1, 1, 5], [2, 3, 4, 1], 'float32'], // batch-norm gradient: broadcastable
     [[3, 1, 5], [1, 4, 1], 'float32'],
     [[1, 1], [1, 1], 'float32'],
+    [[4, 3, 1], [1, 1, 3], 'float32'], // grey -> RGB in preprocessing: one-element blocks
+    [[2, 1, 5], [1, 3, 1], 'float32'], // a middle axis: block copies
+    [[2, 1, 1, 3], [1, 2, 2, 1], 'float32'], // a run of two middle axes
+    [[1, 1, 2], [3, 4, 1], 'float32'], // a leading run: doubling copies
+    [[1, 3, 1], [2, 1, 2], 'float32'], // tiled axes around an untiled one: the broadcasting add
     [[2, 3], [2, 2], 'float32'], // not broadcastable: the original kernel
     [[1, 4], [3, 1], 'int32'], // int32: the original kernel
   ];
@@ -222,6 +234,9 @@ describe('Tile / Sum / Mean fast paths and their fallbacks match cpu', () => {
     [[2, 3, 4], [0, 1, 2], false, 'float32'], // every axis: the original kernel
     [[6, 4], 0, false, 'int32'],
     [[513, 2], 0, false, 'float32'], // a long leading axis
+    [[6, 4, 13], [0, 1], false, 'float32'], // 13 columns: three SIMD vectors and a tail
+    [[37, 8], 0, true, 'float32'],
+    [[5, 1], 0, false, 'float32'],
   ];
   for (const [shape, axis, keepDims, dtype] of reductions) {
     for (const op of ['sum', 'mean'] as const) {
@@ -231,6 +246,107 @@ describe('Tile / Sum / Mean fast paths and their fallbacks match cpu', () => {
       });
     }
   }
+});
+
+describe('element-wise, batch-norm, pad, identity and cast kernels (wasm-heap-kernels.ts) match cpu', () => {
+  const rng = mulberry32(99);
+  // Values on a coarse grid, so that ties with the compared bounds occur.
+  const gridData = (n: number) => Float32Array.from({ length: n }, () => Math.round((rng() * 8 - 4) * 2) / 2);
+  const float = (t: tf.Tensor) => tf.cast(t, 'float32');
+  const compares = ['greaterEqual', 'lessEqual', 'greater', 'less'] as const;
+  const shapes: Array<[number[], number[]]> = [
+    [[37], []], // scalar bound on the right (the relu6 gradient), 2 vectors of 16 + a tail
+    [[], [2, 3, 17]], // scalar on the left
+    [[5], [1]], // shorter than one vector
+    [[16], [16]], // same shape, exactly one vector
+    [[2, 3, 17], [2, 3, 17]],
+    [[3, 4], [4]], // a real broadcast: the original kernel
+  ];
+  for (const cmp of compares) {
+    for (const [sa, sb] of shapes) {
+      test(`${cmp} ${sa.join('x') || 'scalar'} vs ${sb.join('x') || 'scalar'}`, async () => {
+        const a = gridData(sizeOf(sa)), b = gridData(sizeOf(sb));
+        if (b.length === 1) b[0] = 0.5; // a bound that the grid hits
+        if (a.length > 3) a[3] = NaN; // NaN compares false
+        await assertSameOnBoth(cmp, () => float(tf[cmp](tf.tensor(a, sa), tf.tensor(b, sb))));
+      });
+    }
+  }
+  test('int32 comparison: the original kernel', async () => {
+    await assertSameOnBoth('int32', () => float(tf.lessEqual(tf.tensor1d([1, 5, -2, 7], 'int32'), tf.scalar(5, 'int32'))));
+  });
+  for (const [sa, sb] of [[[41], [41]], [[2, 19], [2, 19]], [[3, 4], [4]]] as Array<[number[], number[]]>) {
+    test(`logicalAnd ${sa.join('x')} and ${sb.join('x')}`, async () => {
+      const a = gridData(sizeOf(sa)), b = gridData(sizeOf(sb));
+      await assertSameOnBoth('logicalAnd', () => float(tf.logicalAnd(tf.greater(tf.tensor(a, sa), 0), tf.greater(tf.tensor(b, sb), 0))));
+    });
+  }
+  for (const [sc, st] of [[[37], [37]], [[2, 3, 17], [2, 3, 17]], [[2], [2, 5]]] as Array<[number[], number[]]>) {
+    test(`where ${sc.join('x')} ? ${st.join('x')} : ${st.join('x')}`, async () => {
+      const c = gridData(sizeOf(sc)), t = randomData(sizeOf(st), rng), e = randomData(sizeOf(st), rng);
+      // The kernel itself: a rank-1 condition picking rows is its own case (the original kernel).
+      await assertSameOnBoth('where', () => tf.engine().runKernel('Select',
+        { condition: tf.greater(tf.tensor(c, sc), 0), t: tf.tensor(t, st), e: tf.tensor(e, st) }) as tf.Tensor);
+    });
+  }
+  const norms: Array<[string, number[], number[] | null, boolean]> = [
+    ['per channel, NHWC', [2, 5, 7, 6], [6], true],
+    ['per channel, rank 2, no offset/scale', [9, 5], [5], false],
+    ['one-element parameters', [3, 4, 2], [1], true],
+    ['full-shape parameters: the original kernel', [2, 3], [2, 3], true],
+  ];
+  for (const [label, xs, ps, affine] of norms) {
+    test(`batchNorm ${label}`, async () => {
+      const x = randomData(sizeOf(xs), rng).map((v) => v * 3 + 1);
+      const p = (off: number) => Float32Array.from({ length: sizeOf(ps!) }, (_, i) => off + 0.3 * Math.sin(i + off));
+      await assertSameOnBoth('batchNorm', () => tf.batchNorm(tf.tensor(x, xs), tf.tensor(p(1), ps!), tf.tensor(p(2), ps!),
+        affine ? tf.tensor(p(0.5), ps!) : undefined, affine ? tf.tensor(p(1.5), ps!) : undefined, 1e-3));
+    });
+  }
+  const pads: Array<[number[], Array<[number, number]>, number]> = [
+    [[2, 5, 6, 3], [[0, 0], [0, 1], [0, 1], [0, 0]], 0], // Keras's correct_pad before a stride-2 conv
+    [[2, 3, 4, 3], [[1, 2], [0, 0], [2, 1], [1, 0]], 1.5], // every axis, the channel axis too
+    [[7], [[3, 2]], -1],
+    [[2, 3], [[0, 0], [0, 0]], 0],
+  ];
+  for (const [xs, paddings, value] of pads) {
+    test(`pad ${xs.join('x')} by ${JSON.stringify(paddings)} with ${value}`, async () => {
+      const x = randomData(sizeOf(xs), rng);
+      await assertSameOnBoth('pad', () => tf.pad(tf.tensor(x, xs), paddings, value));
+    });
+  }
+  test('pad int32: the original kernel', async () => {
+    await assertSameOnBoth('pad int32', () => float(tf.pad(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), [[1, 0], [0, 1]], 7)));
+  });
+  test('Identity shares the data: a clone outlives its source and stays intact', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    x.dispose();
+    const z = tf.add(y, 1); // new data: the shared buffer is not written
+    assert.deepEqual(Array.from(await y.data()), [1, 2, 3]);
+    assert.deepEqual(Array.from(await z.data()), [2, 3, 4]);
+    tf.dispose([y, z]);
+    assert.equal(tf.memory().numTensors, before);
+  });
+  test('Cast to the same dtype shares the data; to another dtype it converts (bool: x != 0, as on cpu)', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = tf.tensor1d([1.5, -2, 0]);
+    const same = tf.engine().runKernel('Cast', { x }, { dtype: 'float32' }) as tf.Tensor;
+    x.dispose();
+    assert.deepEqual(Array.from(await same.data()), [1.5, -2, 0]);
+    const asInt = tf.engine().runKernel('Cast', { x: same }, { dtype: 'int32' }) as tf.Tensor;
+    const asBool = tf.engine().runKernel('Cast', { x: same }, { dtype: 'bool' }) as tf.Tensor;
+    assert.deepEqual([asInt.dtype, asBool.dtype], ['int32', 'bool']);
+    assert.deepEqual(Array.from(await asInt.data()), [1, -2, 0]);
+    assert.deepEqual(Array.from(await asBool.data()), [1, 1, 0]);
+    const intToBool = tf.engine().runKernel('Cast', { x: asInt }, { dtype: 'bool' }) as tf.Tensor;
+    assert.deepEqual(Array.from(await intToBool.data()), [1, 1, 0]);
+    tf.dispose([same, asInt, asBool, intToBool]);
+    assert.equal(tf.memory().numTensors, before);
+  });
 });
 
 /** The trainer's loss (cross-entropy of softmax outputs) for a batch. */
@@ -291,6 +407,11 @@ describe('no tensor leaks in a training step', () => {
     ['custom CNN', () => ({ model: buildCustomCnn({ widths: [4, 8], convsPerBlock: [1, 1], dense: 8 }), first: null, spec: CNN_INPUT })],
     ['MobileNetV2, head on the frozen base', () => ({ model: buildMobileNetV2({ inputSize: 32 }), first: 'global_average_pooling2d', spec: mobilenetInput(32) })],
     ['MobileNetV2, fine-tuning from block 8', () => ({ model: buildMobileNetV2({ inputSize: 32 }), first: 'block_8_expand', spec: mobilenetInput(32) })],
+    ['MobileNetV2 as the runs build it (inference-mode batch norm), fine-tuning from block 3', () => {
+      const model = buildMobileNetV2({ inputSize: 32 });
+      keepBatchNormInInference(model);
+      return { model, first: 'block_3_expand', spec: mobilenetInput(32) };
+    }],
   ];
   for (const [name, make] of cases) {
     test(name, async () => {
@@ -302,9 +423,9 @@ describe('no tensor leaks in a training step', () => {
       const faces = new Float32Array(8 * FACE_PIXELS).map(() => rng() * 255);
       const labels = Int32Array.from({ length: 8 }, (_, i) => i % 7);
       const weights = new Array(7).fill(1);
-      trainStep(split, opt, faces, labels, spec, weights, 0.1); // creates the optimizer's slots
+      trainStep(split, opt, faces, labels, spec, weights, { smoothing: 0.1, focalGamma: 0 }); // creates the optimizer's slots
       const before = tf.memory().numTensors;
-      for (let i = 0; i < 2; i++) trainStep(split, opt, faces, labels, spec, weights, 0.1);
+      for (let i = 0; i < 2; i++) trainStep(split, opt, faces, labels, spec, weights, { smoothing: 0.1, focalGamma: 0 });
       assert.equal(tf.memory().numTensors, before, `${name}: tensors leaked per step`);
       opt.dispose();
       model.dispose();
@@ -351,7 +472,7 @@ describe('a real training run on wasm learns', () => {
         const idx = order.slice(b, b + batch);
         const faces = new Float32Array(idx.length * FACE_PIXELS);
         idx.forEach((k, i) => faces.set(train.pixels.subarray(k * FACE_PIXELS, (k + 1) * FACE_PIXELS), i * FACE_PIXELS));
-        const { loss } = trainStep({ bottom: null, top: model }, opt, faces, Int32Array.from(idx, (k) => train.labels[k]), CNN_INPUT, weights, 0);
+        const { loss } = trainStep({ bottom: null, top: model }, opt, faces, Int32Array.from(idx, (k) => train.labels[k]), CNN_INPUT, weights, { smoothing: 0, focalGamma: 0 });
         sum += loss * idx.length;
       }
       epochLoss.push(sum / n);

@@ -9,6 +9,7 @@ import { initBackend } from '../tf/backend.js';
 import { recoverFolder } from '../tf/model-io.js';
 import { loadDataSet, trainValSplits, classCounts, type Split } from '../training/dataset.js';
 import { estimateBlur } from '../training/sharpness.js';
+import type { Rebalance } from '../training/imbalance.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../training/augment.js';
 import { DEFAULT_BASE_URL } from '../training/recipes.js';
 import { train, type TrainSettings, type ProgressSink } from '../training/trainer.js';
@@ -32,6 +33,10 @@ const program = new Command('train')
   .option('--min-lr <x>', 'lowest learning rate', toFloat, 1e-6)
   .option('--patience <n>', 'early stopping: epochs without val_acc gain', toInt, 8)
   .addOption(new Option('--class-weight <mode>', 'weight classes by inverse frequency').choices(['none', 'balanced', 'sqrt']).default('sqrt'))
+  .addOption(new Option('--sampling <mode>', 'oversample rare classes when drawing each epoch').choices(['none', 'balanced', 'sqrt']).default('none'))
+  .addOption(new Option('--loss <name>', 'loss function').choices(['ce', 'focal']).default('ce'))
+  .option('--focal-gamma <x>', 'focal loss: gamma', toFloat, 2)
+  .option('--init <dir>', 'start from the weights of this model folder (same architecture and options), e.g. to fine-tune a trained model')
   .option('--label-smoothing <x>', 'label smoothing', toFloat, 0.1)
   .option('--no-augment', 'disable augmentation')
   .option('--seed <n>', 'random seed', toInt, 42)
@@ -59,7 +64,7 @@ function toList(v: string): number[] { return v.split(',').map(toInt); }
 interface Opts {
   arch: Arch; data: string; name?: string; out?: string; runs: string; epochs?: number; batchSize: number;
   optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; plateauPatience: number; plateauFactor: number; minLr: number;
-  patience: number; classWeight: TrainSettings['classWeight']; labelSmoothing: number; augment: boolean; seed: number;
+  patience: number; classWeight: Rebalance; sampling: Rebalance; loss: 'ce' | 'focal'; focalGamma: number; init?: string; labelSmoothing: number; augment: boolean; seed: number;
   skipBad?: boolean; resume?: boolean; base: string; alpha: number; inputSize: number; headEpochs: number;
   finetuneFrom: number; finetuneLr: number; cnnInput?: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
   checkpointMinutes: number; backend?: string; matchBlur: string;
@@ -87,7 +92,8 @@ async function main(o: Opts): Promise<void> {
     name, arch: o.arch, epochs: o.epochs ?? (isCnn ? 60 : 40), batchSize: o.batchSize, optimizer: o.optimizer,
     lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), momentum: o.momentum,
     plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
-    earlyStopPatience: o.patience, classWeight: o.classWeight, labelSmoothing: o.labelSmoothing,
+    earlyStopPatience: o.patience, classWeight: o.classWeight, sampling: o.sampling, loss: o.loss, focalGamma: o.focalGamma,
+    init: o.init ?? null, labelSmoothing: o.labelSmoothing,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT, seed, quantize: o.quantize ?? null,
     checkpointMinutes: o.checkpointMinutes, inputBlur,
     cnn: { ...(o.cnnInput ? { inputSize: o.cnnInput } : {}), ...(o.cnnWidths ? { widths: o.cnnWidths } : {}), ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}) },

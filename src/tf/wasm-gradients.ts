@@ -10,12 +10,22 @@
  *    axes swapped) with the output gradient as the filter, dilated by the stride;
  *  - input gradient of a conv = a forward conv of the (zero-upsampled) output
  *    gradient with the spatially flipped, in/out-transposed filter;
- *  - depthwise filter gradient = kh*kw shifted products summed over batch/space.
+ *  - for 1x1 stride-1 convs (all of MobileNetV2's pointwise layers) both are
+ *    single matrix products, which XNNPACK runs 3-20x faster than the above;
+ *  - depthwise filter gradient = kh*kw shifted products summed over batch/space,
+ *    SIMD loops over the wasm heap (wasm-heap-kernels.ts, wasm-simd.ts).
  *
  * The kernel functions call TF.js ops; nested ops inside a kernel are not taped
  * (engine.isTapeOn requires kernelDepth 0) and tidy() frees the intermediates.
+ * wasm-heap-kernels.ts replaces further built-in kernels that a profile of a
+ * MobileNetV2 step showed slow (Identity/Cast copies, batch norm, compare/select,
+ * Sum/Mean/Tile, PadV2).
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  depthwiseFilterGradient, makeAxisTile, makeBatchNorm, makeCast, makeCompare, makeIdentity, makeLeadingReduce,
+  makeLogicalAnd, makePad, makeSelect, type WasmBackend,
+} from './wasm-heap-kernels.js';
 
 type Pad = tf.backend_util.PadInfo;
 type ConvAttrs = {
@@ -72,11 +82,34 @@ function prepareInputGradient(dy: tf.Tensor4D, inH: number, inW: number, kh: num
   return padOrCrop(up, top, bottom, left, right);
 }
 
+/** A 1x1 conv with stride 1 and no padding: a matrix product over the N*H*W positions. */
+function isPointwise(kh: number, kw: number, info: tf.backend_util.Conv2DInfo): boolean {
+  const p = info.padInfo;
+  return kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1
+    && info.dilationWidth === 1 && p.top === 0 && p.bottom === 0 && p.left === 0 && p.right === 0;
+}
+
+/**
+ * dW[ci, co] = X[P, ci]^T @ dY[P, co]. XNNPACK multiplies row-major A by a
+ * packed B, so the narrower of the two operands is transposed into A (a cheap
+ * copy) and the other packed: matMul with transposeA is a slow generic loop.
+ */
+function pointwiseFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number]): tf.Tensor4D {
+  const [, , ci, co] = filterShape;
+  return tf.tidy(() => {
+    const x2 = tf.reshape(x, [-1, ci]) as tf.Tensor2D;
+    const d2 = tf.reshape(dy, [-1, co]) as tf.Tensor2D;
+    const dw = ci <= co ? tf.matMul(tf.transpose(x2), d2) : tf.transpose(tf.matMul(tf.transpose(d2), x2));
+    return tf.reshape(dw, filterShape);
+  });
+}
+
 function conv2DBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
   attrs: ConvAttrs): tf.Tensor4D {
   const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const [kh, kw] = filterShape;
   const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, padInfo } = info;
+  if (isPointwise(kh, kw, info)) return pointwiseFilterGradient(x, dy, filterShape);
   return tf.tidy(() => {
     // Correlate each input channel (as a batch item) with each output channel's
     // gradient map (as a filter over the N axis): dW[ci, a, b, co].
@@ -94,6 +127,15 @@ function conv2DBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [
   attrs: ConvAttrs): tf.Tensor4D {
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const [kh, kw] = filter.shape;
+  if (isPointwise(kh, kw, info)) {
+    // dx[P, ci] = dy[P, co] @ W[ci, co]^T, with W transposed explicitly (small):
+    // wasm's matMul with transposeB is a slow generic loop.
+    return tf.tidy(() => {
+      const [, , ci, co] = filter.shape;
+      const dx = tf.matMul(tf.reshape(dy, [-1, co]) as tf.Tensor2D, tf.transpose(tf.reshape(filter, [ci, co])) as tf.Tensor2D);
+      return tf.reshape(dx, inputShape);
+    });
+  }
   return tf.tidy(() => {
     const dyp = prepareInputGradient(dy, inputShape[1], inputShape[2], kh, kw, info.strideHeight, info.strideWidth, info.padInfo);
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
@@ -124,60 +166,11 @@ function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape
   });
 }
 
-function depthwiseBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
-  attrs: ConvAttrs): tf.Tensor4D {
-  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, attrs.strides, 1, attrs.pad,
-    attrs.dimRoundingMode, true);
-  const [kh, kw, c, m] = filterShape;
-  const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, padInfo } = info;
-  const n = x.shape[0];
-  const taps = kh * kw;
-  return tf.tidy(() => {
-    // Extract every tap's input window at once with a forward depthwise conv
-    // whose filter is one-hot per tap (channel multiplier = kh*kw): fast on
-    // XNNPACK, where strided slicing is a slow generic loop.
-    const bottom = kh + (oh - 1) * sh - x.shape[1] - padInfo.top;
-    const right = kw + (ow - 1) * sw - x.shape[2] - padInfo.left;
-    const xp = padOrCrop(x, padInfo.top, bottom, padInfo.left, right);
-    const onehot = tf.tile(tf.reshape(tf.eye(taps), [kh, kw, 1, taps]), [1, 1, c, 1]) as tf.Tensor4D;
-    const patches = tf.depthwiseConv2d(xp, onehot, [sh, sw], 'valid');
-    if (m === 1) {
-      const prod = tf.mul(tf.reshape(patches, [n * oh * ow, c, taps]), tf.reshape(dy, [n * oh * ow, c, 1]));
-      return tf.reshape(tf.transpose(tf.reshape(sumLeading(prod, 1), [c, taps])), [kh, kw, c, 1]);
-    }
-    // Channel multiplier > 1: per input channel, patches^T (taps x P) @ dy (P x m).
-    const p = tf.transpose(tf.reshape(patches, [n * oh * ow, c, taps]), [1, 0, 2]) as tf.Tensor3D;
-    const d = tf.transpose(tf.reshape(dy, [n * oh * ow, c, m]), [1, 0, 2]) as tf.Tensor3D;
-    const dw = tf.matMul(p, d, true, false); // [c, taps, m]
-    return tf.reshape(tf.transpose(dw, [1, 0, 2]), [kh, kw, c, m]);
-  });
-}
-
-/**
- * Sums over the first `axes` axes as a matrix product ones[1,P] @ x[P,rest]:
- * wasm's Sum transposes reduced axes to the end first, a slow generic loop.
- */
-function sumLeading(x: tf.Tensor, axes: number): tf.Tensor {
-  const p = x.shape.slice(0, axes).reduce((a, b) => a * b, 1);
-  const rest = x.shape.slice(axes);
-  const flat = tf.reshape(x, [1, p, rest.reduce((a, b) => a * b, 1)]) as tf.Tensor3D;
-  return tf.reshape(tf.matMul(tf.ones([1, 1, p]) as tf.Tensor3D, flat), rest);
-}
-
-/** Sum/Mean over leading axes (batch-norm statistics and bias gradients) via sumLeading. */
-function makeFastReduce(fallback: tf.KernelFunc, mean: boolean): tf.KernelFunc {
-  return (args) => {
-    const x = args.inputs.x as tf.Tensor;
-    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
-    const leading = axes.every((a, i) => a === i);
-    if (x.dtype !== 'float32' || !leading || axes.length === 0 || axes.length === x.rank) return fallback(args);
-    return tf.tidy(() => {
-      let y = sumLeading(x, axes.length);
-      if (mean) y = tf.div(y, x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1));
-      return keepDims ? tf.reshape(y, x.shape.map((d, i) => (i < axes.length ? 1 : d))) : y;
-    });
-  };
+function depthwiseBackpropFilter(x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: [number, number, number, number],
+  attrs: ConvAttrs, backend: unknown): tf.TensorInfo {
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, attrs.strides, 1,
+    attrs.pad, attrs.dimRoundingMode, true);
+  return depthwiseFilterGradient(backend as WasmBackend, x, dy, filterShape, info);
 }
 
 /**
@@ -220,18 +213,32 @@ export function registerWasmGradientKernels(): void {
       assertNoDilation('DepthwiseConv2dNativeBackpropInput', a.dilations);
       return depthwiseBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, a.inputShape, a);
     }],
-    ['DepthwiseConv2dNativeBackpropFilter', ({ inputs, attrs }) => {
+    ['DepthwiseConv2dNativeBackpropFilter', ({ inputs, attrs, backend }) => {
       const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
       assertNoDilation('DepthwiseConv2dNativeBackpropFilter', a.dilations);
-      return depthwiseBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape, a);
+      return depthwiseBackpropFilter(inputs.x as tf.TensorInfo, inputs.dy as tf.TensorInfo, a.filterShape, a, backend);
     }],
   ];
-  const tile = tf.getKernel('Tile', BACKEND);
-  if (tile) kernels.push(['Tile', makeFastTile(tile.kernelFunc)]);
-  const sum = tf.getKernel('Sum', BACKEND);
-  if (sum) kernels.push(['Sum', makeFastReduce(sum.kernelFunc, false)]);
-  const meanK = tf.getKernel('Mean', BACKEND);
-  if (meanK) kernels.push(['Mean', makeFastReduce(meanK.kernelFunc, true)]);
+  // Built-in kernels replaced by faster ones that fall back to them.
+  const wrapped: Array<[string, (fallback: tf.KernelFunc) => tf.KernelFunc]> = [
+    ['Identity', makeIdentity],
+    ['Cast', makeCast],
+    ['Tile', (f) => makeAxisTile(makeFastTile(f))],
+    ['PadV2', makePad],
+    ['Sum', (f) => makeLeadingReduce(f, false)],
+    ['Mean', (f) => makeLeadingReduce(f, true)],
+    ['FusedBatchNorm', makeBatchNorm],
+    ['GreaterEqual', (f) => makeCompare('GreaterEqual', f)],
+    ['LessEqual', (f) => makeCompare('LessEqual', f)],
+    ['Greater', (f) => makeCompare('Greater', f)],
+    ['Less', (f) => makeCompare('Less', f)],
+    ['LogicalAnd', makeLogicalAnd],
+    ['Select', makeSelect],
+  ];
+  for (const [name, wrap] of wrapped) {
+    const original = tf.getKernel(name, BACKEND);
+    if (original) kernels.push([name, wrap(original.kernelFunc)]);
+  }
   for (const [kernelName, kernelFunc] of kernels) {
     const old = tf.getKernel(kernelName, BACKEND);
     if (old) originalWasmKernels.set(kernelName, old);
@@ -252,5 +259,11 @@ export const wasmGradientKernelNames = [
   'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput',
 ] as const;
 
+/** The built-in wasm kernels replaced by faster ones (wasm-heap-kernels.ts and makeFastTile). */
+export const replacedWasmKernelNames = [
+  'Cast', 'Conv2DBackpropInput', 'FusedBatchNorm', 'Greater', 'GreaterEqual', 'Identity', 'Less', 'LessEqual', 'LogicalAnd',
+  'Mean', 'PadV2', 'Select', 'Sum', 'Tile',
+] as const;
+
 // Exported for the kernel tests and the benchmark.
-export const impl = { conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropInput, depthwiseBackpropFilter };
+export const impl = { conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropInput };

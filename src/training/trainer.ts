@@ -12,9 +12,10 @@ import { facesToTensor, FACE_PIXELS } from '../inference/preprocess.js';
 import { LABELS, NUM_CLASSES, type EvalReport, type HistoryEntry, type InputSpec, type ModelCard } from '../types.js';
 import { loadModelFolder, modelFiles, recoverFolder, writeFolderAtomically, saveModelFolder, type Quantization } from '../tf/model-io.js';
 import { augmentFaces, type AugmentOptions } from './augment.js';
-import { classCounts, type Split } from './dataset.js';
+import type { Split } from './dataset.js';
 import { evaluateSplit } from './evaluate.js';
-import { mulberry32, shuffleInPlace } from './random.js';
+import { classWeights, epochOrder, type Rebalance } from './imbalance.js';
+import { mulberry32 } from './random.js';
 import { buildArchitecture, phasesOf, type ArchSettings, type Phase } from './recipes.js';
 
 export interface TrainSettings extends ArchSettings {
@@ -28,7 +29,14 @@ export interface TrainSettings extends ArchSettings {
   plateauFactor: number;
   minLr: number;
   earlyStopPatience: number;
-  classWeight: 'none' | 'balanced' | 'sqrt';
+  classWeight: Rebalance;
+  /** Oversampling of rare classes when each epoch's order is drawn (imbalance.ts). */
+  sampling: Rebalance;
+  /** Cross-entropy, or focal loss (down-weights faces the model already gets right). */
+  loss: 'ce' | 'focal';
+  focalGamma: number;
+  /** Start from this model folder's weights (artifact or checkpoint) instead of fresh ones. */
+  init?: string | null;
   labelSmoothing: number;
   augment: AugmentOptions;
   seed: number;
@@ -61,7 +69,12 @@ interface RunState {
   earlyWait: number;
   trainSeconds: number;
   phase: string;
+  /** The run that --init started from, so the card tells the whole training (absent: none, or not read yet). */
+  prior?: PriorRun | null;
 }
+
+/** An earlier run whose weights a warm start (--init) took over. */
+interface PriorRun { from: string; history: HistoryEntry[]; trainSeconds: number }
 
 export interface TrainIO {
   runDir: string;
@@ -85,17 +98,6 @@ function makeOptimizer(s: TrainSettings, lr: number): tf.Optimizer {
 function setLearningRate(opt: tf.Optimizer, lr: number): void {
   // Both optimizers read this field on every step.
   (opt as unknown as { learningRate: number }).learningRate = lr;
-}
-
-export function classWeights(train: Split, mode: TrainSettings['classWeight']): number[] {
-  const counts = classCounts(train);
-  const n = train.size;
-  if (mode === 'none') return counts.map(() => 1);
-  const raw = counts.map((c) => (c ? n / (NUM_CLASSES * c) : 0));
-  const w = mode === 'sqrt' ? raw.map(Math.sqrt) : raw;
-  // Normalise so the average weight per training image is 1.
-  const mean = w.reduce((s, x, i) => s + x * counts[i], 0) / n;
-  return w.map((x) => x / mean);
 }
 
 async function saveCheckpoint(io: TrainIO, model: tf.LayersModel, opt: tf.Optimizer, state: RunState): Promise<void> {
@@ -133,6 +135,7 @@ export function reseedDropout(model: tf.LayersModel, seed: number, step: number)
 
 function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metrics: ModelCard['metrics'], name: string, notes?: string): ModelCard {
   const s = state.settings;
+  const prior = state.prior ?? { history: [], trainSeconds: 0 };
   return {
     name,
     arch: s.arch,
@@ -142,12 +145,13 @@ function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metric
     params: model.countParams(),
     created: new Date().toISOString(),
     metrics,
-    history: state.history,
+    history: [...prior.history, ...state.history.map((e) => ({ ...e, epoch: e.epoch + prior.history.length }))],
     settings: { ...s, validation: state.valName },
-    train_seconds: Math.round(state.trainSeconds),
+    train_seconds: Math.round(prior.trainSeconds + state.trainSeconds),
     tta: 'none',
     quantization: s.quantize,
-    notes,
+    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${state.prior.from}, its own settings); the rest are this run's (settings).`]
+      .filter(Boolean).join(' ') || undefined,
   };
 }
 
@@ -170,13 +174,16 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
   if (resume) {
     await recoverFolder(ckptDir(io));
     const saved = JSON.parse(await fs.readFile(path.join(ckptDir(io), 'state.json'), 'utf8')) as RunState;
-    // Settings of a resumed run are the saved ones, except the epoch budget may grow.
-    state = { ...saved, settings: { ...saved.settings, epochs: settingsIn.epochs } };
+    // Settings of a resumed run are the saved ones, except the epoch budget may grow
+    // (runs saved before sampling/focal loss existed used neither).
+    const old: Partial<TrainSettings> = saved.settings;
+    state = { ...saved, settings: { ...saved.settings, sampling: old.sampling ?? 'none', loss: old.loss ?? 'ce', focalGamma: old.focalGamma ?? 2, epochs: settingsIn.epochs } };
     const ck = await loadModelFolder(ckptDir(io));
     model.setWeights(ck.getWeights());
     ck.dispose();
     io.log(`resuming ${state.settings.name} after epoch ${state.epoch}${state.batch ? `, batch ${state.batch}` : ''} (lr ${state.lr})`);
   } else {
+    if (settingsIn.init) await initWeights(model, settingsIn.init, io.log);
     state = {
       settings: settingsIn, trainedOn: data.trainedOn, valName: data.valName, epoch: 0, batch: 0,
       partial: { loss: 0, correct: 0, seen: 0, seconds: 0 }, lr: settingsIn.lr, history: [],
@@ -184,6 +191,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
     };
   }
   const s = state.settings;
+  if (s.init && state.prior === undefined) state.prior = await readPriorRun(s.init, io.log);
   // Training faces already carry the blur that other faces are brought to.
   const inputBlur = s.inputBlur ?? 0;
   const spec: InputSpec = inputBlur > 0 ? { ...built.input, blur: inputBlur } : built.input;
@@ -222,8 +230,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
         optPhase = phase.name;
         io.log(`phase "${phase.name}": training ${split.top.trainableWeights.length} weight tensors (${split.top.countParams()} params in the trained part), lr ${state.lr}`);
       }
-      const order = Uint32Array.from({ length: n }, (_, i) => i);
-      shuffleInPlace(order, mulberry32(s.seed * 7919 + epoch));
+      const order = epochOrder(data.train, s.sampling, s.seed, epoch);
       const augRng = mulberry32(s.seed * 104729 + epoch * 31 + state.batch);
       const t0 = Date.now();
       const p = state.partial;
@@ -241,7 +248,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
         const faces = batchPixels.subarray(0, m * FACE_PIXELS);
         augmentFaces(src, faces, m, s.augment, augRng);
         reseedDropout(model, s.seed, (epoch - 1) * batches + b);
-        const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, s.labelSmoothing, inputBlur);
+        const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, lossOf(s), inputBlur);
         // A batch is synchronous: without this turn of the event loop the
         // SIGINT/SIGTERM handlers would only run at the end of the epoch.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -323,9 +330,51 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
   return { interrupted: false, state };
 }
 
-/** One optimisation step on a batch; returns mean loss and the number correct. Exported for the tests and the benchmark. */
+/** The history of the run behind a model folder: a checkpoint's state.json or an artifact's card.json (null: neither). */
+async function readPriorRun(dir: string, log: (m: string) => void, depth = 0): Promise<PriorRun | null> {
+  const read = async (file: string) => JSON.parse(await fs.readFile(path.join(dir, file), 'utf8')) as Partial<RunState & ModelCard>;
+  const found = await read('state.json').catch(() => read('card.json')).catch(() => null);
+  if (!found?.history) { log(`${dir} has no training history (state.json or card.json): the card will only tell this run`); return null; }
+  if (found.train_seconds !== undefined) {
+    // An artifact's card already tells its whole training, warm starts included.
+    return { from: dir, history: found.history, trainSeconds: found.train_seconds };
+  }
+  // A checkpoint tells only its own run: prepend the one it was warm-started from, if any.
+  const init = (found.settings as Partial<TrainSettings> | undefined)?.init;
+  const before = found.prior !== undefined ? found.prior : init && depth < 8 ? await readPriorRun(init, log, depth + 1) : null;
+  const offset = before?.history.length ?? 0;
+  return {
+    from: dir,
+    history: [...(before?.history ?? []), ...found.history.map((e) => ({ ...e, epoch: e.epoch + offset }))],
+    trainSeconds: (before?.trainSeconds ?? 0) + (found.trainSeconds ?? 0),
+  };
+}
+
+/** Copies every weight of the model folder `dir` into `model` (same architecture), for a warm start. */
+async function initWeights(model: tf.LayersModel, dir: string, log: (m: string) => void): Promise<void> {
+  const src = await loadModelFolder(dir).catch((e: Error) => { throw new Error(`--init ${dir}: ${e.message}`); });
+  try {
+    const from = src.getWeights(), to = model.getWeights();
+    const same = from.length === to.length && from.every((w, i) => w.shape.join('x') === to[i].shape.join('x'));
+    if (!same) throw new Error(`--init ${dir}: its weights do not fit this architecture (check --arch and the --cnn-*/--input-size options)`);
+    model.setWeights(from);
+    log(`started from the weights in ${dir}`);
+  } finally { src.dispose(); }
+}
+
+/** The loss settings of a training step. */
+export interface LossSpec { smoothing: number; focalGamma: number }
+
+export const lossOf = (s: Pick<TrainSettings, 'labelSmoothing' | 'loss' | 'focalGamma'>): LossSpec =>
+  ({ smoothing: s.labelSmoothing, focalGamma: s.loss === 'focal' ? s.focalGamma : 0 });
+
+/**
+ * One optimisation step on a batch; returns mean loss and the number correct. Exported for the tests and the benchmark.
+ * The loss is cross-entropy against (smoothed) one-hot targets, times (1 - p)^gamma per class when focal (gamma > 0).
+ */
 export function trainStep(split: { bottom: tf.LayersModel | null; top: tf.LayersModel }, opt: tf.Optimizer, faces: Float32Array,
-  labels: Int32Array, spec: InputSpec, classW: number[], smoothing: number, sourceBlur = 0): { loss: number; correct: number } {
+  labels: Int32Array, spec: InputSpec, classW: number[], lossSpec: LossSpec, sourceBlur = 0): { loss: number; correct: number } {
+  const { smoothing, focalGamma } = lossSpec;
   return tf.tidy(() => {
     const x = facesToTensor(faces, spec, sourceBlur);
     // The frozen part runs in inference mode, outside the gradient tape.
@@ -339,7 +388,9 @@ export function trainStep(split: { bottom: tf.LayersModel | null; top: tf.Layers
     const lossT = opt.minimize(() => {
       const probs = split.top.apply(feats, { training: true }) as tf.Tensor;
       correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), y), 'float32')));
-      const ce = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1));
+      const p = tf.clipByValue(probs, 1e-7, 1);
+      const logP = focalGamma > 0 ? tf.mul(tf.pow(tf.sub(1, p), focalGamma), tf.log(p)) : tf.log(p);
+      const ce = tf.neg(tf.sum(tf.mul(target, logP), 1));
       let total = tf.div(tf.sum(tf.mul(ce, w)), labels.length) as tf.Scalar;
       for (const reg of split.top.calculateLosses()) total = tf.add(total, reg);
       return total;

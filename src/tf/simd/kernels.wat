@@ -1,0 +1,426 @@
+;; SIMD loops over the TF.js wasm backend's own heap (issue 8), loaded by ../wasm-simd.ts.
+;;
+;; Compiled to kernels.wasm (committed) by `npm run build:wasm`; tests/wasm-simd.test.ts
+;; fails when the two differ. Needs the WebAssembly SIMD feature (128-bit, not relaxed).
+;;
+;; Pointers are byte addresses in the imported memory, n counts elements. Float tensors
+;; are float32, bool tensors one byte (0/1) per element, accumulators float64. Vector
+;; loads/stores say align=1: TF.js gives no alignment beyond 4 (and none for byte
+;; offsets such as out + i); the hint changes nothing on V8 but keeps the text honest.
+;; Every function handles any n: a vector loop while a whole 16 (or 4) elements are
+;; left, then a scalar loop for the rest.
+;;
+;; Loops are written `block $done / loop $next / br_if $done (not cond) ... br $next`,
+;; i.e. `while (cond) { ... }`.
+(module
+  ;; The backend's WebAssembly.Memory as `env.memory`: unshared, at least 0 pages, no maximum.
+  (import "env" "memory" (memory 0))
+
+  ;; --- comparisons: float32 -> bool bytes --------------------------------------
+  ;; A 4-lane f32 comparison gives -1/0 per lane; two signed narrowings turn four of
+  ;; them (16 floats) into 16 bytes of -1/0, and `& 1` makes them 0/1.
+
+  ;; out[i] = x[i] >= s
+  (func $cmp_ge_s (export "cmp_ge_s") (param $x i32) (param $s f32) (param $out i32) (param $n i32)
+    (local $i i32) (local $a i32) (local $sv v128) (local $one v128)
+    (local.set $sv (f32x4.splat (local.get $s)))
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $a (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (i8x16.narrow_i16x8_s
+            (i16x8.narrow_i32x4_s
+              (f32x4.ge (v128.load align=1 (local.get $a)) (local.get $sv))
+              (f32x4.ge (v128.load offset=16 align=1 (local.get $a)) (local.get $sv)))
+            (i16x8.narrow_i32x4_s
+              (f32x4.ge (v128.load offset=32 align=1 (local.get $a)) (local.get $sv))
+              (f32x4.ge (v128.load offset=48 align=1 (local.get $a)) (local.get $sv))))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (f32.ge (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))) (local.get $s)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; out[i] = a[i] >= b[i]
+  (func $cmp_ge_v (export "cmp_ge_v") (param $x i32) (param $y i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $a i32) (local $b i32) (local $one v128)
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $a (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+      (local.set $b (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (i8x16.narrow_i16x8_s
+            (i16x8.narrow_i32x4_s
+              (f32x4.ge (v128.load align=1 (local.get $a)) (v128.load align=1 (local.get $b)))
+              (f32x4.ge (v128.load offset=16 align=1 (local.get $a)) (v128.load offset=16 align=1 (local.get $b))))
+            (i16x8.narrow_i32x4_s
+              (f32x4.ge (v128.load offset=32 align=1 (local.get $a)) (v128.load offset=32 align=1 (local.get $b)))
+              (f32x4.ge (v128.load offset=48 align=1 (local.get $a)) (v128.load offset=48 align=1 (local.get $b)))))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (f32.ge (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+                (f32.load (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; out[i] = x[i] <= s  (as cmp_ge_s)
+  (func $cmp_le_s (export "cmp_le_s") (param $x i32) (param $s f32) (param $out i32) (param $n i32)
+    (local $i i32) (local $a i32) (local $sv v128) (local $one v128)
+    (local.set $sv (f32x4.splat (local.get $s)))
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $a (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (i8x16.narrow_i16x8_s
+            (i16x8.narrow_i32x4_s
+              (f32x4.le (v128.load align=1 (local.get $a)) (local.get $sv))
+              (f32x4.le (v128.load offset=16 align=1 (local.get $a)) (local.get $sv)))
+            (i16x8.narrow_i32x4_s
+              (f32x4.le (v128.load offset=32 align=1 (local.get $a)) (local.get $sv))
+              (f32x4.le (v128.load offset=48 align=1 (local.get $a)) (local.get $sv))))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (f32.le (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))) (local.get $s)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; out[i] = a[i] <= b[i]  (as cmp_ge_v)
+  (func $cmp_le_v (export "cmp_le_v") (param $x i32) (param $y i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $a i32) (local $b i32) (local $one v128)
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $a (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+      (local.set $b (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (i8x16.narrow_i16x8_s
+            (i16x8.narrow_i32x4_s
+              (f32x4.le (v128.load align=1 (local.get $a)) (v128.load align=1 (local.get $b)))
+              (f32x4.le (v128.load offset=16 align=1 (local.get $a)) (v128.load offset=16 align=1 (local.get $b))))
+            (i16x8.narrow_i32x4_s
+              (f32x4.le (v128.load offset=32 align=1 (local.get $a)) (v128.load offset=32 align=1 (local.get $b)))
+              (f32x4.le (v128.load offset=48 align=1 (local.get $a)) (v128.load offset=48 align=1 (local.get $b)))))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (f32.le (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+                (f32.load (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; out[i] = x[i] > s  (as cmp_ge_s)
+  (func $cmp_gt_s (export "cmp_gt_s") (param $x i32) (param $s f32) (param $out i32) (param $n i32)
+    (local $i i32) (local $a i32) (local $sv v128) (local $one v128)
+    (local.set $sv (f32x4.splat (local.get $s)))
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $a (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (i8x16.narrow_i16x8_s
+            (i16x8.narrow_i32x4_s
+              (f32x4.gt (v128.load align=1 (local.get $a)) (local.get $sv))
+              (f32x4.gt (v128.load offset=16 align=1 (local.get $a)) (local.get $sv)))
+            (i16x8.narrow_i32x4_s
+              (f32x4.gt (v128.load offset=32 align=1 (local.get $a)) (local.get $sv))
+              (f32x4.gt (v128.load offset=48 align=1 (local.get $a)) (local.get $sv))))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (f32.gt (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))) (local.get $s)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; out[i] = a[i] > b[i]  (as cmp_ge_v)
+  (func $cmp_gt_v (export "cmp_gt_v") (param $x i32) (param $y i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $a i32) (local $b i32) (local $one v128)
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $a (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+      (local.set $b (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (i8x16.narrow_i16x8_s
+            (i16x8.narrow_i32x4_s
+              (f32x4.gt (v128.load align=1 (local.get $a)) (v128.load align=1 (local.get $b)))
+              (f32x4.gt (v128.load offset=16 align=1 (local.get $a)) (v128.load offset=16 align=1 (local.get $b))))
+            (i16x8.narrow_i32x4_s
+              (f32x4.gt (v128.load offset=32 align=1 (local.get $a)) (v128.load offset=32 align=1 (local.get $b)))
+              (f32x4.gt (v128.load offset=48 align=1 (local.get $a)) (v128.load offset=48 align=1 (local.get $b)))))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (f32.gt (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+                (f32.load (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; out[i] = x[i] < s  (as cmp_ge_s)
+  (func $cmp_lt_s (export "cmp_lt_s") (param $x i32) (param $s f32) (param $out i32) (param $n i32)
+    (local $i i32) (local $a i32) (local $sv v128) (local $one v128)
+    (local.set $sv (f32x4.splat (local.get $s)))
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $a (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (i8x16.narrow_i16x8_s
+            (i16x8.narrow_i32x4_s
+              (f32x4.lt (v128.load align=1 (local.get $a)) (local.get $sv))
+              (f32x4.lt (v128.load offset=16 align=1 (local.get $a)) (local.get $sv)))
+            (i16x8.narrow_i32x4_s
+              (f32x4.lt (v128.load offset=32 align=1 (local.get $a)) (local.get $sv))
+              (f32x4.lt (v128.load offset=48 align=1 (local.get $a)) (local.get $sv))))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (f32.lt (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))) (local.get $s)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; out[i] = a[i] < b[i]  (as cmp_ge_v)
+  (func $cmp_lt_v (export "cmp_lt_v") (param $x i32) (param $y i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $a i32) (local $b i32) (local $one v128)
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $a (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+      (local.set $b (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (i8x16.narrow_i16x8_s
+            (i16x8.narrow_i32x4_s
+              (f32x4.lt (v128.load align=1 (local.get $a)) (v128.load align=1 (local.get $b)))
+              (f32x4.lt (v128.load offset=16 align=1 (local.get $a)) (v128.load offset=16 align=1 (local.get $b))))
+            (i16x8.narrow_i32x4_s
+              (f32x4.lt (v128.load offset=32 align=1 (local.get $a)) (v128.load offset=32 align=1 (local.get $b)))
+              (f32x4.lt (v128.load offset=48 align=1 (local.get $a)) (v128.load offset=48 align=1 (local.get $b)))))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (f32.lt (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+                (f32.load (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; --- bool logic and select -------------------------------------------------------
+
+  ;; out[i] = a[i] != 0 && b[i] != 0  (bool bytes; any non-zero byte counts as true)
+  (func $and_v (export "and_v") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $zero v128) (local $one v128)
+    (local.set $zero (i8x16.splat (i32.const 0)))
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $i))
+        (v128.and
+          (v128.and
+            (i8x16.ne (v128.load align=1 (i32.add (local.get $a) (local.get $i))) (local.get $zero))
+            (i8x16.ne (v128.load align=1 (i32.add (local.get $b) (local.get $i))) (local.get $zero)))
+          (local.get $one)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.store8 (i32.add (local.get $out) (local.get $i))
+        (i32.and
+          (i32.ne (i32.load8_u (i32.add (local.get $a) (local.get $i))) (i32.const 0))
+          (i32.ne (i32.load8_u (i32.add (local.get $b) (local.get $i))) (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; out[i] = c[i] ? t[i] : e[i]  (c bool bytes; t, e, out float32)
+  ;; 16 elements a step: the 16 condition bytes become a -1/0 byte mask, widened
+  ;; (sign-extended) to four i32x4 masks that pick whole floats with bitselect.
+  (func $select_v (export "select_v") (param $c i32) (param $t i32) (param $e i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $m v128) (local $lo v128) (local $hi v128) (local $zero v128) (local $off i32)
+    (local.set $zero (i8x16.splat (i32.const 0)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))))
+      (local.set $m (i8x16.ne (v128.load align=1 (i32.add (local.get $c) (local.get $i))) (local.get $zero)))
+      (local.set $lo (i16x8.extend_low_i8x16_s (local.get $m)))
+      (local.set $hi (i16x8.extend_high_i8x16_s (local.get $m)))
+      (local.set $off (i32.shl (local.get $i) (i32.const 2)))  ;; byte offset of float i
+      (v128.store align=1 (i32.add (local.get $out) (local.get $off))
+        (v128.bitselect
+          (v128.load align=1 (i32.add (local.get $t) (local.get $off)))
+          (v128.load align=1 (i32.add (local.get $e) (local.get $off)))
+          (i32x4.extend_low_i16x8_s (local.get $lo))))
+      (v128.store offset=16 align=1 (i32.add (local.get $out) (local.get $off))
+        (v128.bitselect
+          (v128.load offset=16 align=1 (i32.add (local.get $t) (local.get $off)))
+          (v128.load offset=16 align=1 (i32.add (local.get $e) (local.get $off)))
+          (i32x4.extend_high_i16x8_s (local.get $lo))))
+      (v128.store offset=32 align=1 (i32.add (local.get $out) (local.get $off))
+        (v128.bitselect
+          (v128.load offset=32 align=1 (i32.add (local.get $t) (local.get $off)))
+          (v128.load offset=32 align=1 (i32.add (local.get $e) (local.get $off)))
+          (i32x4.extend_low_i16x8_s (local.get $hi))))
+      (v128.store offset=48 align=1 (i32.add (local.get $out) (local.get $off))
+        (v128.bitselect
+          (v128.load offset=48 align=1 (i32.add (local.get $t) (local.get $off)))
+          (v128.load offset=48 align=1 (i32.add (local.get $e) (local.get $off)))
+          (i32x4.extend_high_i16x8_s (local.get $hi))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+        (select
+          (f32.load (i32.add (local.get $t) (i32.shl (local.get $i) (i32.const 2))))
+          (f32.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 2))))
+          (i32.load8_u (i32.add (local.get $c) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; --- float64 accumulations ---------------------------------------------------------
+  ;; Four float32 lanes v are added to four float64 accumulators at q as two f64x2:
+  ;; lanes 0,1 promoted directly, lanes 2,3 after a shuffle moves them to 0,1.
+
+  ;; acc[c] += x[r, c] for r < rows, c < cols  (x float32 row-major, acc float64)
+  (func $colsum (export "colsum") (param $x i32) (param $rows i32) (param $cols i32) (param $acc i32)
+    (local $r i32) (local $c i32) (local $p i32) (local $q i32) (local $v v128)
+    (local.set $p (local.get $x))  ;; start of row r
+    (block $rows_done (loop $next_row
+      (br_if $rows_done (i32.eqz (i32.lt_u (local.get $r) (local.get $rows))))
+      (local.set $c (i32.const 0))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $c) (i32.const 4)) (local.get $cols))))
+        (local.set $v (v128.load align=1 (i32.add (local.get $p) (i32.shl (local.get $c) (i32.const 2)))))
+        (local.set $q (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+        (v128.store align=1 (local.get $q)
+          (f64x2.add (v128.load align=1 (local.get $q)) (f64x2.promote_low_f32x4 (local.get $v))))
+        (v128.store offset=16 align=1 (local.get $q)
+          (f64x2.add
+            (v128.load offset=16 align=1 (local.get $q))
+            (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $next)))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.lt_u (local.get $c) (local.get $cols))))
+        (f64.store (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3)))
+          (f64.add
+            (f64.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+            (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (local.get $c) (i32.const 2)))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $next)))
+      (local.set $p (i32.add (local.get $p) (i32.shl (local.get $cols) (i32.const 2))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $next_row))))
+
+  ;; acc[k] += x[k] * dy[k] for k < c  (x, dy float32; the product is rounded to
+  ;; float32 before it is added to the float64 acc). A helper of dw_row.
+  (func $fma_acc (export "fma_acc") (param $x i32) (param $dy i32) (param $acc i32) (param $c i32)
+    (local $k i32) (local $v v128) (local $q i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $k) (i32.const 4)) (local.get $c))))
+      (local.set $v
+        (f32x4.mul
+          (v128.load align=1 (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2))))
+          (v128.load align=1 (i32.add (local.get $dy) (i32.shl (local.get $k) (i32.const 2))))))
+      (local.set $q (i32.add (local.get $acc) (i32.shl (local.get $k) (i32.const 3))))
+      (v128.store align=1 (local.get $q)
+        (f64x2.add (v128.load align=1 (local.get $q)) (f64x2.promote_low_f32x4 (local.get $v))))
+      (v128.store offset=16 align=1 (local.get $q)
+        (f64x2.add
+          (v128.load offset=16 align=1 (local.get $q))
+          (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))))
+      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $k) (local.get $c))))
+      (f64.store (i32.add (local.get $acc) (i32.shl (local.get $k) (i32.const 3)))
+        (f64.add
+          (f64.load (i32.add (local.get $acc) (i32.shl (local.get $k) (i32.const 3))))
+          (f64.promote_f32
+            (f32.mul
+              (f32.load (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2))))
+              (f32.load (i32.add (local.get $dy) (i32.shl (local.get $k) (i32.const 2))))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $next))))
+
+  ;; One output row of the depthwise filter gradient for one kernel row: for each
+  ;; output column j < ow and tap q < kw whose input column col = j*sw + q - left
+  ;; lies in [0, w): acc[q, :] += xRow[col, :] * dyRow[j, :]  (c channels, acc float64).
+  (func $dw_row (export "dw_row")
+    (param $xRow i32) (param $dyRow i32) (param $acc i32) (param $ow i32) (param $kw i32)
+    (param $sw i32) (param $left i32) (param $w i32) (param $c i32)
+    (local $j i32) (local $q i32) (local $col i32)
+    (block $cols_done (loop $next_col
+      (br_if $cols_done (i32.eqz (i32.lt_u (local.get $j) (local.get $ow))))
+      (local.set $q (i32.const 0))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.lt_u (local.get $q) (local.get $kw))))
+        (local.set $col
+          (i32.sub (i32.add (i32.mul (local.get $j) (local.get $sw)) (local.get $q)) (local.get $left)))
+        ;; 0 <= col < w in one unsigned comparison (a negative col wraps to a huge one).
+        (if (i32.lt_u (local.get $col) (local.get $w))
+          (then
+            (call $fma_acc
+              (i32.add (local.get $xRow) (i32.shl (i32.mul (local.get $col) (local.get $c)) (i32.const 2)))
+              (i32.add (local.get $dyRow) (i32.shl (i32.mul (local.get $j) (local.get $c)) (i32.const 2)))
+              (i32.add (local.get $acc) (i32.shl (i32.mul (local.get $q) (local.get $c)) (i32.const 3)))
+              (local.get $c))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $next)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_col))))
+
+  ;; --- copies ----------------------------------------------------------------------
+
+  ;; out[i*r + k] = x[i] for i < n, k < r  (float32; grey -> RGB in preprocessing)
+  (func $repeat (export "repeat") (param $x i32) (param $out i32) (param $n i32) (param $r i32)
+    (local $i i32) (local $k i32) (local $v f32) (local $o i32)
+    (local.set $o (local.get $out))  ;; next output address
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (local.set $v (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $k (i32.const 0))
+      (block $copied (loop $copy
+        (br_if $copied (i32.eqz (i32.lt_u (local.get $k) (local.get $r))))
+        (f32.store (local.get $o) (local.get $v))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $copy)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+)
