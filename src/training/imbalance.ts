@@ -16,6 +16,7 @@ export function classWeights(train: Split, mode: Rebalance): number[] {
   const counts = classCounts(train);
   const n = train.size;
   if (mode === 'none') return counts.map(() => 1);
+  if (mode !== 'balanced' && mode !== 'sqrt') throw new Error(`unknown class rebalancing "${String(mode)}" (none, sqrt or balanced)`);
   const raw = counts.map((c) => (c ? n / (NUM_CLASSES * c) : 0));
   const w = mode === 'sqrt' ? raw.map(Math.sqrt) : raw;
   const mean = w.reduce((s, x, i) => s + x * counts[i], 0) / n;
