@@ -89,6 +89,10 @@ const EDGE_CASES: ConvCase[] = [
   // Channel counts past one SIMD vector (4 lanes + a tail) for the depthwise filter gradient.
   { n: 2, h: 9, w: 8, ci: 9, co: 4, kh: 3, kw: 3, stride: [2, 2], pad: 'same' },
   { n: 1, h: 6, w: 7, ci: 16, co: 7, kh: 3, kw: 3, stride: [1, 1], pad: 'valid' },
+  // 3x3 stride-1 convs as the custom CNN's (im2col filter gradient: co >= 64 or ci < 4; explicitly padded input gradient), odd sizes.
+  { n: 2, h: 7, w: 9, ci: 17, co: 65, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+  { n: 1, h: 6, w: 5, ci: 6, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: 'valid' },
+  { n: 1, h: 5, w: 4, ci: 3, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
   // Pointwise (1x1, stride 1): the matrix-product routes, narrower input and narrower output.
   { n: 2, h: 5, w: 7, ci: 7, co: 3, kh: 1, kw: 1, stride: [1, 1], pad: 'valid' },
   { n: 1, h: 3, w: 3, ci: 2, co: 9, kh: 1, kw: 1, stride: [1, 1], pad: 'same' },
@@ -400,6 +404,53 @@ describe('whole-model gradients match cpu', () => {
       });
     });
   }
+});
+
+describe('BatchMatMul with transposed operands (a dense layer\'s gradient) matches cpu', () => {
+  const rng = mulberry32(321);
+  const cases: Array<[number[], number[], boolean, boolean]> = [
+    [[5, 7], [5, 3], true, false], // dW = x^T @ dy
+    [[4, 3], [6, 3], false, true], // dx = dy @ W^T
+    [[3, 4], [5, 3], true, true],
+    [[2, 5, 3], [2, 4, 5], true, true], // batched
+    [[1, 1], [1, 9], false, false], // plain: the original kernel
+  ];
+  for (const [sa, sb, ta, tb] of cases) {
+    test(`${sa.join('x')}${ta ? '^T' : ''} @ ${sb.join('x')}${tb ? '^T' : ''}`, async () => {
+      const a = randomData(sizeOf(sa), rng), b = randomData(sizeOf(sb), rng);
+      await assertSameOnBoth('matMul', () => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb), ta, tb));
+    });
+  }
+});
+
+describe('MaxPoolGrad (wasm-heap-kernels.ts) matches cpu, ties included', () => {
+  const rng = mulberry32(123);
+  // Few distinct values: most windows hold ties, which must go to the first maximum (row-major), as on cpu.
+  const tied = (n: number) => Float32Array.from({ length: n }, () => Math.round(rng() * 3));
+  const cases: Array<[Shape4, number, number, Pad]> = [
+    [[2, 8, 8, 5], 2, 2, 'valid'], // the custom CNN's pool
+    [[1, 7, 9, 3], 2, 2, 'same'], // odd sizes, batch 1: padded last row/column
+    [[1, 7, 9, 3], 2, 2, 'valid'], // odd sizes: last row/column dropped
+    [[3, 5, 6, 17], 2, 2, 'same'],
+    [[2, 7, 7, 4], 3, 2, 'same'], // overlapping windows: an input can take several dy
+    [[1, 6, 5, 2], 3, 1, 'valid'],
+  ];
+  for (const [shape, f, s, pad] of cases) {
+    for (const data of ['ties', 'random'] as const) {
+      test(`${shape.join('x')} pool ${f}x${f}/${s} ${pad}, ${data}`, async () => {
+        const x = data === 'ties' ? tied(sizeOf(shape)) : randomData(sizeOf(shape), rng);
+        const yShape = tf.tidy(() => tf.maxPool(tf.zeros(shape) as tf.Tensor4D, f, s, pad).shape);
+        const w = randomData(sizeOf(yShape), rng);
+        await assertSameOnBoth(`maxPool grad ${shape.join('x')}`, () => tf.grad((t: tf.Tensor) =>
+          tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, f, s, pad), tf.tensor(w, yShape))))(tf.tensor(x, shape)));
+      });
+    }
+  }
+  test('a window of only -Infinity passes nothing back (as on cpu)', async () => {
+    const x = Float32Array.from({ length: 16 }, (_, i) => (i < 8 ? -Infinity : i));
+    await assertSameOnBoth('maxPool grad -Infinity', () => tf.grad((t: tf.Tensor) =>
+      tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(tf.tensor(x, [1, 4, 4, 1])));
+  });
 });
 
 describe('no tensor leaks in a training step', () => {

@@ -13,7 +13,12 @@
  *  - for 1x1 stride-1 convs (all of MobileNetV2's pointwise layers) both are
  *    single matrix products, which XNNPACK runs 3-20x faster than the above;
  *  - depthwise filter gradient = kh*kw shifted products summed over batch/space,
- *    SIMD loops over the wasm heap (wasm-heap-kernels.ts, wasm-simd.ts).
+ *    SIMD loops over the wasm heap (wasm-heap-kernels.ts, wasm-simd.ts);
+ *  - stride-1 filter gradient (the custom CNN's 3x3 convs) = one GEMM of the
+ *    transposed patch matrix (im2col) with dy, where that measured faster.
+ * A profile of the custom CNN's step (48x48, batch 64) also showed MaxPoolGrad
+ * (~65 ms per call), Reverse of the filter and transposed matMuls (the dense
+ * layers' gradients) slow on wasm: they are replaced too.
  *
  * The kernel functions call TF.js ops; nested ops inside a kernel are not taped
  * (engine.isTapeOn requires kernelDepth 0) and tidy() frees the intermediates.
@@ -24,7 +29,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   depthwiseFilterGradient, makeAxisTile, makeBatchNorm, makeCast, makeCompare, makeIdentity, makeLeadingReduce,
-  makeLogicalAnd, makePad, makeSelect, type WasmBackend,
+  makeLogicalAnd, makeMaxPoolGrad, makePad, makeSelect, patchMatrixT, type WasmBackend,
 } from './wasm-heap-kernels.js';
 
 type Pad = tf.backend_util.PadInfo;
@@ -104,12 +109,42 @@ function pointwiseFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
   });
 }
 
+/**
+ * Stride-1 filter gradient (the custom CNN's 3x3 'same' convs) as one GEMM:
+ * dW[(a, b, ci), co] = colT[(a, b, ci), P] @ dY[P, co], colT the transposed
+ * patch matrix (patchMatrixT), which is already the filter's layout. The
+ * swapped forward conv below feeds XNNPACK a "filter" as large as the image
+ * and ran at a fraction of its forward speed (e.g. ~300 against ~210-230 ms
+ * here for 12x12, 128->128, batch 64; 48x48, 1->32: ~95 against ~28); the
+ * GEMM runs at about the forward conv's FLOP rate. colT, the wide operand,
+ * is the row-major A: XNNPACK packs B, and transposeA is a slow generic loop.
+ */
+function im2colFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
+  info: tf.backend_util.Conv2DInfo, backend: WasmBackend): tf.Tensor4D {
+  const [kh, kw, , co] = filterShape;
+  const { outHeight: oh, outWidth: ow, padInfo } = info;
+  return tf.tidy(() => {
+    const colT = tf.engine().makeTensorFromTensorInfo(patchMatrixT(backend, x, kh, kw, oh, ow, padInfo.top, padInfo.left)) as tf.Tensor2D;
+    const dy2 = tf.reshape(dy, [-1, co]) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(colT, dy2), filterShape) as tf.Tensor4D;
+  });
+}
+
+/** Stride 1 and no dilation: the case im2colFilterGradient handles. */
+function isStrideOne(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
 function conv2DBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
-  attrs: ConvAttrs): tf.Tensor4D {
+  attrs: ConvAttrs, backend?: WasmBackend): tf.Tensor4D {
   const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const [kh, kw] = filterShape;
   const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, padInfo } = info;
   if (isPointwise(kh, kw, info)) return pointwiseFilterGradient(x, dy, filterShape);
+  // The GEMM's width is co: at 32 (the custom CNN's 24x24x32 -> 32 conv) it measured ~10% slower than the
+  // swapped conv, at 64 and above 10-30% faster; from 1-3 channels (the first conv) 3-8x faster.
+  const [, , ci, co] = filterShape;
+  if (backend && isStrideOne(info) && x.dtype === 'float32' && (co >= 64 || ci < 4)) return im2colFilterGradient(x, dy, filterShape, info, backend);
   return tf.tidy(() => {
     // Correlate each input channel (as a batch item) with each output channel's
     // gradient map (as a filter over the N axis): dW[ci, a, b, co].
@@ -121,6 +156,25 @@ function conv2DBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [num
     const dw = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [sh, sw]);
     return tf.transpose(dw, [1, 2, 0, 3]);
   });
+}
+
+/**
+ * The filter spatially flipped with in/out channels swapped, [kh, kw, co, ci],
+ * in one JS pass over a copy: wasm's Reverse took ~11 ms per call on the
+ * custom CNN's 3x3x256x256 filters, more than this whole copy.
+ */
+function flipTransposeFilter(filter: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw, ci, co] = filter.shape;
+  if (filter.dtype !== 'float32') return tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+  const src = filter.dataSync() as Float32Array;
+  const dst = new Float32Array(src.length);
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const from = (a * kw + b) * ci * co, to = ((kh - 1 - a) * kw + (kw - 1 - b)) * ci * co;
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) dst[to + o * ci + i] = src[from + i * co + o];
+    }
+  }
+  return tf.tensor4d(dst, [kh, kw, co, ci]);
 }
 
 function conv2DBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [number, number, number, number],
@@ -137,8 +191,16 @@ function conv2DBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [
     });
   }
   return tf.tidy(() => {
+    const flipped = flipTransposeFilter(filter);
+    // Padding only (no crop): let XNNPACK pad inside the conv rather than copy
+    // dy into a padded tensor first (~6 ms per call in the custom CNN).
+    const up = zeroUpsample(dy, info.strideHeight, info.strideWidth);
+    const top = kh - 1 - info.padInfo.top, left = kw - 1 - info.padInfo.left;
+    const bottom = inputShape[1] + kh - 1 - up.shape[1] - top, right = inputShape[2] + kw - 1 - up.shape[2] - left;
+    if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
+      return tf.conv2d(up, flipped, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+    }
     const dyp = prepareInputGradient(dy, inputShape[1], inputShape[2], kh, kw, info.strideHeight, info.strideWidth, info.padInfo);
-    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
     return tf.conv2d(dyp, flipped, 1, 'valid');
   });
 }
@@ -188,6 +250,24 @@ function makeFastTile(fallback: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * BatchMatMul with transposeA/transposeB (every dense layer's gradient: dx =
+ * dy @ W^T, dW = x^T @ dy) runs a slow generic loop on wasm, ~35 ms per call
+ * for the custom CNN's 2304x256 layer at batch 64; XNNPACK only takes the
+ * plain product. Transposing the flagged operand first (one copy, as large as
+ * the operand) and multiplying plainly gives the same sums.
+ */
+function makePlainMatMul(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.Tensor; b: tf.Tensor };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const plain = a.dtype === 'float32' && b.dtype === 'float32' && a.rank >= 2 && b.rank >= 2;
+    if ((!transposeA && !transposeB) || !plain) return fallback(args);
+    const lastTwo = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i, _, all) => (i < all.length - 2 ? i : 2 * all.length - 3 - i)));
+    return tf.tidy(() => tf.matMul(transposeA ? lastTwo(a) : a, transposeB ? lastTwo(b) : b));
+  };
+}
+
 let registered = false;
 
 /** The wasm backend's own kernels that ours replaced (the benchmark times them against ours). */
@@ -198,10 +278,10 @@ export function registerWasmGradientKernels(): void {
   if (registered) return;
   registered = true;
   const kernels: Array<[string, tf.KernelFunc]> = [
-    ['Conv2DBackpropFilter', ({ inputs, attrs }) => {
+    ['Conv2DBackpropFilter', ({ inputs, attrs, backend }) => {
       const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number]; dataFormat?: string };
       checkChannelsLast('Conv2DBackpropFilter', a.dataFormat);
-      return conv2DBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape, a);
+      return conv2DBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape, a, backend as WasmBackend);
     }],
     ['Conv2DBackpropInput', ({ inputs, attrs }) => {
       const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number]; dataFormat?: string };
@@ -234,6 +314,8 @@ export function registerWasmGradientKernels(): void {
     ['Less', (f) => makeCompare('Less', f)],
     ['LogicalAnd', makeLogicalAnd],
     ['Select', makeSelect],
+    ['MaxPoolGrad', makeMaxPoolGrad],
+    ['BatchMatMul', makePlainMatMul],
   ];
   for (const [name, wrap] of wrapped) {
     const original = tf.getKernel(name, BACKEND);
@@ -261,8 +343,8 @@ export const wasmGradientKernelNames = [
 
 /** The built-in wasm kernels replaced by faster ones (wasm-heap-kernels.ts and makeFastTile). */
 export const replacedWasmKernelNames = [
-  'Cast', 'Conv2DBackpropInput', 'FusedBatchNorm', 'Greater', 'GreaterEqual', 'Identity', 'Less', 'LessEqual', 'LogicalAnd',
-  'Mean', 'PadV2', 'Select', 'Sum', 'Tile',
+  'BatchMatMul', 'Cast', 'Conv2DBackpropInput', 'FusedBatchNorm', 'Greater', 'GreaterEqual', 'Identity', 'Less', 'LessEqual', 'LogicalAnd',
+  'MaxPoolGrad', 'Mean', 'PadV2', 'Select', 'Sum', 'Tile',
 ] as const;
 
 // Exported for the kernel tests and the benchmark.

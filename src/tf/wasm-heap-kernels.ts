@@ -349,3 +349,163 @@ function depthwiseFilterGradientSimd(simd: SimdOps, backend: WasmBackend, x: Ten
   }
   return out;
 }
+
+/**
+ * MaxPoolGrad (the custom CNN's 2x2 pools; wasm's built-in took ~80 ms per
+ * call at batch 64 in a profile): one pass that finds each window's argmax and
+ * adds dy there. Ties go to the first maximum in row-major window order and
+ * windows of only -Infinity/NaN pass nothing back, as the cpu backend's
+ * maxPoolPositions (`pixel > maxValue` from -Infinity) decides them. Channels
+ * are the inner loop so every read is contiguous. Dilation falls back.
+ */
+export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+      filterSize: number | [number, number]; strides: number | [number, number];
+      pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    if (input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4) return fallback(args);
+    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || !tf.util.arraysEqual(dy.shape, info.outShape)) return fallback(args);
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+    const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+    const { top, left } = info.padInfo;
+    const backend = wasmOf(args);
+    const { out, outView, views } = withOutput(backend, [...input.shape], 'float32', [input, dy]);
+    const dx = outView as Float32Array, xv = views[0] as Float32Array, dv = views[1] as Float32Array;
+    dx.fill(0);
+    if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
+      const simd = simdOps(backend);
+      if (simd && top === 0 && left === 0) {
+        // Full windows by SIMD rows; a partial last row/column ('same', odd size) in JS.
+        const fullRows = Math.min(oh, Math.floor(h / 2)), fullCols = Math.min(ow, Math.floor(w / 2));
+        const xp = ptr(backend, input), dyp = ptr(backend, dy), dxp = ptr(backend, out);
+        for (let b = 0; b < n; b++) {
+          for (let i = 0; i < fullRows; i++) {
+            const r0 = ((b * h + 2 * i) * w) * c * 4, r1 = r0 + w * c * 4;
+            simd.pool2x2Row(xp + r0, xp + r1, dyp + ((b * oh + i) * ow) * c * 4, dxp + r0, dxp + r1, fullCols, c);
+          }
+        }
+        if (fullRows < oh || fullCols < ow) pool2x2Grad(xv, dv, dx, n, h, w, c, oh, ow, top, left, fullRows, fullCols);
+        return out;
+      }
+      pool2x2Grad(xv, dv, dx, n, h, w, c, oh, ow, top, left, 0, 0);
+      return out;
+    }
+    const maxV = new Float32Array(c), maxAt = new Int32Array(c);
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < oh; i++) {
+        const r0 = Math.max(0, i * sh - top), r1 = Math.min(h, i * sh - top + fh);
+        for (let j = 0; j < ow; j++) {
+          const c0 = Math.max(0, j * sw - left), c1 = Math.min(w, j * sw - left + fw);
+          maxV.fill(-Infinity);
+          maxAt.fill(-1);
+          for (let r = r0; r < r1; r++) {
+            for (let q = c0; q < c1; q++) {
+              const base = ((b * h + r) * w + q) * c;
+              for (let k = 0; k < c; k++) {
+                const v = xv[base + k];
+                if (v > maxV[k]) { maxV[k] = v; maxAt[k] = base + k; }
+              }
+            }
+          }
+          const dyBase = ((b * oh + i) * ow + j) * c;
+          for (let k = 0; k < c; k++) {
+            const at = maxAt[k];
+            if (at >= 0) dx[at] += dv[dyBase + k];
+          }
+        }
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * The transposed patch matrix of a stride-1 conv, colT[(a, b, c), p] =
+ * x[n, i + a - top, j + b - left, c] for output position p = (n, i, j), zero
+ * where the tap falls in the padding: [kh*kw*C, N*oh*ow], written straight
+ * into the wasm heap for the filter-gradient GEMM (wasm-gradients.ts).
+ * x is first transposed channel-major (in blocks, so reads stay in cache);
+ * every row of colT is then contiguous runs copied from contiguous runs.
+ * Writing colT straight from NHWC x (stride N*oh*ow, or strided reads) ran
+ * 2-5x slower on the custom CNN's 12x12x128 and 24x24x32 inputs.
+ */
+export function patchMatrixT(backend: WasmBackend, x: TensorInfo, kh: number, kw: number, oh: number, ow: number,
+  top: number, left: number): TensorInfo {
+  const [n, h, w, c] = x.shape;
+  const P = n * oh * ow, nhw = n * h * w;
+  const { out, outView, views } = withOutput(backend, [kh * kw * c, P], 'float32', [x]);
+  const col = outView as Float32Array, xv = views[0] as Float32Array;
+  const xT = channelMajor(xv, nhw, c);
+  col.fill(0);
+  for (let a = 0; a < kh; a++) {
+    for (let q = 0; q < kw; q++) {
+      const j0 = Math.max(0, left - q), j1 = Math.min(ow, w + left - q);
+      if (j1 <= j0) continue;
+      for (let k = 0; k < c; k++) {
+        const rowBase = ((a * kw + q) * c + k) * P;
+        const chan = k * nhw + q - left;
+        for (let b = 0; b < n; b++) {
+          for (let i = 0; i < oh; i++) {
+            const r = i + a - top;
+            if (r < 0 || r >= h) continue;
+            const dst = rowBase + (b * oh + i) * ow, src = chan + (b * h + r) * w;
+            for (let j = j0; j < j1; j++) col[dst + j] = xT[src + j];
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** [positions, c] -> [c, positions], in blocks of positions that fit in cache. */
+function channelMajor(xv: Float32Array, positions: number, c: number): Float32Array {
+  if (c === 1) return xv;
+  const xT = new Float32Array(positions * c);
+  const block = Math.max(16, Math.floor(16384 / c));
+  for (let p0 = 0; p0 < positions; p0 += block) {
+    const p1 = Math.min(positions, p0 + block);
+    for (let k = 0; k < c; k++) {
+      const to = k * positions;
+      for (let p = p0; p < p1; p++) xT[to + p] = xv[p * c + k];
+    }
+  }
+  return xT;
+}
+
+/**
+ * MaxPoolGrad's 2x2 stride-2 case (the custom CNN's every pool) in JS, for
+ * the windows the SIMD rows (pool2x2_row in kernels.wat) leave, or all of
+ * them without SIMD: windows do not overlap, so each dy lands on one input.
+ * Taps outside the input (odd sizes, 'same') read -Infinity, which never wins.
+ */
+function pool2x2Grad(xv: Float32Array, dv: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number,
+  oh: number, ow: number, top: number, left: number, doneRows: number, doneCols: number): void {
+  const rowStep = w * c;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      const r = 2 * i - top;
+      const hasR0 = r >= 0, hasR1 = r + 1 < h;
+      // Windows in rows < doneRows and columns < doneCols are done (SIMD).
+      for (let j = i < doneRows ? doneCols : 0; j < ow; j++) {
+        const q = 2 * j - left;
+        const hasC0 = q >= 0, hasC1 = q + 1 < w;
+        const o00 = ((b * h + r) * w + q) * c, o01 = o00 + c, o10 = o00 + rowStep, o11 = o10 + c;
+        const ok00 = hasR0 && hasC0, ok01 = hasR0 && hasC1, ok10 = hasR1 && hasC0, ok11 = hasR1 && hasC1;
+        const dyBase = ((b * oh + i) * ow + j) * c;
+        for (let k = 0; k < c; k++) {
+          // Row-major order with a strict '>': the first maximum wins, as on cpu.
+          let m = -Infinity, at = -1;
+          if (ok00 && xv[o00 + k] > m) { m = xv[o00 + k]; at = o00 + k; }
+          if (ok01 && xv[o01 + k] > m) { m = xv[o01 + k]; at = o01 + k; }
+          if (ok10 && xv[o10 + k] > m) { m = xv[o10 + k]; at = o10 + k; }
+          if (ok11 && xv[o11 + k] > m) { at = o11 + k; }
+          if (at >= 0) dx[at] = dv[dyBase + k];
+        }
+      }
+    }
+  }
+}

@@ -21,13 +21,15 @@
  *    depthwise filter gradient for one kernel row: for each output column j and
  *    tap q inside the input, acc[q, :] += x[j*sw + q - left, :] * dy[j, :]
  *  - repeat(x, out, n, r): out[i*r + k] = x[i] (grey -> RGB in preprocessing)
+ *  - pool2x2_row(x0, x1, dy, dx0, dx1, ow, c): one output row of the 2x2
+ *    stride-2 max-pool gradient over full windows (x0/x1, dx0/dx1: two input rows)
  * Each function handles any n (a scalar loop finishes what 16/4 lanes leave).
  */
 import { readFileSync } from 'node:fs';
 
 const CMPS = ['ge', 'le', 'gt', 'lt'] as const;
 type CmpName = (typeof CMPS)[number];
-const EXPORTS = [...CMPS.flatMap((c) => [`cmp_${c}_s`, `cmp_${c}_v`]), 'and_v', 'select_v', 'colsum', 'dw_row', 'repeat'];
+const EXPORTS = [...CMPS.flatMap((c) => [`cmp_${c}_s`, `cmp_${c}_v`]), 'and_v', 'select_v', 'colsum', 'dw_row', 'repeat', 'pool2x2_row'];
 
 type Ptr = number;
 export interface SimdOps {
@@ -38,6 +40,7 @@ export interface SimdOps {
   colsum(x: Ptr, rows: number, cols: number, acc: Ptr): void;
   dwRow(xRow: Ptr, dyRow: Ptr, acc: Ptr, ow: number, kw: number, sw: number, left: number, w: number, c: number): void;
   repeat(x: Ptr, out: Ptr, n: number, r: number): void;
+  pool2x2Row(x0: Ptr, x1: Ptr, dy: Ptr, dx0: Ptr, dx1: Ptr, ow: number, c: number): void;
   /** Zeroed float64 scratch on the wasm heap, freed by `free`. */
   scratch(count: number): Ptr;
   free(ptr: Ptr): void;
@@ -85,7 +88,7 @@ export function simdOps(backend: unknown): SimdOps | null {
       if (EXPORTS.every((name) => typeof e[name] === 'function')) {
         const byCmp = (suffix: string) => Object.fromEntries(CMPS.map((c) => [c, e[`cmp_${c}_${suffix}`]])) as Record<CmpName, (a: number, b: number, c: number, d: number) => void>;
         ops = {
-          cmpScalar: byCmp('s'), cmpVector: byCmp('v'), and: e.and_v, select: e.select_v, colsum: e.colsum, dwRow: e.dw_row, repeat: e.repeat,
+          cmpScalar: byCmp('s'), cmpVector: byCmp('v'), and: e.and_v, select: e.select_v, colsum: e.colsum, dwRow: e.dw_row, repeat: e.repeat, pool2x2Row: e.pool2x2_row,
           scratch: (count) => {
             const ptr = malloc.call(wasm, count * 8);
             new Float64Array(memory.buffer, ptr, count).fill(0);

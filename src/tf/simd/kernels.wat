@@ -405,6 +405,79 @@
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br $next_col))))
 
+  ;; --- max-pool gradient ----------------------------------------------------------
+
+  ;; One output row of the 2x2 stride-2 max-pool gradient, full windows only: for
+  ;; j < ow and channel k < c, the window x0[2j, k], x0[2j+1, k], x1[2j, k],
+  ;; x1[2j+1, k] (x0, x1: two input rows of c channels per column) sends dy[j, k]
+  ;; to its first strict maximum in that order, as TF.js's cpu backend
+  ;; (maxPoolPositions: `pixel > max` from -Infinity; NaN never wins), and writes
+  ;; +0 to the other three dx0/dx1 cells. A vector loop over 4 channels (the mask
+  ;; of each winner ANDed with dy), then a scalar loop for c % 4.
+  (func $pool2x2_row (export "pool2x2_row")
+    (param $x0 i32) (param $x1 i32) (param $dy i32) (param $dx0 i32) (param $dx1 i32) (param $ow i32) (param $c i32)
+    (local $j i32) (local $k i32) (local $a i32) (local $b i32) (local $o i32) (local $ob i32) (local $step i32)
+    (local $m v128) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $g v128)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $fm f32) (local $f0 f32) (local $f1 f32) (local $f2 f32) (local $f3 f32) (local $win i32) (local $fg f32)
+    (local.set $step (i32.shl (local.get $c) (i32.const 2)))  ;; bytes per input column
+    (block $cols_done (loop $next_col
+      (br_if $cols_done (i32.eqz (i32.lt_u (local.get $j) (local.get $ow))))
+      ;; a: byte offset of column 2j within an input row; b: of column j within a dy row.
+      (local.set $a (i32.mul (i32.shl (local.get $j) (i32.const 1)) (local.get $step)))
+      (local.set $b (i32.mul (local.get $j) (local.get $step)))
+      (local.set $k (i32.const 0))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $k) (i32.const 4)) (local.get $c))))
+        (local.set $o (i32.add (local.get $a) (i32.shl (local.get $k) (i32.const 2))))
+        (local.set $ob (i32.add (local.get $o) (local.get $step)))
+        (local.set $v0 (v128.load align=1 (i32.add (local.get $x0) (local.get $o))))
+        (local.set $v1 (v128.load align=1 (i32.add (local.get $x0) (local.get $ob))))
+        (local.set $v2 (v128.load align=1 (i32.add (local.get $x1) (local.get $o))))
+        (local.set $v3 (v128.load align=1 (i32.add (local.get $x1) (local.get $ob))))
+        (local.set $g (v128.load align=1 (i32.add (local.get $dy) (i32.add (local.get $b) (i32.shl (local.get $k) (i32.const 2))))))
+        (local.set $m (f32x4.splat (f32.const -inf)))
+        (local.set $s0 (f32x4.gt (local.get $v0) (local.get $m)))
+        (local.set $m (v128.bitselect (local.get $v0) (local.get $m) (local.get $s0)))
+        (local.set $s1 (f32x4.gt (local.get $v1) (local.get $m)))
+        (local.set $m (v128.bitselect (local.get $v1) (local.get $m) (local.get $s1)))
+        (local.set $s2 (f32x4.gt (local.get $v2) (local.get $m)))
+        (local.set $m (v128.bitselect (local.get $v2) (local.get $m) (local.get $s2)))
+        (local.set $s3 (f32x4.gt (local.get $v3) (local.get $m)))
+        ;; The last tap that raised the maximum wins: clear earlier masks under later ones.
+        (local.set $s2 (v128.andnot (local.get $s2) (local.get $s3)))
+        (local.set $s1 (v128.andnot (v128.andnot (local.get $s1) (local.get $s3)) (local.get $s2)))
+        (local.set $s0 (v128.andnot (v128.andnot (v128.andnot (local.get $s0) (local.get $s3)) (local.get $s2)) (local.get $s1)))
+        (v128.store align=1 (i32.add (local.get $dx0) (local.get $o)) (v128.and (local.get $g) (local.get $s0)))
+        (v128.store align=1 (i32.add (local.get $dx0) (local.get $ob)) (v128.and (local.get $g) (local.get $s1)))
+        (v128.store align=1 (i32.add (local.get $dx1) (local.get $o)) (v128.and (local.get $g) (local.get $s2)))
+        (v128.store align=1 (i32.add (local.get $dx1) (local.get $ob)) (v128.and (local.get $g) (local.get $s3)))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $next)))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.lt_u (local.get $k) (local.get $c))))
+        (local.set $o (i32.add (local.get $a) (i32.shl (local.get $k) (i32.const 2))))
+        (local.set $ob (i32.add (local.get $o) (local.get $step)))
+        (local.set $f0 (f32.load (i32.add (local.get $x0) (local.get $o))))
+        (local.set $f1 (f32.load (i32.add (local.get $x0) (local.get $ob))))
+        (local.set $f2 (f32.load (i32.add (local.get $x1) (local.get $o))))
+        (local.set $f3 (f32.load (i32.add (local.get $x1) (local.get $ob))))
+        (local.set $fg (f32.load (i32.add (local.get $dy) (i32.add (local.get $b) (i32.shl (local.get $k) (i32.const 2))))))
+        (local.set $fm (f32.const -inf))
+        (local.set $win (i32.const -1))
+        (if (f32.gt (local.get $f0) (local.get $fm)) (then (local.set $fm (local.get $f0)) (local.set $win (i32.const 0))))
+        (if (f32.gt (local.get $f1) (local.get $fm)) (then (local.set $fm (local.get $f1)) (local.set $win (i32.const 1))))
+        (if (f32.gt (local.get $f2) (local.get $fm)) (then (local.set $fm (local.get $f2)) (local.set $win (i32.const 2))))
+        (if (f32.gt (local.get $f3) (local.get $fm)) (then (local.set $win (i32.const 3))))
+        (f32.store (i32.add (local.get $dx0) (local.get $o)) (select (local.get $fg) (f32.const 0) (i32.eq (local.get $win) (i32.const 0))))
+        (f32.store (i32.add (local.get $dx0) (local.get $ob)) (select (local.get $fg) (f32.const 0) (i32.eq (local.get $win) (i32.const 1))))
+        (f32.store (i32.add (local.get $dx1) (local.get $o)) (select (local.get $fg) (f32.const 0) (i32.eq (local.get $win) (i32.const 2))))
+        (f32.store (i32.add (local.get $dx1) (local.get $ob)) (select (local.get $fg) (f32.const 0) (i32.eq (local.get $win) (i32.const 3))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_col))))
+
   ;; --- copies ----------------------------------------------------------------------
 
   ;; out[i*r + k] = x[i] for i < n, k < r  (float32; grey -> RGB in preprocessing)
