@@ -230,8 +230,11 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
         optPhase = phase.name;
         io.log(`phase "${phase.name}": training ${split.top.trainableWeights.length} weight tensors (${split.top.countParams()} params in the trained part), lr ${state.lr}`);
       }
-      const order = epochOrder(data.train, s.sampling, s.seed, epoch);
-      const augRng = mulberry32(s.seed * 104729 + epoch * 31 + state.batch);
+      // A warm start continues the earlier run's epoch count for its random draws: numbering from 1 again
+      // would replay the very orders, augmentations and dropout masks the weights were just trained on.
+      const drawEpoch = epoch + (state.prior?.history.length ?? 0);
+      const order = epochOrder(data.train, s.sampling, s.seed, drawEpoch);
+      const augRng = mulberry32(s.seed * 104729 + drawEpoch * 31 + state.batch);
       const t0 = Date.now();
       const p = state.partial;
       io.progress?.start(batches, state.batch, { epoch, epochs: totalEpochs, loss: '-', acc: '-', ips: '-' });
@@ -247,7 +250,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
         }
         const faces = batchPixels.subarray(0, m * FACE_PIXELS);
         augmentFaces(src, faces, m, s.augment, augRng);
-        reseedDropout(model, s.seed, (epoch - 1) * batches + b);
+        reseedDropout(model, s.seed, (drawEpoch - 1) * batches + b);
         const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, lossOf(s), inputBlur);
         // A batch is synchronous: without this turn of the event loop the
         // SIGINT/SIGTERM handlers would only run at the end of the epoch.
