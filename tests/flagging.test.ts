@@ -225,3 +225,25 @@ describe('flagging switched off', () => {
     }
   });
 });
+
+describe('side by side', () => {
+  test('every model column has its own flag form, and a flag names that column\'s model', async () => {
+    const fd = new FormData();
+    fd.append('image', new Blob([new Uint8Array(await facePng(120))], { type: 'image/png' }), UPLOAD_NAME);
+    fd.append('all', '1');
+    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: fd, headers: { 'HX-Request': 'true' } });
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    const columns = [...html.matchAll(/<section class="model-column" data-model="([^"]+)"/g)].map((m) => m[1]);
+    const tokens = [...html.matchAll(/<input type="hidden" name="token" value="([^"]+)">/g)].map((m) => m[1]);
+    assert.ok(columns.length >= 2, 'two models side by side');
+    assert.equal(tokens.length, columns.length, 'one flag form per model column');
+    const before = dbRows().length;
+    const flagged = await flag({ token: tokens[1], label: 'happy', note: '' });
+    assert.equal(flagged.status, 200);
+    const rows = dbRows();
+    assert.equal(rows.length, before + 1);
+    assert.equal(rows.at(-1)!.model, columns[1]);
+    await server.flagging!.store.remove(rows.at(-1)!.id as number);
+  });
+});

@@ -4,14 +4,16 @@
  * the same expression sits on the same line in every column.
  */
 import type { SideBySide } from '../inference/side-by-side.js';
+import type { Scores } from '../inference/predict.js';
 import { LABELS, type Label } from '../types.js';
 import { EMOJI, faceDataUrl, percent, type BarView } from './view-models.js';
 
-export interface ModelColumn { model: string; label: Label; emoji: string; percent: string; bars: BarView[] }
+export interface ModelColumn { model: string; label: Label; emoji: string; percent: string; bars: BarView[]; flagToken?: string }
 export interface SideBySideFace { index: number; faceUrl: string; columns: ModelColumn[]; agree: boolean }
 export interface SideBySideView { models: string[]; ms: string; image: string; faces: SideBySideFace[] }
 
-export async function toSideBySideView(a: SideBySide): Promise<SideBySideView> {
+/** `sign` (when flagging is on) gives each column the token of its "Wrong? Flag it" form: the flag names that model. */
+export async function toSideBySideView(a: SideBySide, sign?: (model: string, scores: Scores, face: Uint8Array) => string): Promise<SideBySideView> {
   const faces = await Promise.all(a.faces.map(async (f, i): Promise<SideBySideFace> => ({
     index: i,
     faceUrl: await faceDataUrl(f.face),
@@ -28,6 +30,7 @@ export async function toSideBySideView(a: SideBySide): Promise<SideBySideView> {
         percent: percent(v.scores[label]),
         top: label === v.label,
       })),
+      flagToken: sign?.(v.model, v.scores, f.face),
     })),
   })));
   const { width, height, format } = a.image;
