@@ -71,6 +71,8 @@ export interface ModelCard {
   history: HistoryEntry[];
   /** Free-form run settings (optimizer, lr, augmentation, seed, ...). */
   settings?: Record<string, unknown>;
+  /** The command that trained the model (paths shortened to file names). */
+  command?: string;
   /** Wall time of the whole training in seconds. */
   train_seconds?: number;
   /** Test-time augmentation the demo should use (e.g. 'flip'). */

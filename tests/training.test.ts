@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../src/tf/backend.js';
 import { loadModelFolder, recoverFolder, writeFolderAtomically } from '../src/tf/model-io.js';
-import { reseedDropout, train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
+import { cosineLr, phaseProgress, reseedDropout, train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
+import { phasesOf } from '../src/training/recipes.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../src/training/augment.js';
 import { classWeights, epochOrder } from '../src/training/imbalance.js';
 import { loadCsv, trainValSplits } from '../src/training/dataset.js';
@@ -50,7 +51,7 @@ after(async () => {
 function settings(over: Partial<TrainSettings> = {}): TrainSettings {
   return {
     name: 'tiny-cnn', arch: 'cnn', epochs: 4, batchSize: 16, optimizer: 'adam', lr: 3e-3, momentum: 0.9,
-    plateauPatience: 3, plateauFactor: 0.5, minLr: 1e-6, earlyStopPatience: 10, classWeight: 'none', sampling: 'none',
+    schedule: 'plateau', plateauPatience: 3, plateauFactor: 0.5, minLr: 1e-6, earlyStopPatience: 10, classWeight: 'none', sampling: 'none',
     loss: 'ce', focalGamma: 2, labelSmoothing: 0,
     augment: NO_AUGMENT, seed: 1, quantize: null, checkpointMinutes: 0, cnn: TINY_CNN,
     alpha: 0.35, inputSize: 48, base: null, headEpochs: 2, finetuneFrom: 12, finetuneLr: 1e-3, dropout: 0.1,
@@ -166,6 +167,26 @@ describe('rare classes: class weights, oversampling, focal loss; --init', () => 
     assert.ok(thirdCard.train_seconds! >= card.train_seconds!);
     await assert.rejects(run('bad-init', settings({ name: 'bad', epochs: 1, cnn: { widths: [4], convsPerBlock: [1], dense: 16 }, init: first.outDir })),
       /--init .*do not fit this architecture/);
+  });
+});
+
+describe('learning-rate schedules', () => {
+  test('cosine: from the base rate down to the minimum, by phase', () => {
+    assert.equal(cosineLr(1e-3, 1e-5, 0), 1e-3);
+    assert.ok(Math.abs(cosineLr(1e-3, 1e-5, 1) - 1e-5) < 1e-12);
+    assert.ok(Math.abs(cosineLr(1e-3, 0, 0.5) - 5e-4) < 1e-12);
+    const phases = phasesOf({ ...settings({ arch: 'mobilenetv2', epochs: 10, headEpochs: 2 }), name: 'm' });
+    // Fine-tuning (epochs 3-10) starts its own cosine at its first epoch.
+    assert.equal(phaseProgress(phases, phases[1], 3, 0), 0);
+    assert.equal(phaseProgress(phases, phases[1], 10, 1), 1);
+    assert.equal(phaseProgress(phases, phases[0], 2, 0.5), 0.75);
+  });
+
+  test('a cosine run lowers the rate every epoch and ends near the minimum', async () => {
+    const { state } = await run('cosine', settings({ schedule: 'cosine', epochs: 3, lr: 3e-3, minLr: 1e-5 }));
+    const lrs = state.history.map((e) => e.lr);
+    assert.ok(lrs[0] > lrs[1] && lrs[1] > lrs[2], lrs.join(' > '));
+    assert.ok(lrs[2] < 3e-3 * 0.05, `last epoch ends at ${lrs[2]}`);
   });
 });
 

@@ -12,9 +12,14 @@ import { estimateBlur } from '../training/sharpness.js';
 import type { Rebalance } from '../training/imbalance.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../training/augment.js';
 import { DEFAULT_BASE_URL } from '../training/recipes.js';
+
+/** Default epoch budgets: the cosine schedule decays over them (about two hours each on one core). */
+const CNN_EPOCHS = 12;
+const MOBILENET_EPOCHS = 40;
 import { train, type TrainSettings, type ProgressSink } from '../training/trainer.js';
 import { LABELS, type Arch } from '../types.js';
 import { runCli } from './run.js';
+import { runCommand } from './command-line.js';
 
 const program = new Command('train')
   .description('Train the custom CNN or fine-tune MobileNetV2 on FER2013 (CSV, .csv.gz or train/test image folders).')
@@ -28,6 +33,7 @@ const program = new Command('train')
   .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
   .option('--lr <x>', 'learning rate (MobileNetV2: of the head phase)', toFloat)
   .option('--momentum <x>', 'SGD momentum (Nesterov)', toFloat, 0.9)
+  .addOption(new Option('--schedule <name>', 'learning-rate schedule: cosine decay over the epochs, or drops on plateaus').choices(['cosine', 'plateau']).default('cosine'))
   .option('--plateau-patience <n>', 'epochs without val_acc gain before the learning rate drops', toInt, 3)
   .option('--plateau-factor <x>', 'learning-rate factor on a plateau', toFloat, 0.5)
   .option('--min-lr <x>', 'lowest learning rate', toFloat, 1e-6)
@@ -48,6 +54,7 @@ const program = new Command('train')
   .option('--head-epochs <n>', 'MobileNetV2: epochs training only the head on the frozen base', toInt, 5)
   .option('--finetune-from <n>', 'MobileNetV2: first block unfrozen for fine-tuning (0-16)', toInt, 8)
   .option('--finetune-lr <x>', 'MobileNetV2: learning rate while fine-tuning', toFloat, 3e-4)
+  .addOption(new Option('--finetune-bn <mode>', 'MobileNetV2: batch norm while fine-tuning: frozen (ImageNet statistics) or adapt (batch statistics)').choices(['frozen', 'adapt']).default('frozen'))
   .option('--cnn-input <n>', 'custom CNN input side (faces are resized from 48)', toInt)
   .option('--cnn-widths <list>', 'custom CNN filters per block, e.g. 32,64,128,256', toList)
   .option('--cnn-convs <list>', 'custom CNN convolutions per block, e.g. 1,1,2,2', toList)
@@ -63,10 +70,10 @@ function toList(v: string): number[] { return v.split(',').map(toInt); }
 
 interface Opts {
   arch: Arch; data: string; name?: string; out?: string; runs: string; epochs?: number; batchSize: number;
-  optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; plateauPatience: number; plateauFactor: number; minLr: number;
+  optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; schedule: 'plateau' | 'cosine'; plateauPatience: number; plateauFactor: number; minLr: number;
   patience: number; classWeight: Rebalance; sampling: Rebalance; loss: 'ce' | 'focal'; focalGamma: number; init?: string; labelSmoothing: number; augment: boolean; seed: number;
   skipBad?: boolean; resume?: boolean; base: string; alpha: number; inputSize: number; headEpochs: number;
-  finetuneFrom: number; finetuneLr: number; cnnInput?: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
+  finetuneFrom: number; finetuneLr: number; finetuneBn: 'frozen' | 'adapt'; cnnInput?: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
   checkpointMinutes: number; backend?: string; matchBlur: string;
 }
 
@@ -89,16 +96,16 @@ async function main(o: Opts): Promise<void> {
   const inputBlur = decideBlur(o.matchBlur, trainSplit, val, valName);
   const isCnn = o.arch === 'cnn';
   const settings: TrainSettings = {
-    name, arch: o.arch, epochs: o.epochs ?? (isCnn ? 60 : 40), batchSize: o.batchSize, optimizer: o.optimizer,
+    name, arch: o.arch, epochs: o.epochs ?? (isCnn ? CNN_EPOCHS : MOBILENET_EPOCHS), batchSize: o.batchSize, optimizer: o.optimizer,
     lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), momentum: o.momentum,
-    plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
+    schedule: o.schedule, plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
     earlyStopPatience: o.patience, classWeight: o.classWeight, sampling: o.sampling, loss: o.loss, focalGamma: o.focalGamma,
     init: o.init ?? null, labelSmoothing: o.labelSmoothing,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT, seed, quantize: o.quantize ?? null,
     checkpointMinutes: o.checkpointMinutes, inputBlur,
     cnn: { ...(o.cnnInput ? { inputSize: o.cnnInput } : {}), ...(o.cnnWidths ? { widths: o.cnnWidths } : {}), ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}) },
     alpha: o.alpha, inputSize: o.inputSize, base: isCnn ? null : o.base, headEpochs: o.headEpochs,
-    finetuneFrom: o.finetuneFrom, finetuneLr: o.finetuneLr, dropout: 0.3,
+    finetuneFrom: o.finetuneFrom, finetuneLr: o.finetuneLr, finetuneBatchNorm: o.finetuneBn, dropout: 0.3,
   };
   const bar = new cliProgress.SingleBar({
     format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}',
@@ -111,7 +118,8 @@ async function main(o: Opts): Promise<void> {
   } : plainProgress(30_000);
   const out = o.out ?? path.join('models', name);
   const trainedOn = `${path.basename(o.data)}: ${trainSplit.size} Training faces; validation ${valName} (${val.size})`;
-  const { interrupted } = await train(settings, { train: trainSplit, val, valName, trainedOn }, { runDir, outDir: out, log: (m) => console.log(m), progress }, !!o.resume);
+  const command = runCommand(process.argv.slice(2));
+  const { interrupted } = await train(settings, { train: trainSplit, val, valName, trainedOn, command }, { runDir, outDir: out, log: (m) => console.log(m), progress }, !!o.resume);
   if (interrupted) process.exitCode = 130;
 }
 

@@ -8,7 +8,7 @@ import { tf } from '../tf/backend.js';
 import { loadModelFrom } from '../tf/model-io.js';
 import type { Arch, InputSpec } from '../types.js';
 import { buildCustomCnn, CNN_DEFAULTS, cnnInput, type CnnOptions } from './architectures/custom-cnn.js';
-import { buildMobileNetV2, copyBaseWeights, keepBatchNormInInference, mobilenetInput } from './architectures/mobilenetv2.js';
+import { adaptBatchNorm, buildMobileNetV2, copyBaseWeights, keepBatchNormInInference, mobilenetInput } from './architectures/mobilenetv2.js';
 import { splitModel, type SplitModel } from './split-model.js';
 
 /** Teachable Machine's copy of the Keras MobileNetV2 0.35 ImageNet base (needs internet). */
@@ -29,6 +29,8 @@ export interface ArchSettings {
   headEpochs: number;
   finetuneFrom: number;
   finetuneLr: number;
+  /** MobileNetV2 batch norm while fine-tuning: frozen ImageNet statistics, or adapted to the data (batch statistics). */
+  finetuneBatchNorm?: 'frozen' | 'adapt';
   dropout: number;
 }
 
@@ -73,7 +75,7 @@ export async function buildArchitecture(s: ArchSettings, log: (m: string) => voi
   } else {
     model = buildMobileNetV2({ alpha: s.alpha, inputSize: s.inputSize, dropout: s.dropout, seed: s.seed });
     input = mobilenetInput(s.inputSize);
-    keepBatchNormInInference(model);
+    if (s.finetuneBatchNorm === 'adapt') adaptBatchNorm(model); else keepBatchNormInInference(model);
     if (s.base) {
       const base = await loadModelFrom(s.base).catch((e: Error) => {
         throw new Error(`cannot load the ImageNet base from ${s.base}: ${e.message}`);

@@ -25,6 +25,11 @@ export interface TrainSettings extends ArchSettings {
   optimizer: 'adam' | 'sgd';
   lr: number;
   momentum: number;
+  /**
+   * plateau: the learning rate drops by plateauFactor when val_acc stalls; cosine: it follows
+   * half a cosine from the phase's rate down to minLr over the phase's epochs (a fixed budget).
+   */
+  schedule: 'plateau' | 'cosine';
   plateauPatience: number;
   plateauFactor: number;
   minLr: number;
@@ -55,6 +60,8 @@ interface RunState {
   settings: TrainSettings;
   trainedOn: string;
   valName: string;
+  /** The command line that started the run (see TrainData). */
+  command?: string;
   /** Last completed epoch (1-based; 0 before the first). */
   epoch: number;
   /** Next batch of the current epoch (mid-epoch checkpoints). */
@@ -147,6 +154,7 @@ function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metric
     metrics,
     history: [...prior.history, ...state.history.map((e) => ({ ...e, epoch: e.epoch + prior.history.length }))],
     settings: { ...s, validation: state.valName },
+    ...(state.command ? { command: state.command } : {}),
     train_seconds: Math.round(prior.trainSeconds + state.trainSeconds),
     tta: 'none',
     quantization: s.quantize,
@@ -164,7 +172,11 @@ async function exportArtifact(dir: string, name: string, model: tf.LayersModel, 
   await saveModelFolder(dir, model, { 'card.json': JSON.stringify(card, null, 1) }, state.settings.quantize);
 }
 
-export interface TrainData { train: Split; val: Split; valName: string; trainedOn: string }
+export interface TrainData {
+  train: Split; val: Split; valName: string; trainedOn: string;
+  /** How the run was started, for the card (e.g. "npm run train -- --arch cnn --data fer2013.csv.gz"). */
+  command?: string;
+}
 
 /** Trains (or resumes) a run; resolves when done, early-stopped or interrupted. */
 export async function train(settingsIn: TrainSettings, data: TrainData, io: TrainIO, resume: boolean): Promise<{ interrupted: boolean; state: RunState }> {
@@ -177,7 +189,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
     // Settings of a resumed run are the saved ones, except the epoch budget may grow
     // (runs saved before sampling/focal loss existed used neither).
     const old: Partial<TrainSettings> = saved.settings;
-    state = { ...saved, settings: { ...saved.settings, sampling: old.sampling ?? 'none', loss: old.loss ?? 'ce', focalGamma: old.focalGamma ?? 2, epochs: settingsIn.epochs } };
+    state = { ...saved, settings: { ...saved.settings, sampling: old.sampling ?? 'none', schedule: old.schedule ?? 'plateau', loss: old.loss ?? 'ce', focalGamma: old.focalGamma ?? 2, epochs: settingsIn.epochs } };
     const ck = await loadModelFolder(ckptDir(io));
     model.setWeights(ck.getWeights());
     ck.dispose();
@@ -185,11 +197,12 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
   } else {
     if (settingsIn.init) await initWeights(model, settingsIn.init, io.log);
     state = {
-      settings: settingsIn, trainedOn: data.trainedOn, valName: data.valName, epoch: 0, batch: 0,
+      settings: settingsIn, trainedOn: data.trainedOn, valName: data.valName, command: data.command, epoch: 0, batch: 0,
       partial: { loss: 0, correct: 0, seen: 0, seconds: 0 }, lr: settingsIn.lr, history: [],
       best: { val_acc: -1, epoch: 0 }, bestPerPhase: {}, plateauWait: 0, plateauBest: -1, earlyWait: 0, trainSeconds: 0, phase: '',
     };
   }
+  state.command ??= data.command;
   const s = state.settings;
   if (s.init && state.prior === undefined) state.prior = await readPriorRun(s.init, io.log);
   // Training faces already carry the blur that other faces are brought to.
@@ -251,6 +264,10 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
         const faces = batchPixels.subarray(0, m * FACE_PIXELS);
         augmentFaces(src, faces, m, s.augment, augRng);
         reseedDropout(model, s.seed, (drawEpoch - 1) * batches + b);
+        if (s.schedule === 'cosine') {
+          state.lr = cosineLr(phase.lr ?? s.lr, s.minLr, phaseProgress(phases, phase, epoch, b / batches));
+          setLearningRate(opt!, state.lr);
+        }
         const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, lossOf(s), inputBlur);
         // A batch is synchronous: without this turn of the event loop the
         // SIGINT/SIGTERM handlers would only run at the end of the epoch.
@@ -300,7 +317,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
       // Reduce on plateau and early stopping, both on validation accuracy.
       if (val.accuracy > state.plateauBest + 1e-4) { state.plateauBest = val.accuracy; state.plateauWait = 0; state.earlyWait = 0; } else {
         state.plateauWait++; state.earlyWait++;
-        if (state.plateauWait >= s.plateauPatience && state.lr > s.minLr) {
+        if (s.schedule === 'plateau' && state.plateauWait >= s.plateauPatience && state.lr > s.minLr) {
           state.lr = Math.max(s.minLr, state.lr * s.plateauFactor);
           setLearningRate(opt!, state.lr);
           state.plateauWait = 0;
@@ -363,6 +380,19 @@ async function initWeights(model: tf.LayersModel, dir: string, log: (m: string) 
     model.setWeights(from);
     log(`started from the weights in ${dir}`);
   } finally { src.dispose(); }
+}
+
+/** Half a cosine from `base` (progress 0) down to `min` (progress 1). */
+export function cosineLr(base: number, min: number, progress: number): number {
+  const t = Math.min(1, Math.max(0, progress));
+  return min + (base - min) * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
+/** How far into its phase training is (0..1) at `epoch` (1-based) plus a fraction of it. */
+export function phaseProgress(phases: Phase[], phase: Phase, epoch: number, fraction: number): number {
+  const i = phases.indexOf(phase);
+  const first = i > 0 ? phases[i - 1].lastEpoch + 1 : 1;
+  return (epoch - first + fraction) / (phase.lastEpoch - first + 1);
 }
 
 /** The loss settings of a training step. */

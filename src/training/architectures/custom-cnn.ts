@@ -11,8 +11,6 @@ export function cnnInput(size: number = FACE_SIZE): InputSpec {
   return { size, channels: 1, normalisation: 'unit' };
 }
 
-/** The input of a CNN at full FER2013 resolution. */
-export const CNN_INPUT: InputSpec = cnnInput();
 
 export interface CnnOptions {
   /** Side of the (resized) input face; 48 keeps FER2013's resolution. */
@@ -27,13 +25,17 @@ export interface CnnOptions {
 }
 
 export const CNN_DEFAULTS: Required<Omit<CnnOptions, 'seed'>> = {
-  inputSize: FACE_SIZE,
+  // 32x32 trains about twice as fast as 48x48 on two CPU cores: more epochs in the same hours.
+  inputSize: 32,
   widths: [32, 64, 128, 256],
   convsPerBlock: [1, 2, 2, 2],
   dense: 256,
   dropout: 0.4,
   l2: 1e-4,
 };
+
+/** The input of a CNN of the default shape. */
+export const CNN_INPUT: InputSpec = cnnInput(CNN_DEFAULTS.inputSize);
 
 export function buildCustomCnn(options: CnnOptions = {}): tf.LayersModel {
   const o = { ...CNN_DEFAULTS, ...options };

@@ -102,6 +102,17 @@ export function keepBatchNormInInference(model: tf.LayersModel): void {
   }
 }
 
+/**
+ * The other way to fine-tune: batch norm of the unfrozen blocks normalises with
+ * each batch's statistics and updates its moving averages faster (momentum
+ * 0.99), so it adapts to grey faces instead of keeping ImageNet's statistics.
+ */
+export function adaptBatchNorm(model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'BatchNormalization') (layer as unknown as { momentum: number }).momentum = 0.99;
+  }
+}
+
 /** Names of every layer that belongs to the ImageNet base (not the head). */
 export function isHeadLayer(name: string): boolean {
   return name === 'global_average_pooling2d' || name === 'head_dropout' || name === 'predictions';

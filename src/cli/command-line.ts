@@ -1,0 +1,26 @@
+import path from 'node:path';
+
+/**
+ * The command as a user would type it, for the card: folder options that only say where
+ * files went (--runs, --out, --resume) are left out, and paths are shortened to their
+ * file names, so a card shows no paths of the training machine.
+ */
+export function runCommand(argv: string[]): string {
+  const dropWithValue = new Set(['--runs', '--out']);
+  const pathValued = new Set(['--data', '--base', '--init']);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    if (flag === '--resume') continue;
+    const hasValue = inline !== undefined;
+    const value = hasValue ? inline : argv[i + 1];
+    if (dropWithValue.has(flag)) { if (!hasValue) i++; continue; }
+    if (pathValued.has(flag) && value !== undefined) {
+      out.push(flag, /^https?:/.test(value) ? value : path.basename(value));
+      if (!hasValue) i++;
+      continue;
+    }
+    out.push(argv[i]);
+  }
+  return ['npm run train --', ...out].join(' ');
+}
