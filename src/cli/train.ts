@@ -15,7 +15,7 @@ import { DEFAULT_BASE_URL } from '../training/recipes.js';
 
 /** Default epoch budgets: the cosine schedule decays over them (about two hours each on one core). */
 const CNN_EPOCHS = 12;
-const MOBILENET_EPOCHS = 40;
+const MOBILENET_EPOCHS = 18;
 import { train, type TrainSettings, type ProgressSink } from '../training/trainer.js';
 import { LABELS, type Arch } from '../types.js';
 import { runCli } from './run.js';
@@ -50,10 +50,10 @@ const program = new Command('train')
   .option('--resume', 'continue the run in --runs/<name> from its last checkpoint')
   .option('--base <pathOrUrl>', 'MobileNetV2 ImageNet base (TF.js layers model)', DEFAULT_BASE_URL)
   .option('--alpha <x>', 'MobileNetV2 width multiplier (must match --base)', toFloat, 0.35)
-  .option('--input-size <n>', 'MobileNetV2 input side', toInt, 96)
-  .option('--head-epochs <n>', 'MobileNetV2: epochs training only the head on the frozen base', toInt, 5)
-  .option('--finetune-from <n>', 'MobileNetV2: first block unfrozen for fine-tuning (0-16)', toInt, 8)
-  .option('--finetune-lr <x>', 'MobileNetV2: learning rate while fine-tuning', toFloat, 3e-4)
+  .option('--input-size <n>', 'MobileNetV2 input side', toInt, 64)
+  .option('--head-epochs <n>', 'MobileNetV2: epochs training only the head on the frozen base', toInt, 1)
+  .option('--finetune-from <n>', 'MobileNetV2: first block unfrozen for fine-tuning (1-16)', toInt, 1)
+  .option('--finetune-lr <x>', 'MobileNetV2: learning rate while fine-tuning', toFloat, 1e-4)
   .addOption(new Option('--finetune-bn <mode>', 'MobileNetV2: batch norm while fine-tuning: frozen (ImageNet statistics) or adapt (batch statistics)').choices(['frozen', 'adapt']).default('frozen'))
   .option('--cnn-input <n>', 'custom CNN input side (faces are resized from 48)', toInt)
   .option('--cnn-widths <list>', 'custom CNN filters per block, e.g. 32,64,128,256', toList)
