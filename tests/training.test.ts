@@ -19,6 +19,7 @@ import { initBackend, tf } from '../src/tf/backend.js';
 import { loadModelFolder, recoverFolder, writeFolderAtomically } from '../src/tf/model-io.js';
 import { cosineLr, phaseProgress, reseedDropout, train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
 import { phasesOf } from '../src/training/recipes.js';
+import { CNN_DEFAULTS } from '../src/training/architectures/custom-cnn.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../src/training/augment.js';
 import { classWeights, epochOrder } from '../src/training/imbalance.js';
 import { loadCsv, trainValSplits } from '../src/training/dataset.js';
@@ -252,7 +253,7 @@ describe('artifacts', () => {
     }
     assert.equal(card.name, 'tiny-cnn');
     assert.equal(card.arch, 'cnn');
-    assert.deepEqual(card.input, { size: 48, channels: 1, normalisation: 'unit' });
+    assert.deepEqual(card.input, { size: CNN_DEFAULTS.inputSize, channels: 1, normalisation: 'unit' });
     assert.deepEqual(card.labels, [...LABELS]);
     assert.equal(card.trained_on, 'synthetic faces (tests)');
     assert.ok(!Number.isNaN(Date.parse(card.created)));
