@@ -513,4 +513,24 @@ describe('evaluation', () => {
     assert.deepEqual(report.confusion, mine.confusion);
     assert.equal(report.accuracy, mine.accuracy);
   });
+  test('npm run evaluate measures the model as served: the card\'s flip TTA unless --no-tta', async () => {
+    const r = await run('evaluate-tta', settings({ epochs: 1 }));
+    const cardFile = path.join(r.outDir, 'card.json');
+    const card = JSON.parse(await fs.readFile(cardFile, 'utf8'));
+    await fs.writeFile(cardFile, JSON.stringify({ ...card, tta: 'flip' }));
+    const evaluate = async (...extra: string[]) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/evaluate.ts', '--model', r.outDir, '--data', faces.csvGz, '--json', '--backend', 'wasm', ...extra],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (b) => { stdout += b; });
+      assert.equal(await new Promise<number | null>((resolve) => child.on('close', resolve)), 0);
+      return JSON.parse(stdout).confusion as number[][];
+    };
+    const { model } = await loadTrainedModel(r.outDir);
+    const [withFlip, without] = [await evaluateSplit(model, card.input, data.val, { tta: true }), await evaluateSplit(model, card.input, data.val)];
+    model.dispose();
+    assert.notDeepEqual(withFlip.predicted, without.predicted, 'flip TTA changes some predictions of this model');
+    assert.deepEqual(await evaluate(), withFlip.confusion);
+    assert.deepEqual(await evaluate('--no-tta'), without.confusion);
+  });
 });

@@ -17,7 +17,8 @@ const program = new Command('evaluate')
   .requiredOption('--data <path>', 'fer2013.csv, .csv.gz, or a train/test image-folder root')
   .addOption(new Option('--usage <usage>', 'which rows (default: PrivateTest if present, else PublicTest)').choices([...USAGES]))
   .option('--json', 'print one JSON object (DESIGN.md) on stdout')
-  .option('--tta', 'test-time augmentation: average with the mirrored face')
+  .option('--tta', 'test-time augmentation: average with the mirrored face (default: as the model card says, i.e. as the demo serves it)')
+  .option('--no-tta', 'no test-time augmentation, whatever the card says')
   .option('--skip-bad', 'skip bad data rows instead of stopping')
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
   .action(main);
@@ -32,10 +33,12 @@ async function main(o: Opts): Promise<void> {
   const usage = o.usage ?? defaultUsage([...data.keys()]);
   const split = data.get(usage);
   if (!split || split.size === 0) throw new Error(`${o.data} has no ${usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
-  const r = await evaluateSplit(model, card.input, split, { tta: !!o.tta });
+  // The model as served: the card's TTA unless --tta / --no-tta says otherwise.
+  const tta = o.tta ?? card.tta === 'flip';
+  const r = await evaluateSplit(model, card.input, split, { tta });
   const report: EvalReport = { model: card.name, usage, n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion };
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
-  else console.log(formatReport(report, o.tta ? 'with flip TTA' : ''));
+  else console.log(formatReport(report, tta ? 'with flip TTA' : ''));
 }
 
 await runCli(program);

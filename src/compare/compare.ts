@@ -95,7 +95,7 @@ function notesFor(card: ModelCard, usage: string): string[] {
   else if (validation === usage || card.trained_on.includes(`validation ${usage}`)) {
     notes.push(`${usage} was this model's validation set during training (learning-rate drops, early stopping and the kept checkpoint), so these figures are slightly optimistic; PrivateTest is untouched by training.`);
   }
-  if (card.tta === 'flip') notes.push('The demo averages with the mirrored face (flip TTA); these figures are without it, as `npm run evaluate` without --tta.');
+  if (card.tta === 'flip') notes.push('The model averages each face with its mirror image (flip TTA, as its card says); so do these figures, as the demo and `npm run evaluate`.');
   if (card.notes) notes.push(card.notes);
   return notes;
 }
@@ -103,7 +103,7 @@ function notesFor(card: ModelCard, usage: string): string[] {
 async function evaluateOurs(dir: string, id: string, o: CompareOptions, runs: number): Promise<{ entry: ModelResult; predicted: Uint8Array }> {
   const { card, model } = await loadTrainedModel(dir);
   try {
-    const r = await evaluateSplit(model, card.input, o.split);
+    const r = await evaluateSplit(model, card.input, o.split, { tta: card.tta === 'flip' });
     const latency = await measureLatency((face) => scoreFaces(model, card.input, face, { batchSize: 1 }), o.split.pixels, runs);
     const { size, channels, normalisation, blur } = card.input;
     const entry: ModelResult = {
