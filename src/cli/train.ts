@@ -14,8 +14,8 @@ import { DEFAULT_AUGMENT, NO_AUGMENT } from '../training/augment.js';
 import { DEFAULT_BASE_URL } from '../training/recipes.js';
 
 /** Default epoch budgets: the cosine schedule decays over them (about two hours each on one core). */
-const CNN_EPOCHS = 12;
-const MOBILENET_EPOCHS = 24;
+const CNN_EPOCHS = 10;
+const MOBILENET_EPOCHS = 20;
 import { train, type TrainSettings, type ProgressSink } from '../training/trainer.js';
 import { LABELS, type Arch } from '../types.js';
 import { runCli } from './run.js';
