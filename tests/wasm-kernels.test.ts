@@ -143,6 +143,20 @@ describe('registered kernels', () => {
       assert.notEqual(tf.getKernel(name, 'wasm')!.kernelFunc, original.kernelFunc, `${name} is still the built-in kernel`);
     }
   });
+
+  test('the wasm backend still has the internals our kernels use (its version is pinned)', async () => {
+    const pkg = JSON.parse(await (await import('node:fs/promises')).readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    assert.match(pkg.dependencies['@tensorflow/tfjs-backend-wasm'], /^\d+\.\d+\.\d+$/, 'pinned to one exact version');
+    const backend = tf.findBackend('wasm') as unknown as Record<string, unknown> & { dataIdMap?: { get?: unknown } };
+    for (const member of ['makeOutput', 'typedArrayFromHeap', 'incRef']) {
+      assert.equal(typeof backend[member], 'function', `wasm backend has no ${member}()`);
+    }
+    assert.equal(typeof backend.dataIdMap?.get, 'function', 'wasm backend has no dataIdMap');
+    const t = tf.tensor1d([1, 2, 3]);
+    const info = (backend.dataIdMap as { get(id: unknown): { memoryOffset?: unknown } }).get(t.dataId);
+    assert.equal(typeof info?.memoryOffset, 'number', 'tensor data has no memoryOffset in the wasm heap');
+    t.dispose();
+  });
 });
 
 describe('Conv2DBackpropFilter / Conv2DBackpropInput match cpu', () => {

@@ -346,6 +346,3 @@ export const replacedWasmKernelNames = [
   'BatchMatMul', 'Cast', 'Conv2DBackpropInput', 'FusedBatchNorm', 'Greater', 'GreaterEqual', 'Identity', 'Less', 'LessEqual', 'LogicalAnd',
   'MaxPoolGrad', 'Mean', 'PadV2', 'Select', 'Sum', 'Tile',
 ] as const;
-
-// Exported for the kernel tests and the benchmark.
-export const impl = { conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropInput };
