@@ -19,6 +19,7 @@ import { initBackend, tf } from '../src/tf/backend.js';
 import { loadModelFolder, recoverFolder, writeFolderAtomically } from '../src/tf/model-io.js';
 import { cosineLr, phaseProgress, reseedDropout, train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
 import { phasesOf } from '../src/training/recipes.js';
+import { WeightAverage } from '../src/training/weight-average.js';
 import { CNN_DEFAULTS } from '../src/training/architectures/custom-cnn.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../src/training/augment.js';
 import { classWeights, epochOrder } from '../src/training/imbalance.js';
@@ -53,7 +54,7 @@ function settings(over: Partial<TrainSettings> = {}): TrainSettings {
   return {
     name: 'tiny-cnn', arch: 'cnn', epochs: 4, batchSize: 16, optimizer: 'adam', lr: 3e-3, momentum: 0.9,
     schedule: 'plateau', plateauPatience: 3, plateauFactor: 0.5, minLr: 1e-6, earlyStopPatience: 10, classWeight: 'none', sampling: 'none',
-    loss: 'ce', focalGamma: 2, labelSmoothing: 0,
+    loss: 'ce', focalGamma: 2, labelSmoothing: 0, ema: 0,
     augment: NO_AUGMENT, seed: 1, quantize: null, checkpointMinutes: 0, cnn: TINY_CNN,
     alpha: 0.35, inputSize: 48, base: null, headEpochs: 2, finetuneFrom: 12, finetuneLr: 1e-3, dropout: 0.1,
     ...over,
@@ -188,6 +189,39 @@ describe('learning-rate schedules', () => {
     const lrs = state.history.map((e) => e.lr);
     assert.ok(lrs[0] > lrs[1] && lrs[1] > lrs[2], lrs.join(' > '));
     assert.ok(lrs[2] < 3e-3 * 0.05, `last epoch ends at ${lrs[2]}`);
+  });
+});
+
+describe('weight average (--ema)', () => {
+  test('averages each step in, and lends the average to the model only inside withAveraged', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3], kernelInitializer: 'zeros', biasInitializer: 'zeros' })] });
+    const avg = new WeightAverage(model, 0.5);
+    model.setWeights(model.getWeights().map((w) => tf.onesLike(w)));
+    avg.update(1000); // past the ramp-up: decay 0.5
+    const inside = await avg.withAveraged(async () => model.getWeights().map((w) => [...w.dataSync()]));
+    assert.deepEqual(inside.flat(), new Array(8).fill(0.5));
+    assert.deepEqual(model.getWeights().map((w) => [...w.dataSync()]).flat(), new Array(8).fill(1), 'live weights are back');
+    avg.update(0); // first step of a run: decay (1 + 0) / 10 = 0.1
+    assert.ok(Math.abs(avg.named()[0].tensor.dataSync()[0] - (0.5 * 0.1 + 0.9)) < 1e-6);
+    avg.dispose();
+    model.dispose();
+  });
+
+  test('a run with --ema evaluates and exports the average, and --resume continues it exactly', async () => {
+    const s = settings({ ema: 0.9, epochs: 2 });
+    const straight = await run('ema-straight', s);
+    const first = await run('ema-resumed', { ...s, epochs: 1 });
+    assert.ok((await ls(path.join(first.runDir, 'checkpoint'))).includes('average.bin'));
+    const second = await run('ema-resumed', s, true);
+    assert.deepEqual(second.state.history.map((e) => e.val_loss), straight.state.history.map((e) => e.val_loss));
+    // The artifact holds the average, not the last step's weights (which the checkpoint holds).
+    const artifact = await loadModelFolder(second.outDir);
+    const live = await loadModelFolder(path.join(second.runDir, 'checkpoint'));
+    const differ = artifact.getWeights().some((w, i) => tf.max(tf.abs(tf.sub(w, live.getWeights()[i]))).dataSync()[0] > 1e-6);
+    artifact.dispose(); live.dispose();
+    assert.ok(differ, 'exported weights equal the live weights');
+    const plain = await run('ema-off', { ...s, ema: 0 });
+    assert.notDeepEqual(plain.state.history.map((e) => e.val_loss), straight.state.history.map((e) => e.val_loss));
   });
 });
 

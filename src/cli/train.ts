@@ -44,6 +44,7 @@ const program = new Command('train')
   .option('--focal-gamma <x>', 'focal loss: gamma', toFloat, 2)
   .option('--init <dir>', 'start from the weights of this model folder (same architecture and options), e.g. to fine-tune a trained model')
   .option('--label-smoothing <x>', 'label smoothing', toFloat, 0.1)
+  .option('--ema <decay>', 'evaluate and export a moving average of the weights with this decay per step, e.g. 0.999 (0: off)', toFloat, 0)
   .option('--no-augment', 'disable augmentation')
   .option('--seed <n>', 'random seed', toInt, 42)
   .option('--skip-bad', 'skip bad data rows (each reported) instead of stopping')
@@ -71,7 +72,7 @@ function toList(v: string): number[] { return v.split(',').map(toInt); }
 interface Opts {
   arch: Arch; data: string; name?: string; out?: string; runs: string; epochs?: number; batchSize: number;
   optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; schedule: 'plateau' | 'cosine'; plateauPatience: number; plateauFactor: number; minLr: number;
-  patience: number; classWeight: Rebalance; sampling: Rebalance; loss: 'ce' | 'focal'; focalGamma: number; init?: string; labelSmoothing: number; augment: boolean; seed: number;
+  patience: number; classWeight: Rebalance; sampling: Rebalance; loss: 'ce' | 'focal'; focalGamma: number; init?: string; labelSmoothing: number; ema: number; augment: boolean; seed: number;
   skipBad?: boolean; resume?: boolean; base: string; alpha: number; inputSize: number; headEpochs: number;
   finetuneFrom: number; finetuneLr: number; finetuneBn: 'frozen' | 'adapt'; cnnInput?: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
   checkpointMinutes: number; backend?: string; matchBlur: string;
@@ -100,7 +101,7 @@ async function main(o: Opts): Promise<void> {
     lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), momentum: o.momentum,
     schedule: o.schedule, plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
     earlyStopPatience: o.patience, classWeight: o.classWeight, sampling: o.sampling, loss: o.loss, focalGamma: o.focalGamma,
-    init: o.init ?? null, labelSmoothing: o.labelSmoothing,
+    init: o.init ?? null, labelSmoothing: o.labelSmoothing, ema: o.ema,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT, seed, quantize: o.quantize ?? null,
     checkpointMinutes: o.checkpointMinutes, inputBlur,
     cnn: { ...(o.cnnInput ? { inputSize: o.cnnInput } : {}), ...(o.cnnWidths ? { widths: o.cnnWidths } : {}), ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}) },

@@ -17,6 +17,7 @@ import { evaluateSplit } from './evaluate.js';
 import { classWeights, epochOrder, type Rebalance } from './imbalance.js';
 import { mulberry32 } from './random.js';
 import { buildArchitecture, phasesOf, type ArchSettings, type Phase } from './recipes.js';
+import { WeightAverage } from './weight-average.js';
 
 export interface TrainSettings extends ArchSettings {
   name: string;
@@ -43,6 +44,8 @@ export interface TrainSettings extends ArchSettings {
   /** Start from this model folder's weights (artifact or checkpoint) instead of fresh ones. */
   init?: string | null;
   labelSmoothing: number;
+  /** Decay of the moving average of the weights that is evaluated and exported (0: the weights as trained). */
+  ema: number;
   augment: AugmentOptions;
   seed: number;
   quantize: Quantization;
@@ -76,6 +79,8 @@ interface RunState {
   earlyWait: number;
   trainSeconds: number;
   phase: string;
+  /** Optimisation steps folded into the weight average so far. */
+  averageSteps?: number;
   /** The run that --init started from, so the card tells the whole training (absent: none, or not read yet). */
   prior?: PriorRun | null;
 }
@@ -107,16 +112,28 @@ function setLearningRate(opt: tf.Optimizer, lr: number): void {
   (opt as unknown as { learningRate: number }).learningRate = lr;
 }
 
-async function saveCheckpoint(io: TrainIO, model: tf.LayersModel, opt: tf.Optimizer, state: RunState): Promise<void> {
+async function saveCheckpoint(io: TrainIO, model: tf.LayersModel, opt: tf.Optimizer, state: RunState, avg: WeightAverage | null): Promise<void> {
   const files = await modelFiles(model);
   const optWeights = await opt.getWeights();
   const { data, specs } = await tf.io.encodeWeights(optWeights);
+  const average = avg ? await tf.io.encodeWeights(avg.named()) : null;
   await writeFolderAtomically(ckptDir(io), {
     ...files,
     'optimizer.bin': new Uint8Array(data as ArrayBuffer),
     'optimizer.json': JSON.stringify(specs),
+    ...(average ? { 'average.bin': new Uint8Array(average.data as ArrayBuffer), 'average.json': JSON.stringify(average.specs) } : {}),
     'state.json': JSON.stringify(state, null, 1),
   });
+}
+
+/** The weight average saved in the checkpoint, in the model's weight order (null: none saved). */
+async function readAverage(io: TrainIO): Promise<tf.Tensor[] | null> {
+  const specsText = await fs.readFile(path.join(ckptDir(io), 'average.json'), 'utf8').catch(() => null);
+  if (specsText === null) return null;
+  const specs = JSON.parse(specsText) as tf.io.WeightsManifestEntry[];
+  const buf = await fs.readFile(path.join(ckptDir(io), 'average.bin'));
+  const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, specs);
+  return specs.map((spec) => map[spec.name]);
 }
 
 async function restoreOptimizer(io: TrainIO, opt: tf.Optimizer): Promise<void> {
@@ -189,7 +206,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
     // Settings of a resumed run are the saved ones, except the epoch budget may grow
     // (runs saved before sampling/focal loss existed used neither).
     const old: Partial<TrainSettings> = saved.settings;
-    state = { ...saved, settings: { ...saved.settings, sampling: old.sampling ?? 'none', schedule: old.schedule ?? 'plateau', loss: old.loss ?? 'ce', focalGamma: old.focalGamma ?? 2, epochs: settingsIn.epochs } };
+    state = { ...saved, settings: { ...saved.settings, sampling: old.sampling ?? 'none', schedule: old.schedule ?? 'plateau', ema: old.ema ?? 0, loss: old.loss ?? 'ce', focalGamma: old.focalGamma ?? 2, epochs: settingsIn.epochs } };
     const ck = await loadModelFolder(ckptDir(io));
     model.setWeights(ck.getWeights());
     ck.dispose();
@@ -209,6 +226,14 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
   const inputBlur = s.inputBlur ?? 0;
   const spec: InputSpec = inputBlur > 0 ? { ...built.input, blur: inputBlur } : built.input;
   const weights = classWeights(data.train, s.classWeight);
+  let avg: WeightAverage | null = null;
+  if (s.ema > 0) {
+    const saved = resume ? await readAverage(io) : null;
+    avg = new WeightAverage(model, s.ema, saved ?? undefined);
+    if (saved) tf.dispose(saved);
+  }
+  // Evaluation and export see the weight average when there is one.
+  const averaged = <T>(fn: () => Promise<T>): Promise<T> => (avg ? avg.withAveraged(fn) : fn());
   const phases = phasesOf(s);
   const phaseAt = (epoch: number): Phase => phases.find((p) => epoch <= p.lastEpoch) ?? phases[phases.length - 1];
 
@@ -269,6 +294,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
           setLearningRate(opt!, state.lr);
         }
         const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, lossOf(s), inputBlur);
+        if (avg) { avg.update(state.averageSteps ?? 0); state.averageSteps = (state.averageSteps ?? 0) + 1; }
         // A batch is synchronous: without this turn of the event loop the
         // SIGINT/SIGTERM handlers would only run at the end of the epoch.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -280,7 +306,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
         if (stop !== 'none' || due) {
           // trainSeconds counts finished epochs; this epoch's time so far is partial.seconds.
           const saved = { ...state, partial: { ...p, seconds: secs } };
-          await saveCheckpoint(io, model, opt!, saved);
+          await saveCheckpoint(io, model, opt!, saved, avg);
           lastCkpt = Date.now();
           if (stop !== 'none') {
             io.progress?.stop();
@@ -291,7 +317,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
       }
       io.progress?.stop();
       const seconds = p.seconds + (Date.now() - t0) / 1000;
-      const val = await evaluateSplit(model, spec, data.val);
+      const val = await averaged(() => evaluateSplit(model, spec, data.val));
       const entry: HistoryEntry = {
         epoch, loss: p.loss / p.seen, acc: p.correct / p.seen, val_loss: val.loss, val_acc: val.accuracy,
         lr: state.lr, seconds: Math.round(seconds), phase: phase.name,
@@ -304,14 +330,14 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
       // Best model so far: becomes the artifact (and per phase, e.g. mobilenetv2-frozen).
       if (val.accuracy > state.best.val_acc) {
         state.best = { val_acc: val.accuracy, epoch };
-        await exportArtifact(io.outDir, s.name, model, spec, state, val);
+        await averaged(() => exportArtifact(io.outDir, s.name, model, spec, state, val));
         io.log(`  new best val_acc ${val.accuracy.toFixed(4)}: wrote ${io.outDir}`);
       }
       const pb = state.bestPerPhase[phase.name];
       if (phase.artifact && (!pb || val.accuracy > pb.val_acc)) {
         state.bestPerPhase[phase.name] = { val_acc: val.accuracy, epoch };
         const dir = path.join(path.dirname(io.outDir), phase.artifact);
-        await exportArtifact(dir, phase.artifact, model, spec, state, val, phase.artifactNote);
+        await averaged(() => exportArtifact(dir, phase.artifact!, model, spec, state, val, phase.artifactNote));
         io.log(`  wrote ${dir} (best of phase "${phase.name}")`);
       }
       // Reduce on plateau and early stopping, both on validation accuracy.
@@ -334,17 +360,18 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
           state.epoch = skipTo;
           epoch = skipTo;
         } else {
-          await saveCheckpoint(io, model, opt!, state);
+          await saveCheckpoint(io, model, opt!, state, avg);
           break;
         }
       }
-      await saveCheckpoint(io, model, opt!, state);
+      await saveCheckpoint(io, model, opt!, state, avg);
       if (stop !== 'none') return { interrupted: true, state };
     }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     opt?.dispose();
+    avg?.dispose();
   }
   io.log(`done: best val_acc ${state.best.val_acc.toFixed(4)} at epoch ${state.best.epoch}; model in ${io.outDir}`);
   return { interrupted: false, state };
