@@ -87,6 +87,21 @@ describe('flag token', () => {
     now += 61_000;
     assert.deepEqual(signer.verify(token), { ok: false, reason: 'expired' });
   });
+
+  test('a token is good for one flag: redeem spends it, release gives it back', () => {
+    const signer = new FlagSigner();
+    const face = new Uint8Array(FACE_SIZE * FACE_SIZE);
+    const scores = { angry: 0, disgust: 0, fear: 0, happy: 1, sad: 0, surprise: 0, neutral: 0 };
+    const a = signer.sign('tiny-a', scores, face);
+    const b = signer.sign('tiny-a', scores, face);
+    assert.notEqual(a, b, 'the same face twice still gets two tokens');
+    assert.ok(signer.redeem(a).ok);
+    assert.deepEqual(signer.redeem(a), { ok: false, reason: 'used' });
+    assert.ok(signer.redeem(b).ok, 'spending one does not spend the other');
+    signer.release(a); // its flag could not be saved
+    assert.ok(signer.redeem(a).ok);
+    assert.deepEqual(signer.redeem('garbage'), { ok: false, reason: 'invalid' });
+  });
 });
 
 describe('flagging over HTTP', () => {
@@ -205,6 +220,42 @@ describe('flagging over HTTP', () => {
     const { data: px } = await sharp(path.join(server.dataDir, 'flagged', 'crops', String(rows[0].crop))).greyscale().raw()
       .toBuffer({ resolveWithObject: true });
     assert.deepEqual([...train.pixels.subarray(0, FACE_SIZE * FACE_SIZE)], [...px]);
+  });
+
+  test('a flag token flags once: replays, one after another or at the same time, get 409 and store nothing', async () => {
+    const before = dbRows().length;
+    const crops = () => fs.readdirSync(path.join(server.dataDir, 'flagged', 'crops')).length;
+    const cropsBefore = crops();
+    const token = tokenOf(await predictPartial());
+    assert.equal((await flag({ token, label: 'sad' })).status, 200);
+    const replays = [];
+    for (let i = 0; i < 3; i++) replays.push(await flag({ token, label: 'angry' }));
+    replays.push(...await Promise.all(Array.from({ length: 3 }, () => flag({ token, label: 'fear' }))));
+    assert.deepEqual(replays.map((r) => r.status), [409, 409, 409, 409, 409, 409]);
+    assert.match(await replays[0].text(), /already been flagged/);
+    // Two fresh tokens sent at the same time: each flags once.
+    const [t1, t2] = [tokenOf(await predictPartial()), tokenOf(await predictPartial())];
+    const race = await Promise.all([t1, t1, t2, t2].map((t) => flag({ token: t, label: 'happy' })));
+    assert.deepEqual(race.map((r) => r.status).sort(), [200, 200, 409, 409]);
+    assert.equal(dbRows().length, before + 3);
+    assert.equal(crops(), cropsBefore + 3);
+  });
+
+  test('flag ids are digits only: "0x10", "1e1", " 3" and friends delete nothing', async () => {
+    const store = server.flagging!.store;
+    const face = new Uint8Array(FACE_SIZE * FACE_SIZE);
+    const scores = { angry: 0, disgust: 0, fear: 0, happy: 1, sad: 0, surprise: 0, neutral: 0 };
+    while (Math.max(0, ...dbRows().map((r) => r.id as number)) < 16) await store.add({ model: 'tiny-a', scores, face, label: 'sad', note: '' });
+    const before = dbRows().length;
+    for (const id of ['0x10', '1e1', '%203', '3%20', '3.0', '+3', '03', '0b11', '-3', '0']) {
+      const res = await fetch(`${server.url}/flagged/${id}/delete`, { method: 'POST', redirect: 'manual', headers: SAME_ORIGIN });
+      assert.equal(res.status, 404, id);
+      await res.arrayBuffer();
+    }
+    assert.equal(dbRows().length, before, 'nothing was deleted');
+    const id = dbRows().at(-1)!.id as number;
+    assert.equal((await fetch(`${server.url}/flagged/${id}/delete`, { method: 'POST', redirect: 'manual', headers: SAME_ORIGIN })).status, 303);
+    assert.equal(dbRows().length, before - 1);
   });
 });
 

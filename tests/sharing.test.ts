@@ -161,7 +161,8 @@ describe('share link', () => {
   });
 
   test('/share: a loopback page warns; a LAN or public address is shared as it is', async () => {
-    const local = await startSharingServer(models.dir, { flag: false });
+    // ekspresi.lan: a name other devices use for this machine (--allow-host; other names get 421).
+    const local = await startSharingServer(models.dir, { flag: false, allowedHosts: ['ekspresi.lan'] });
     const lan = await startSharingServer(models.dir, { flag: false, listenHost: '0.0.0.0' });
     const pub = await startSharingServer(models.dir, { flag: false, publicUrl: 'https://demo.example.org/ekspresi/' });
     try {

@@ -45,7 +45,8 @@ export function addSharingOptions(program: Command): Command {
     .option('--queue <n>', 'requests that may wait for a free place; beyond it: 503 + Retry-After', wholeNumber('--queue', 0), DEFAULT_QUEUE.maxWaiting)
     .option('--rate-limit <n>', 'predictions per minute per client (0 = no limit)', wholeNumber('--rate-limit', 0), DEFAULT_RATE_LIMIT)
     .addOption(new Option('--trust-proxy', 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)'))
-    .option('--public-url <url>', 'the address people use to reach the demo (shown by the Share button)');
+    .option('--public-url <url>', 'the address people use to reach the demo (shown by the Share button)')
+    .option('--allow-host <name>', 'another name the server answers to (repeatable); requests for other names get 421', (v: string, prev: string[] = []) => [...prev, v]);
 }
 
 export interface SharingCliOptions {
@@ -58,6 +59,7 @@ export interface SharingCliOptions {
   rateLimit: number;
   trustProxy?: boolean;
   publicUrl?: string;
+  allowHost?: string[];
 }
 
 export interface SharingSetup { options: SharingOptions; flagging: Flagging | null; dataDir: string | null }
@@ -77,6 +79,7 @@ export function sharingSetup(opts: SharingCliOptions, host: string, env: NodeJS.
       trustProxy: Boolean(opts.trustProxy),
       listenHost: host,
       publicUrl: opts.publicUrl,
+      allowedHosts: opts.allowHost ?? [],
     },
     flagging: dataDir ? openFlagging(dataDir) : null,
     dataDir,

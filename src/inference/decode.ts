@@ -47,6 +47,27 @@ export interface DecodeOptions {
 export const DEFAULT_MAX_PIXELS = 50_000_000;
 export const DEFAULT_WORKING_SIZE = 1024;
 
+/**
+ * Formats whose decoding costs far more than the rest, with their own lower
+ * pixel limit (the smaller of this and `maxPixels` applies). JPEG and WebP
+ * are decoded at reduced size (shrink-on-load) and PNG / TIFF line by line,
+ * so a 49 MP picture costs them 0.1-0.5 s and under 50 MB; AVIF/HEIF has no
+ * reduced decode and holds the whole picture several times over: about 19 MB
+ * and 0.1 s per megapixel (a 49 MP AVIF: 4.7 s, 950 MB), and GIF about 5 MB
+ * and 20 ms per megapixel. Measured with `npm run bench -- decode`; see
+ * docs/security.md. 16 MP still takes every phone photo (12 MP is usual).
+ */
+export const FORMAT_MAX_PIXELS: Readonly<Record<string, number>> = {
+  heif: 16_000_000,
+  gif: 16_000_000,
+};
+
+/** The pixel limit for one format: the format's own, or the general one when lower. */
+export function pixelLimit(format: string | undefined, maxPixels: number): number {
+  const own = format ? FORMAT_MAX_PIXELS[format] : undefined;
+  return own === undefined ? maxPixels : Math.min(own, maxPixels);
+}
+
 /** A decoded, upright photo: grey for the expression models, colour for the face detector. */
 export interface GreyImage {
   /** Size of the upright original; boxes are reported in these pixels. */
@@ -89,9 +110,10 @@ async function readHeader(bytes: Uint8Array, maxPixels: number): Promise<Metadat
   if (w <= 0 || h <= 0) {
     throw new ImageInputError('truncated', 'This image has no size in its header, so it is probably damaged.');
   }
-  if (w * h > maxPixels) {
+  const limit = pixelLimit(meta.format, maxPixels);
+  if (w * h > limit) {
     throw new ImageInputError('too_many_pixels',
-      `This image is ${w} x ${h} pixels, more than the ${Math.round(maxPixels / 1e6)} megapixels we accept. Please upload a smaller photo.`);
+      `This image is ${w} x ${h} pixels, more than the ${Math.round(limit / 1e6)} megapixels we accept. Please upload a smaller photo.`);
   }
   return meta;
 }
@@ -112,13 +134,14 @@ export function rgbToGrey(rgb: Uint8Array): Uint8Array {
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<GreyImage> {
   if (bytes.length === 0) throw new ImageInputError('empty', 'The file is empty (0 bytes). Please choose a photo.');
   const meta = await readHeader(bytes, options.maxPixels);
+  const maxPixels = pixelLimit(meta.format, options.maxPixels);
   const workingSize = options.workingSize ?? DEFAULT_WORKING_SIZE;
   // Upright size: EXIF orientations 5-8 swap width and height.
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
   try {
     const { data, info } = await sharp(bytes, {
-      limitInputPixels: options.maxPixels, // second line of defence after the header check
+      limitInputPixels: maxPixels, // second line of defence after the header check
       failOn: 'truncated', // a cut-off upload is an error, not a half-grey picture
       page: 0, pages: 1, // first frame of a GIF / first page of a TIFF
     })
@@ -141,7 +164,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     if (e instanceof ImageInputError) throw e;
     const msg = (e as Error).message;
     if (/pixel limit/i.test(msg)) {
-      throw new ImageInputError('too_many_pixels', `This image has more than the ${Math.round(options.maxPixels / 1e6)} megapixels we accept. Please upload a smaller photo.`);
+      throw new ImageInputError('too_many_pixels', `This image has more than the ${Math.round(maxPixels / 1e6)} megapixels we accept. Please upload a smaller photo.`);
     }
     throw new ImageInputError('truncated', 'This image looks damaged or incomplete (perhaps the upload was cut off), so it could not be decoded. Please try another file.');
   }

@@ -116,7 +116,8 @@ const json = (schema: Parameters<typeof resolver>[0], description: string) => ({
 const errors = {
   400: json(ErrorSchema, 'The request is wrong: no image, an unknown model, invalid fields.'),
   401: json(ErrorSchema, 'The server asks for a user name and password (HTTP basic auth) and none or wrong ones were sent.'),
-  429: json(ErrorSchema, 'Too many requests from this client; wait the seconds in Retry-After.'),
+  421: json(ErrorSchema, 'The request named a host this server does not answer to (see --allow-host).'),
+  429: json(ErrorSchema, 'Too many requests (or wrong passwords) from this client; wait the seconds in Retry-After.'),
 };
 
 export const apiDocs = {
@@ -139,6 +140,7 @@ export const apiDocs = {
         content: { 'application/json': { schema: resolver(z.union([PredictionSchema, AllModelsPredictionSchema])) } },
       },
       ...errors,
+      408: json(ErrorSchema, 'The upload stopped arriving (nothing for 12 s) and was cut off.'),
       413: json(ErrorSchema, 'The upload is larger than the server accepts.'),
       415: json(ErrorSchema, 'Not an image, or an image format that is not supported.'),
       422: json(ErrorSchema, 'The image is damaged or has too many pixels.'),
@@ -153,7 +155,7 @@ export const apiDocs = {
     operationId: 'listModels',
     summary: 'The loaded models and their cards',
     tags: ['Models'],
-    responses: { 200: json(ModelsSchema, 'The models, the default one, and folders that were skipped.'), 401: errors[401] },
+    responses: { 200: json(ModelsSchema, 'The models, the default one, and folders that were skipped.'), 401: errors[401], 421: errors[421], 429: errors[429] },
   }),
   health: describeRoute({
     operationId: 'health',

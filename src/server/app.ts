@@ -3,7 +3,6 @@
  * tests start it on whatever host and port they like (see listen.ts).
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_MAX_PIXELS } from '../inference/decode.js';
 import type { DetectorName } from '../inference/detect/index.js';
 import { DEFAULT_MAX_FACES } from '../inference/faces.js';
@@ -11,7 +10,7 @@ import type { AnalyseOptions } from '../inference/pipeline.js';
 import type { ModelRegistry } from '../inference/registry.js';
 import { basePathGetter, normaliseBasePath } from './base-path.js';
 import type { AppDeps } from './deps.js';
-import { HttpError, isHtmx, makeErrorHandler, wantsJson } from './errors.js';
+import { isHtmx, makeErrorHandler, wantsJson } from './errors.js';
 import { loadExamples, type ExampleSet } from './examples.js';
 import type { Flagging } from './flagging/index.js';
 import { apiRoutes } from './routes/api.js';
@@ -80,17 +79,8 @@ export function createApp(options: AppOptions): Hono {
     });
   }
 
-  // Headers, language, auth, rate limit and queue come before every route.
+  // Headers, language, Host check, auth, rate limit, body limits and queue come before every route.
   installSharing(app, deps, options);
-
-  // Uploads only: refuse an oversized body before reading it into memory.
-  const mb = Math.round((maxUploadBytes / 1024 / 1024) * 10) / 10;
-  const limit = bodyLimit({
-    maxSize: maxUploadBytes,
-    onError: () => { throw new HttpError(413, `The file is too large: the limit is ${mb} MB. Please choose a smaller photo.`); },
-  });
-  app.use('/predict', limit);
-  app.use('/api/predict', limit);
 
   app.route('/', pageRoutes(deps));
   app.route('/', apiRoutes(deps));

@@ -29,3 +29,12 @@ export function basePathGetter(base: string): ((request: Request) => string) | u
     return p.startsWith(`${base}/`) ? p.slice(base.length) : p;
   };
 }
+
+/**
+ * A request path made safe to print as a link on this site: "//evil.example/x"
+ * or "/\evil.example" would be read by a browser as another host, so leading
+ * slashes and backslashes become one "/", and other backslashes are escaped.
+ */
+export function localPath(path: string): string {
+  return `/${path.replace(/^[/\\]+/, '').replace(/\\/g, '%5C')}`;
+}

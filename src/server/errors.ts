@@ -57,9 +57,9 @@ export function makeErrorHandler(render: ErrorRenderers, log: (msg: string) => v
     // The sentence in the user's language (i18n/errors.ts); unknown ones stay as they are.
     const message = localiseMessage(pub.message, uiLocals().t);
     if (status >= 500) log(`error: ${c.req.method} ${c.req.path}: ${(err as Error)?.stack ?? String(err)}`);
-    // The rest of an oversized body may still be arriving: close the
-    // connection after this answer instead of reusing a half-read socket.
-    if (status === 413) c.header('Connection', 'close');
+    // The rest of an oversized or stalled body may still be arriving: close
+    // the connection after this answer instead of reusing a half-read socket.
+    if (status === 413 || status === 408) c.header('Connection', 'close');
     if (wantsJson(c)) return c.json({ error: message }, status);
     if (isHtmx(c)) return c.html(render.partial(message), status);
     try {

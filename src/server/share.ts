@@ -18,7 +18,8 @@ export function isAllInterfaces(host: string): boolean {
 
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '0:0:0:0:0:0:0:1';
+  // 127.x.y.z only as an address: "127.evil.example" is a name anyone can register.
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '0:0:0:0:0:0:0:1';
 }
 
 function url(host: string, port: number, base: string): string {

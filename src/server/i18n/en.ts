@@ -49,6 +49,7 @@ export const en = {
   'flag.badLabel': 'Please choose the expression you see.',
   'flag.noteTooLong': 'The note is too long: at most {max} characters.',
   'flag.off': 'Flagging is turned off on this server.',
+  'flag.used': 'This face has already been flagged. Thank you! To flag it again, analyse the photo again.',
 
   // Review page for flagged faces.
   'flagged.title': 'Flagged faces',
@@ -93,9 +94,15 @@ export const en = {
   'limit.rate': 'You have sent many photos in a short time. Please wait {seconds} seconds, then try again.',
   'limit.retrying': 'Waiting for a free place… trying again in {seconds} s.',
   'limit.badRequest': 'The request is not valid: {details}',
+  'limit.bodyTooLarge': 'The request is too large: the limit is {kb} KB.',
+  'limit.stalled': 'The upload stopped arriving (nothing for {seconds} seconds), so it was cut off. Please try again.',
+  'limit.aborted': 'The upload was interrupted before it was complete. Please try again.',
+  'limit.badLength': 'The request is not valid: its Content-Length is not a whole number of bytes.',
+  'limit.wrongHost': 'This server does not answer to the name "{host}". Open it at the address it was shared with.',
 
   // Auth.
   'auth.required': 'This demo needs a user name and password. Please sign in.',
+  'auth.throttled': 'Too many wrong passwords from your address. Please wait {seconds} seconds, then try again.',
 
   // The demo page, results and the other pages (converted from the templates).
   'index.title': 'Facial expression demo',

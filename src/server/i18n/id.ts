@@ -46,6 +46,7 @@ export const id: Record<MessageKey, string> = {
   'flag.badLabel': 'Silakan pilih ekspresi yang Anda lihat.',
   'flag.noteTooLong': 'Catatannya terlalu panjang: paling banyak {max} karakter.',
   'flag.off': 'Fitur penandaan dimatikan di server ini.',
+  'flag.used': 'Wajah ini sudah ditandai. Terima kasih! Untuk menandainya lagi, analisis fotonya lagi.',
 
   'flagged.title': 'Wajah yang ditandai',
   'flagged.lead': 'Wajah yang menurut pengguna salah ditebak model, terbaru lebih dulu. Untuk melatih model dengannya, unduh CSV-nya atau jalankan:',
@@ -87,8 +88,14 @@ export const id: Record<MessageKey, string> = {
   'limit.rate': 'Anda mengirim banyak foto dalam waktu singkat. Silakan tunggu {seconds} detik, lalu coba lagi.',
   'limit.retrying': 'Menunggu giliran… mencoba lagi dalam {seconds} detik.',
   'limit.badRequest': 'Permintaan tidak valid: {details}',
+  'limit.bodyTooLarge': 'Permintaannya terlalu besar: batasnya {kb} KB.',
+  'limit.stalled': 'Unggahan berhenti mengalir (tidak ada data selama {seconds} detik), jadi diputus. Silakan coba lagi.',
+  'limit.aborted': 'Unggahan terputus sebelum selesai. Silakan coba lagi.',
+  'limit.badLength': 'Permintaan tidak valid: Content-Length-nya bukan jumlah byte yang bulat.',
+  'limit.wrongHost': 'Server ini tidak melayani nama "{host}". Bukalah di alamat yang dibagikan kepada Anda.',
 
   'auth.required': 'Demo ini memerlukan nama pengguna dan kata sandi. Silakan masuk.',
+  'auth.throttled': 'Terlalu banyak kata sandi yang salah dari alamat Anda. Silakan tunggu {seconds} detik, lalu coba lagi.',
 
   'index.title': 'Demo ekspresi wajah',
   'index.h1': 'Ekspresi apa yang ditunjukkan wajah ini?',

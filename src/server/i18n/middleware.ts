@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { setCookie } from 'hono/cookie';
 import { detectFromCookie, detectFromHeader, detectFromQuery, type DetectorOptions } from 'hono/language';
+import { localPath } from '../base-path.js';
 import { runWithUi, type UiLocals } from '../request-context.js';
 import { DEFAULT_LOCALE, htmlTranslator, LOCALE_NAMES, LOCALES, translator, type Locale, type MessageKey, type Translate } from './index.js';
 
@@ -51,7 +52,7 @@ function langLinks(c: Context, base: string, current: Locale): UiLocals['langLin
   return LOCALES.map((lang) => {
     const query = new URLSearchParams(get ? c.req.query() : {});
     query.set('lang', lang);
-    return { lang, name: LOCALE_NAMES[lang], href: `${base}${get ? c.req.path : '/'}?${query}`, current: lang === current };
+    return { lang, name: LOCALE_NAMES[lang], href: `${base}${get ? localPath(c.req.path) : '/'}?${query}`, current: lang === current };
   });
 }
 

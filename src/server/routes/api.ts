@@ -8,6 +8,7 @@ import type { AppDeps } from '../deps.js';
 import { requestChoices } from '../analysis-options.js';
 import { pickModel } from '../pick-model.js';
 import { predictionJson } from '../prediction-json.js';
+import { redactDeep } from '../redact.js';
 import { noFileError, readUpload } from '../upload.js';
 
 export function apiRoutes(deps: AppDeps): Hono {
@@ -28,10 +29,11 @@ export function apiRoutes(deps: AppDeps): Hono {
     return c.json(await predictionJson(await analyseImage(bytes, entry, options)));
   });
 
+  // Cards as served: no paths of the machine that trained the model (redact.ts).
   app.get('/api/models', apiDocs.models, (c) => c.json({
     default: registry.defaultId,
-    models: registry.models.map((m) => ({ id: m.id, card: m.card })),
-    skipped: registry.skipped,
+    models: registry.models.map((m) => ({ id: m.id, card: redactDeep(m.card) })),
+    skipped: redactDeep(registry.skipped),
   }));
 
   app.get('/healthz', apiDocs.health, (c) => c.json({

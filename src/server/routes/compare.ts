@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Hono } from 'hono';
 import type { AppDeps } from '../deps.js';
 import { parseComparison, toCompareView, type CompareView } from '../compare-view.js';
+import { redactDeep, redactPaths } from '../redact.js';
 
 export const COMPARISON_FILE = 'comparison.json';
 
@@ -25,9 +26,10 @@ export function compareRoutes(deps: AppDeps): Hono {
     if (cache && cache.mtimeMs === mtimeMs) return cache.loaded;
     let loaded: Loaded;
     try {
-      loaded = { view: toCompareView(parseComparison(await fsp.readFile(file, 'utf8'))) };
+      // Served without paths of the machine that ran the comparison (redact.ts).
+      loaded = { view: toCompareView(redactDeep(parseComparison(await fsp.readFile(file, 'utf8')))) };
     } catch (e) {
-      loaded = { problem: (e as Error).message };
+      loaded = { problem: redactPaths((e as Error).message) };
       deps.log(`compare: ${file} cannot be shown: ${(e as Error).message}`);
     }
     cache = { mtimeMs, loaded };
@@ -37,7 +39,9 @@ export function compareRoutes(deps: AppDeps): Hono {
   app.get('/compare', async (c) => {
     const loaded = await load();
     if ('view' in loaded) return c.html(deps.views.compare(loaded.view));
-    return c.html(deps.views.compareMissing({ file, problem: 'problem' in loaded ? loaded.problem : null }));
+    // The file as the page names it: its folder's name, not where that folder is on this machine.
+    const shown = path.join(path.basename(deps.modelsDir), COMPARISON_FILE);
+    return c.html(deps.views.compareMissing({ file: shown, problem: 'problem' in loaded ? loaded.problem : null }));
   });
 
   return app;

@@ -18,6 +18,8 @@ export interface DocsRouteDeps {
   base: string;
   auth: boolean;
   version: string;
+  /** --public-url: the address examples and the document name, when set. */
+  publicUrl?: string;
 }
 
 export interface ApiOperationView {
@@ -36,9 +38,14 @@ export interface ApiOperationView {
 type Document = OpenAPIV3_1.Document;
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
-/** The server's own origin as the client sees it (for absolute example URLs). */
-function origin(c: Context): string {
-  return new URL(c.req.url).origin;
+/**
+ * Where the API is, for the document's `servers` and the examples: the
+ * --public-url when set, else the address this request came to (its host has
+ * passed the Host allow-list, middleware/host.ts) with the base path.
+ */
+function apiRoot(c: Context, deps: DocsRouteDeps): string {
+  if (deps.publicUrl) return deps.publicUrl.replace(/\/+$/, '');
+  return `${new URL(c.req.url).origin}${deps.base}`;
 }
 
 function curlExample(method: string, url: string, op: OpenAPIV3_1.OperationObject, auth: boolean): string {
@@ -132,7 +139,7 @@ export function docsRoutes(deps: DocsRouteDeps): Hono {
 
   const withServer = async (c: Context): Promise<Document> => {
     const doc = await document();
-    return { ...doc, servers: [{ url: `${origin(c)}${deps.base}` }] };
+    return { ...doc, servers: [{ url: apiRoot(c, deps) }] };
   };
 
   app.get('/openapi.json', async (c) => c.json(await withServer(c)));

@@ -50,10 +50,18 @@ export function flagRoutes(deps: FlagRouteDeps): Hono {
       if (field === 'note') throw new HttpError(400, t('flag.noteTooLong', { max: MAX_NOTE_LENGTH }));
       throw new HttpError(400, t('flag.invalid'));
     }
-    const checked = flagging.signer.verify(parsed.data.token);
+    const { token } = parsed.data;
+    const checked = flagging.signer.redeem(token);
+    if (!checked.ok && checked.reason === 'used') throw new HttpError(409, t('flag.used'));
     if (!checked.ok) throw new HttpError(400, t(checked.reason === 'expired' ? 'flag.expired' : 'flag.invalid'));
     const { model, scores, face } = checked.subject;
-    const saved = await flagging.store.add({ model, scores, face, label: parsed.data.label, note: parsed.data.note.trim() });
+    let saved: FlagRecord;
+    try {
+      saved = await flagging.store.add({ model, scores, face, label: parsed.data.label, note: parsed.data.note.trim() });
+    } catch (e) {
+      flagging.signer.release(token);
+      throw e;
+    }
     deps.log(`flag ${saved.id}: ${saved.predicted} -> ${saved.label} (${model})`);
     return c.html(views.flagDone({ label: saved.label, page: !isHtmx(c) }));
   });
@@ -104,8 +112,10 @@ export function flagRoutes(deps: FlagRouteDeps): Hono {
   app.post('/flagged/:id/delete', async (c) => {
     const { t } = uiLocals();
     if (!flagging) throw new HttpError(404, t('flag.off'));
-    const id = Number(c.req.param('id'));
-    if (!Number.isInteger(id) || !(await flagging.store.remove(id))) throw new HttpError(404, t('flagged.notFound', { id: c.req.param('id') }));
+    // Digits only: Number() would also take "0x10", "1e1" and " 3".
+    const raw = c.req.param('id');
+    const id = /^[1-9]\d{0,14}$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(id) || !(await flagging.store.remove(id))) throw new HttpError(404, t('flagged.notFound', { id: raw.slice(0, 40) }));
     deps.log(`flag ${id}: removed`);
     return c.redirect(`${base}/flagged?removed=${id}`, 303);
   });

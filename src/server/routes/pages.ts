@@ -4,6 +4,7 @@
  * the result in place.
  */
 import { Hono, type Context } from 'hono';
+import path from 'node:path';
 import { analyseImage } from '../../inference/pipeline.js';
 import { analyseWithEveryModel } from '../../inference/side-by-side.js';
 import type { AppDeps } from '../deps.js';
@@ -12,6 +13,7 @@ import { HttpError, isHtmx } from '../errors.js';
 import { withFlagTokens } from '../flagging/index.js';
 import { requestChoices } from '../analysis-options.js';
 import { pickModel } from '../pick-model.js';
+import { redactDeep } from '../redact.js';
 import { noFileError, readUpload } from '../upload.js';
 import { modelOptions, toResultView } from '../view-models.js';
 import { toSideBySideView } from '../side-by-side-view.js';
@@ -55,7 +57,8 @@ export function pageRoutes(deps: AppDeps): Hono {
 export function renderPage(deps: AppDeps, resultHtml?: string, selectedModel?: string | null): string {
   const { registry, views } = deps;
   if (registry.models.length === 0) {
-    return views.noModels({ modelsDir: deps.modelsDir, skipped: registry.skipped });
+    // The folder by its name only, and reasons without local paths: this page is public.
+    return views.noModels({ modelsDir: `${path.basename(deps.modelsDir)}/`, skipped: redactDeep(registry.skipped) });
   }
   return views.index({
     models: modelOptions(registry, selectedModel),

@@ -6,6 +6,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { isHtmx } from '../errors.js';
+import type { HostAllowList } from '../middleware/host.js';
 import { isAllInterfaces, isLoopbackHost, lanAddresses, qrSvgDataUrl } from '../share.js';
 import type { ShareData, SharingViews } from '../sharing-views.js';
 
@@ -16,6 +17,8 @@ export interface ShareRouteDeps {
   listenHost: string;
   publicUrl?: string;
   trustProxy: boolean;
+  /** The names the server answers to: a forwarded host must be one of them too. */
+  hosts: HostAllowList;
 }
 
 function localPort(c: Context): number | undefined {
@@ -29,7 +32,8 @@ export function shareTarget(c: Context, deps: ShareRouteDeps): Pick<ShareData, '
   let host = req.host;
   let protocol = req.protocol;
   if (deps.trustProxy) {
-    host = c.req.header('x-forwarded-host')?.split(',')[0].trim() || host;
+    const forwarded = c.req.header('x-forwarded-host')?.split(',')[0].trim();
+    if (forwarded && deps.hosts.allows(forwarded)) host = forwarded;
     const proto = c.req.header('x-forwarded-proto')?.split(',')[0].trim();
     if (proto === 'http' || proto === 'https') protocol = `${proto}:`;
   }
