@@ -18,5 +18,5 @@ export { evaluateSplit, scoreFaces } from '../src/training/evaluate.js';
 export { argmaxRows, confusionMatrix, metricsFromConfusion } from '../src/training/metrics.js';
 export { loadTrainedModel, readCard } from '../src/training/model-folder.js';
 export { compareModels, listModelFolders, mcnemarBetween } from '../src/compare/compare.js';
-export { describeConfusion, lrChanges, mostConfused, rowNormalise } from '../src/compare/analysis.js';
-export { barChartSvg, confusionHtml, faceGridHtml, facePng, groupedBarsSvg, lineChartSvg, tableHtml } from '../src/compare/figures.js';
+export { describeConfusion, lrChanges, mostConfused, reliability, rowNormalise } from '../src/compare/analysis.js';
+export { barChartSvg, confusionSvg, faceGridSvg, facePng, groupedBarsSvg, lineChartSvg, reliabilitySvg, sideBySideSvg, svgPng, tableHtml } from '../src/compare/figures.js';

@@ -1,138 +1,138 @@
 /**
- * The notebook check: every notebooks/*.ipynb is a tslab notebook whose code
- * cells, run in order, headless, on a small synthetic FER set and tiny models,
- * finish without an error. No Jupyter needed: the code cells are put one after
- * the other into a single TypeScript module (imports hoisted, `tslab` replaced
- * by a shim that records display calls, `require` provided as tslab does) and
- * run with tsx in notebooks/, where Jupyter starts the kernel. The displayed
- * outputs are kept in test-output/notebooks/<name>.html.
- *
- * With TSLAB_DIR pointing at an installed tslab (e.g. `$(npm root -g)/tslab`)
- * the cells also go through tslab's own compiler and executor, type-checked
- * as in Jupyter; without it that part is skipped.
+ * The notebook check: `npm run notebooks` executes every notebooks/*.ipynb
+ * with tslab (its own compiler, cells type-checked, and its executor, as the
+ * Jupyter kernel runs them) on a small synthetic FER set and tiny models, and
+ * saves the outputs. The executed copies go to test-output/notebooks/ (open
+ * them in Jupyter or any notebook viewer to look at the figures).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { initBackend } from '../src/tf/backend.js';
 import { PROJECT_ROOT } from '../src/server/paths.js';
+import { cellText, executeNotebook, localPathsIn, readNotebook, type Notebook } from '../src/notebooks/execute.js';
 import { saveTinyModel, testCard } from './helpers/models.js';
 import { makeSyntheticFer, type SyntheticData } from './helpers/synthetic-fer.js';
 
 const run = promisify(execFile);
 const NOTEBOOKS = path.join(PROJECT_ROOT, 'notebooks');
 const OUT = path.join(PROJECT_ROOT, 'test-output', 'notebooks');
-const SHIM = path.join(PROJECT_ROOT, 'tests', 'helpers', 'tslab-shim.ts');
-const TSLAB_DIR = process.env.TSLAB_DIR;
-
-interface Cell { cell_type: string; source: string | string[] }
-interface Notebook { nbformat: number; metadata: { kernelspec?: { name?: string } }; cells: Cell[] }
-
-const cellText = (c: Cell) => (Array.isArray(c.source) ? c.source.join('') : c.source);
-
-/**
- * One ES module from a notebook's code cells. Single-line imports move to the
- * top (tslab allows them in any cell); the rest keeps its order, so later
- * cells see earlier cells' variables as in the kernel.
- */
-export function notebookToModule(nb: Notebook, shimUrl: string, requireBase: string): string {
-  const imports: string[] = [];
-  const body: string[] = [];
-  nb.cells.forEach((c, i) => {
-    if (c.cell_type !== 'code') return;
-    body.push(`// ---- cell ${i + 1} ----`);
-    for (const line of cellText(c).split('\n')) {
-      if (/^import\s.+\sfrom\s+['"][^'"]+['"];?\s*$/.test(line)) {
-        imports.push(line.replace(/from\s+['"]tslab['"]/, `from ${JSON.stringify(shimUrl)}`));
-      } else {
-        body.push(line);
-      }
-    }
-  });
-  return [
-    `import { createRequire as __createRequire } from 'node:module';`,
-    `import { flush as __flush } from ${JSON.stringify(shimUrl)};`,
-    ...imports,
-    `const require = __createRequire(${JSON.stringify(requireBase)});`,
-    ...body,
-    `// ---- end ----`,
-    `console.log('notebook outputs: ' + __flush());`,
-  ].join('\n') + '\n';
-}
+const CLI = path.join(PROJECT_ROOT, 'src', 'cli', 'notebooks.ts');
 
 const files = fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
 let syn: SyntheticData;
 let modelsDir: string;
+let cli: { ok: boolean; stderr: string } = { ok: false, stderr: 'not run' };
+
+const runCli = (args: string[], env: NodeJS.ProcessEnv = process.env) => run(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: PROJECT_ROOT, env, maxBuffer: 16 * 1024 * 1024 });
 
 before(async () => {
   await initBackend();
   syn = await makeSyntheticFer();
   modelsDir = path.join(syn.dir, 'models');
   const history = [1, 2, 3].map((epoch) => ({ epoch, loss: 2 - epoch / 5, acc: 0.2 + epoch / 20, val_loss: 2 - epoch / 6, val_acc: 0.2 + epoch / 25, lr: epoch < 3 ? 1e-3 : 5e-4 }));
+  // The shipped pair (no mobilenetv2-frozen: the notebooks must not need it).
   for (const [name, seed] of [['custom-cnn', 1], ['mobilenetv2', 2]] as const) {
     await saveTinyModel(modelsDir, testCard(name, 0.3, { history }), seed);
   }
-  fs.mkdirSync(OUT, { recursive: true });
+  fs.rmSync(OUT, { recursive: true, force: true });
 });
 after(async () => { await syn?.cleanup(); });
 
-test('there are notebooks', () => { assert.ok(files.length >= 4, `found ${files.join(', ')}`); });
+test('there are notebooks, tslab (TypeScript) ones with their settings in the first code cell', () => {
+  assert.ok(files.length >= 4, `found ${files.join(', ')}`);
+  for (const f of files) {
+    const nb = readNotebook(path.join(NOTEBOOKS, f));
+    assert.equal(nb.nbformat, 4, f);
+    assert.equal(nb.metadata.kernelspec?.name, 'tslab', `${f}: a tslab notebook`);
+    const first = nb.cells.find((c) => c.cell_type === 'code');
+    assert.match(first ? cellText(first) : '', /process\.env\.EKSPRESI_NOTEBOOK_DATA/, `${f}: the first code cell holds the data-path setting`);
+    assert.equal(nb.cells[0].cell_type, 'markdown', `${f} opens with its question`);
+  }
+});
 
-function notebookEnv(file: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    EKSPRESI_NOTEBOOK_DATA: syn.csv,
-    EKSPRESI_NOTEBOOK_MODELS: modelsDir,
-    EKSPRESI_NOTEBOOK_EPOCHS: '2',
-    TSLAB_SHIM_OUT: path.join(OUT, file.replace(/\.ipynb$/, '.html')),
-  };
-}
+describe('npm run notebooks on a synthetic set, through tslab', () => {
+  before(async () => {
+    try {
+      const { stderr } = await runCli(['--data', syn.csv, '--models', modelsDir, '--out', OUT], { ...process.env, EKSPRESI_NOTEBOOK_EPOCHS: '2' });
+      cli = { ok: true, stderr };
+    } catch (e) {
+      const err = e as Error & { stderr?: string };
+      cli = { ok: false, stderr: err.stderr || err.message };
+    }
+  }, { timeout: 900_000 });
 
-describe('notebooks run headless on a synthetic set', () => {
+  test('the command ran every notebook', () => {
+    assert.ok(cli.ok, `npm run notebooks failed:\n${cli.stderr.slice(-4000)}`);
+    for (const f of files) assert.match(cli.stderr, new RegExp(`${f.replace('.', '\\.')}: \\d+ s, outputs`), `${f} reported`);
+  });
+
   for (const file of files) {
-    test(file, { timeout: 300_000 }, async () => {
-      const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, file), 'utf8')) as Notebook;
-      assert.equal(nb.nbformat, 4);
-      assert.equal(nb.metadata.kernelspec?.name, 'tslab', 'a tslab (TypeScript) notebook');
+    test(`${file}: saved as Jupyter stores an executed notebook, with PNG figures and no local paths`, async () => {
+      assert.ok(cli.ok, 'the command failed (see the test above)');
+      const nb = readNotebook(path.join(OUT, file));
       const code = nb.cells.filter((c) => c.cell_type === 'code');
-      assert.ok(code.length > 0);
-      assert.match(cellText(code[0]), /process\.env\.EKSPRESI_NOTEBOOK_DATA/, 'the first code cell holds the data-path setting');
-      const moduleFile = path.join(OUT, file.replace(/\.ipynb$/, '.mts'));
-      fs.writeFileSync(moduleFile, notebookToModule(nb, pathToFileURL(SHIM).href, path.join(NOTEBOOKS, '__notebook__.js')));
-      try {
-        const { stdout } = await run(process.execPath, ['--import', 'tsx', moduleFile], {
-          cwd: NOTEBOOKS,
-          maxBuffer: 16 * 1024 * 1024,
-          env: notebookEnv(file),
-        });
-        const shown = Number(/notebook outputs: (\d+)/.exec(stdout)?.[1] ?? 0);
-        assert.ok(shown > 0, 'the notebook displayed something');
-      } catch (e) {
-        const err = e as Error & { stderr?: string; stdout?: string };
-        assert.fail(`${file} failed (cells as one module: ${moduleFile}):\n${(err.stderr || err.message).slice(-3000)}`);
+      assert.deepEqual(code.map((c) => c.execution_count), code.map((_, i) => i + 1), 'execution counts 1..n in order');
+      const outputs = code.flatMap((c) => c.outputs ?? []);
+      assert.ok(outputs.some((o) => o.output_type === 'stream' && o.name === 'stdout'), 'console output kept as a stream');
+      assert.ok(!outputs.some((o) => o.output_type === 'stream' && o.name === 'stderr'), `no error output: ${JSON.stringify(outputs.filter((o) => o.output_type === 'stream' && o.name === 'stderr')).slice(0, 800)}`);
+      const pngs = outputs.flatMap((o) => (o.output_type === 'display_data' && typeof o.data['image/png'] === 'string' ? [o.data['image/png']] : []));
+      assert.ok(pngs.length > 0, 'at least one figure as image/png');
+      for (const b64 of pngs) {
+        const meta = await sharp(Buffer.from(b64, 'base64')).metadata();
+        assert.equal(meta.format, 'png');
+        assert.ok((meta.width ?? 0) > 40 && (meta.height ?? 0) > 40, `a real figure, ${meta.width}x${meta.height}`);
       }
+      assert.deepEqual(localPathsIn(nb, [syn.dir, modelsDir, PROJECT_ROOT, os.tmpdir()]), [], 'outputs name files, not where they are');
     });
   }
 });
 
-describe('notebooks through tslab itself', {
-  skip: TSLAB_DIR ? false : 'set TSLAB_DIR to an installed tslab (npm i -g tslab; TSLAB_DIR=$(npm root -g)/tslab) to also type-check and run the cells with tslab',
-}, () => {
-  for (const file of files) {
-    test(file, { timeout: 300_000 }, async () => {
-      try {
-        const { stdout } = await run(process.execPath, [path.join(PROJECT_ROOT, 'tests', 'helpers', 'tslab-run.cjs'), TSLAB_DIR!, file], {
-          cwd: NOTEBOOKS, maxBuffer: 16 * 1024 * 1024, env: notebookEnv(file),
-        });
-        assert.ok(Number(/displayed (\d+)/.exec(stdout)?.[1] ?? 0) > 0, 'the notebook displayed something');
-      } catch (e) {
-        const err = e as Error & { stderr?: string };
-        assert.fail(`${file} failed under tslab:\n${(err.stderr || err.message).slice(-3000)}`);
-      }
-    });
-  }
+describe('the tslab runner', () => {
+  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ekspresi-nb-'));
+  const notebook = (cells: string[]): Notebook => ({
+    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'tslab' } },
+    cells: cells.map((source) => ({ cell_type: 'code', metadata: {}, source, outputs: [], execution_count: null })),
+  });
+
+  test('type-checks cells: a type error stops the run at that cell, with the diagnostic', { timeout: 180_000 }, async () => {
+    const dir = tmp();
+    try {
+      const file = path.join(dir, 'bad.ipynb');
+      fs.writeFileSync(file, JSON.stringify(notebook(['const n: number = 1;\nconsole.log("one", n);', 'const s: string = n;', 'console.log("never");'])));
+      const result = await executeNotebook(file, { timeoutMs: 150_000 });
+      assert.equal(result.failed, 1, 'the second cell failed');
+      assert.match(result.error, /not assignable to type 'string'/);
+      assert.deepEqual(result.notebook.cells.map((c) => c.execution_count), [1, 2, null]);
+      assert.deepEqual(result.notebook.cells[0].outputs, [{ output_type: 'stream', name: 'stdout', text: ['one 1\n'] }]);
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  test('keeps display calls and console output in order, with top-level await', { timeout: 180_000 }, async () => {
+    const dir = tmp();
+    try {
+      const file = path.join(dir, 'ok.ipynb');
+      fs.writeFileSync(file, JSON.stringify(notebook([
+        "import * as tslab from 'tslab';\nconsole.log('a');\nconsole.log('b');\ntslab.display.html('<b>x</b>\\n<i>y</i>');\nawait new Promise((r) => setTimeout(r, 10));\ntslab.display.png(new Uint8Array([1, 2, 3]));\nconsole.error('warned');",
+      ])));
+      const result = await executeNotebook(file, { timeoutMs: 150_000 });
+      assert.equal(result.failed, null, result.error);
+      assert.deepEqual(result.notebook.cells[0].outputs, [
+        { output_type: 'stream', name: 'stdout', text: ['a\n', 'b\n'] },
+        { output_type: 'display_data', data: { 'text/html': ['<b>x</b>\n', '<i>y</i>'] }, metadata: {} },
+        { output_type: 'display_data', data: { 'image/png': 'AQID' }, metadata: {} },
+        { output_type: 'stream', name: 'stderr', text: ['warned\n'] },
+      ]);
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  test('the command refuses a missing data file with a clear message', async () => {
+    await assert.rejects(runCli(['--data', path.join(os.tmpdir(), 'no-such-fer.csv'), '--out', path.join(os.tmpdir(), 'no-such-out')]),
+      (e: Error & { stderr?: string; code?: number }) => e.code === 1 && /no such data file or folder/.test(e.stderr ?? ''));
+  });
 });

@@ -47,3 +47,28 @@ export function lrChanges(history: HistoryEntry[]): Array<{ epoch: number; text:
   }
   return out;
 }
+
+export interface ReliabilityBin { lo: number; hi: number; count: number; confidence: number; accuracy: number }
+
+/**
+ * Calibration of softmax scores (rows of `classes` values): faces binned by the
+ * top score; per bin the mean top score and the share of right answers. ECE is
+ * the count-weighted mean gap between the two.
+ */
+export function reliability(scores: Float32Array, labels: ArrayLike<number>, classes: number, bins = 10): { bins: ReliabilityBin[]; ece: number } {
+  const out: ReliabilityBin[] = Array.from({ length: bins }, (_, b) => ({ lo: b / bins, hi: (b + 1) / bins, count: 0, confidence: 0, accuracy: 0 }));
+  const n = labels.length;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (scores[i * classes + k] > scores[i * classes + best]) best = k;
+    const conf = scores[i * classes + best];
+    const bin = out[Math.min(bins - 1, Math.max(0, Math.floor(conf * bins)))];
+    bin.count++; bin.confidence += conf; bin.accuracy += best === labels[i] ? 1 : 0;
+  }
+  let ece = 0;
+  for (const b of out) {
+    if (b.count) { b.confidence /= b.count; b.accuracy /= b.count; }
+    ece += n ? (b.count / n) * Math.abs(b.accuracy - b.confidence) : 0;
+  }
+  return { bins: out, ece };
+}

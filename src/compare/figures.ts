@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { FACE_SIZE } from '../types.js';
-import { rowNormalise } from './analysis.js';
+import { rowNormalise, type ReliabilityBin } from './analysis.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const PALETTE = ['#2f6fdf', '#d9480f', '#2b8a3e', '#862e9c', '#e8590c', '#0b7285', '#5c940d'];
@@ -85,34 +85,116 @@ export function lineChartSvg(x: number[], series: LineSeries[], options: { title
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">${title}${out}</svg>`;
 }
 
-/** A confusion matrix as an HTML table: count and row share per cell, shaded by the share. */
-export function confusionHtml(confusion: number[][], labels: readonly string[], title = ''): string {
-  const rates = rowNormalise(confusion);
-  const head = `<tr><th>true ↓ / predicted →</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr>`;
-  const rows = confusion.map((row, t) => `<tr><th style="text-align:left">${esc(labels[t])}</th>${row.map((n, p) => {
-    const r = rates[t][p];
-    const bg = `rgba(47,111,223,${(0.08 + 0.92 * r).toFixed(2)})`;
-    const border = t === p ? 'outline:2px solid #222;outline-offset:-2px;' : '';
-    return `<td style="background:${bg};color:${r > 0.5 ? '#fff' : '#111'};${border}padding:3px 6px;text-align:center">${n}<br><small>${(r * 100).toFixed(0)}%</small></td>`;
-  }).join('')}</tr>`).join('');
-  return `${title ? `<p><b>${esc(title)}</b></p>` : ''}<table style="border-collapse:collapse;font-size:12px">${head}${rows}</table>`;
-}
-
 /** PNG of one 48x48 grey face (0-255), enlarged without smoothing. */
 export async function facePng(face: Uint8Array, scale = 2): Promise<Buffer> {
   return sharp(Buffer.from(face.buffer, face.byteOffset, FACE_SIZE * FACE_SIZE), { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } })
     .resize(FACE_SIZE * scale, FACE_SIZE * scale, { kernel: 'nearest' }).png().toBuffer();
 }
 
-/** A grid of faces with captions, as HTML with embedded PNGs. */
-export async function faceGridHtml(items: Array<{ face: Uint8Array; caption: string }>, scale = 2): Promise<string> {
-  const cells = await Promise.all(items.map(async (it) => {
-    const png = (await facePng(it.face, scale)).toString('base64');
-    return `<figure style="margin:4px;display:inline-block;text-align:center;font-size:11px;width:${FACE_SIZE * scale + 8}px">`
-      + `<img src="data:image/png;base64,${png}" width="${FACE_SIZE * scale}" height="${FACE_SIZE * scale}" style="image-rendering:pixelated">`
-      + `<figcaption>${esc(it.caption)}</figcaption></figure>`;
+/** A confusion matrix as a heatmap: count and row share per cell, shaded by the share, the diagonal outlined. */
+export function confusionSvg(confusion: number[][], labels: readonly string[], title = ''): string {
+  const rates = rowNormalise(confusion);
+  const cw = 62, ch = 36, left = 78, top = (title ? 26 : 6) + 34;
+  const n = labels.length;
+  let out = `<text x="${left + (n * cw) / 2}" y="${top - 22}" text-anchor="middle" fill="#555">predicted</text>`
+    + `<text transform="translate(12 ${top + (n * ch) / 2}) rotate(-90)" text-anchor="middle" fill="#555">true</text>`;
+  labels.forEach((l, i) => {
+    out += `<text x="${left + i * cw + cw / 2}" y="${top - 6}" text-anchor="middle">${esc(l)}</text>`
+      + `<text x="${left - 6}" y="${top + i * ch + ch / 2 + 4}" text-anchor="end">${esc(l)}</text>`;
+  });
+  confusion.forEach((row, t) => row.forEach((count, p) => {
+    const r = rates[t][p], x = left + p * cw, y = top + t * ch;
+    const fg = r > 0.5 ? '#fff' : '#111';
+    out += `<rect x="${x}" y="${y}" width="${cw}" height="${ch}" fill="rgb(47,111,223)" fill-opacity="${(0.06 + 0.94 * r).toFixed(2)}"`
+      + `${t === p ? ' stroke="#222" stroke-width="2"' : ' stroke="#fff"'}/>`
+      + `<text x="${x + cw / 2}" y="${y + 15}" text-anchor="middle" fill="${fg}">${count}</text>`
+      + `<text x="${x + cw / 2}" y="${y + 29}" text-anchor="middle" fill="${fg}" font-size="10">${(r * 100).toFixed(0)}%</text>`;
   }));
-  return `<div>${cells.join('')}</div>`;
+  const head = title ? `<text x="4" y="16" font-weight="bold">${esc(title)}</text>` : '';
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${left + n * cw + 8}" height="${top + n * ch + 8}" font-family="sans-serif" font-size="12">${head}${out}</svg>`;
+}
+
+export interface FaceItem { face: Uint8Array; caption: string }
+export interface FaceSection { title?: string; items: FaceItem[] }
+
+/**
+ * Faces with captions in rows, one section (e.g. one class) after the other,
+ * as one SVG with the faces embedded as PNG: rasterise it with `svgPng`.
+ */
+export async function faceGridSvg(sections: FaceSection[], options: { scale?: number; columns?: number; title?: string } = {}): Promise<string> {
+  const scale = options.scale ?? 2, columns = options.columns ?? 8;
+  const side = FACE_SIZE * scale;
+  const longest = Math.max(0, ...sections.flatMap((s) => s.items.map((it) => it.caption.length)));
+  const cw = Math.max(side + 8, Math.ceil(longest * 5.6) + 6), ch = side + 18;
+  let y = options.title ? 26 : 4;
+  let out = options.title ? `<text x="4" y="16" font-weight="bold" font-size="12">${esc(options.title)}</text>` : '';
+  for (const s of sections) {
+    if (s.title) { out += `<text x="4" y="${y + 13}" font-weight="bold" font-size="12">${esc(s.title)}</text>`; y += 18; }
+    if (s.items.length === 0) { out += `<text x="4" y="${y + 12}" fill="#666">(none)</text>`; y += 18; continue; }
+    const pngs = await Promise.all(s.items.map((it) => facePng(it.face, scale)));
+    s.items.forEach((it, i) => {
+      const x = (i % columns) * cw + 4, top = y + Math.floor(i / columns) * ch;
+      out += `<image x="${x + (cw - side) / 2}" y="${top}" width="${side}" height="${side}" href="data:image/png;base64,${pngs[i].toString('base64')}"/>`
+        + `<text x="${x + cw / 2}" y="${top + side + 12}" text-anchor="middle">${esc(it.caption)}</text>`;
+    });
+    y += Math.ceil(s.items.length / columns) * ch + 4;
+  }
+  const width = Math.min(columns, Math.max(1, ...sections.map((s) => s.items.length))) * cw + 8;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 4}" font-family="sans-serif" font-size="10">${out}</svg>`;
+}
+
+/** Several SVG figures next to each other, as one SVG. */
+export function sideBySideSvg(svgs: string[], gap = 12): string {
+  const size = (svg: string) => {
+    const w = Number(/<svg[^>]*\swidth="([\d.]+)"/.exec(svg)?.[1]), h = Number(/<svg[^>]*\sheight="([\d.]+)"/.exec(svg)?.[1]);
+    if (!(w > 0 && h > 0)) throw new Error('sideBySideSvg needs SVGs with a width and a height');
+    return { w, h };
+  };
+  let x = 0, height = 0, out = '';
+  for (const svg of svgs) {
+    const { w, h } = size(svg);
+    out += svg.replace(/^<svg/, `<svg x="${x}" y="0"`);
+    x += w + gap; height = Math.max(height, h);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.max(1, x - gap)}" height="${height}">${out}</svg>`;
+}
+
+/**
+ * An SVG figure as a PNG (sharp's librsvg) on white, so a saved notebook holds
+ * images every viewer shows. A 64-colour palette keeps the files small.
+ */
+export async function svgPng(svg: string, options: { scale?: number } = {}): Promise<Buffer> {
+  return sharp(Buffer.from(svg), { density: 72 * (options.scale ?? 1) })
+    .flatten({ background: '#ffffff' })
+    .png({ palette: true, colours: 64, compressionLevel: 9, effort: 10 })
+    .toBuffer();
+}
+
+/**
+ * Reliability diagram: per confidence bin, the share of right answers against
+ * the mean confidence, one colour per model; the diagonal is perfect calibration.
+ */
+export function reliabilitySvg(series: Array<{ name: string; bins: ReliabilityBin[]; ece?: number }>, title = ''): string {
+  const S = 240, l = 44, t = title ? 28 : 10, b = 40;
+  const px = (v: number) => l + v * S, py = (v: number) => t + (1 - v) * S;
+  let out = '';
+  for (let k = 0; k <= 5; k++) {
+    const v = k / 5;
+    out += `<line x1="${l}" x2="${l + S}" y1="${py(v)}" y2="${py(v)}" stroke="#ddd"/><text x="${l - 4}" y="${py(v) + 4}" text-anchor="end">${v.toFixed(1)}</text>`
+      + `<text x="${px(v)}" y="${t + S + 14}" text-anchor="middle">${v.toFixed(1)}</text>`;
+  }
+  out += `<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#888" stroke-dasharray="4 4"/>`
+    + `<text x="${l + S / 2}" y="${t + S + 28}" text-anchor="middle" fill="#555">confidence (top score)</text>`
+    + `<text transform="translate(12 ${t + S / 2}) rotate(-90)" text-anchor="middle" fill="#555">accuracy</text>`;
+  series.forEach((s, i) => {
+    const colour = PALETTE[i % PALETTE.length];
+    const used = s.bins.filter((bin) => bin.count > 0);
+    out += `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${used.map((bin) => `${px(bin.confidence).toFixed(1)},${py(bin.accuracy).toFixed(1)}`).join(' ')}"/>`;
+    for (const bin of used) out += `<circle cx="${px(bin.confidence).toFixed(1)}" cy="${py(bin.accuracy).toFixed(1)}" r="${Math.min(7, 2 + Math.sqrt(bin.count) / 6).toFixed(1)}" fill="${colour}" fill-opacity="0.6"/>`;
+    out += `<text x="${l + S + 12}" y="${t + 14 + i * 16}" fill="${colour}">${esc(s.name)}${s.ece === undefined ? '' : ` (ECE ${s.ece.toFixed(3)})`}</text>`;
+  });
+  const head = title ? `<text x="4" y="16" font-weight="bold">${esc(title)}</text>` : '';
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${l + S + 230}" height="${t + S + b}" font-family="sans-serif" font-size="11">${head}${out}</svg>`;
 }
 
 /** A plain HTML table from rows of cells (the first row is the header). */
