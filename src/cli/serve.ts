@@ -12,6 +12,7 @@ import { createApp, DEFAULT_MAX_UPLOAD_MB } from '../server/app.js';
 import { listen } from '../server/listen.js';
 import { isLoopbackHost, reachableUrls, startupMessage } from '../server/share.js';
 import { initBackend } from '../tf/backend.js';
+import { addShareOptions, planShare, startShare, type ShareCliOptions } from './share-link.js';
 import { addSharingOptions, sharingSetup, type SharingCliOptions } from './sharing-options.js';
 import { DEFAULT_SHUTDOWN_GRACE_S, exitOnSignals } from './shutdown.js';
 
@@ -45,14 +46,19 @@ const program = new Command()
   .showHelpAfterError();
 // --base-path, --auth, --data-dir, --concurrency, --queue, --rate-limit, ... (sharing-options.ts)
 addSharingOptions(program);
+// --share, --share-server, --share-timeout (share-link.ts)
+addShareOptions(program);
 
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{
     port: number; host: string; models: string; maxUploadMb: number; maxMegapixels: number; backend?: string; quiet?: boolean;
     maxFaces: number; detector: DetectorName; shutdownTimeout: number;
-  } & SharingCliOptions>();
+  } & SharingCliOptions & ShareCliOptions>();
   const sharing = sharingSetup(opts, opts.host);
+  // A public link gets a generated password unless --auth users were given.
+  const share = planShare(opts, opts.host, sharing.options.auth ?? []);
+  if (share) sharing.options.auth = share.auth;
   const log = (msg: string) => console.log(msg);
   await initBackend(opts.backend, log);
   const modelsDir = path.resolve(opts.models);
@@ -73,6 +79,7 @@ async function main(): Promise<void> {
     log,
     logRequests: !opts.quiet,
     ...sharing.options,
+    shareLink: share?.state,
     flagging: sharing.flagging,
   });
   const server = await listen(app, opts.port, opts.host);
@@ -82,9 +89,11 @@ async function main(): Promise<void> {
   if (!sharing.options.auth?.length && !isLoopbackHost(opts.host)) {
     console.log('Note: no --auth is set, so anyone who can reach this address can use the demo and see /flagged.');
   }
+  const shareRun = share ? startShare(share, server.port, opts, log) : null;
 
   // SIGTERM / SIGINT: requests in flight finish (up to --shutdown-timeout), then exit 0.
   exitOnSignals(async (graceMs) => {
+    shareRun?.close();
     await server.close(graceMs);
     disposeRegistry(registry);
     sharing.flagging?.store.close();

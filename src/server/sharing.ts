@@ -17,6 +17,7 @@ import { securityHeaders } from './middleware/security.js';
 import { docsRoutes } from './routes/docs.js';
 import { flagRoutes } from './routes/flag.js';
 import { shareRoutes } from './routes/share.js';
+import type { ShareLinkState } from './share-link.js';
 import { createSharingViews } from './sharing-views.js';
 
 export interface SharingOptions {
@@ -34,6 +35,8 @@ export interface SharingOptions {
   listenHost?: string;
   /** The public address of the demo, when a proxy puts it on the internet. */
   publicUrl?: string;
+  /** The public link of --share (it opens after start-up), shown by the Share panel. */
+  shareLink?: ShareLinkState;
 }
 
 // Generous enough for the webcam's live mode (a few frames a second), low enough that one
@@ -83,7 +86,7 @@ export function installSharing(app: Hono, deps: AppDeps, options: SharingOptions
   app.route('/', flagRoutes({ flagging: deps.flagging, views, base, log: deps.log }));
   app.route('/', docsRoutes({ app, views, base, auth: users.length > 0, version: packageVersion() }));
   app.route('/', shareRoutes({
-    views, base, listenHost: options.listenHost ?? '127.0.0.1', publicUrl: options.publicUrl, trustProxy,
+    views, base, listenHost: options.listenHost ?? '127.0.0.1', publicUrl: options.publicUrl, trustProxy, shareLink: options.shareLink,
   }));
   return { queue };
 }

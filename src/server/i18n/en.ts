@@ -33,6 +33,12 @@ export const en = {
   'share.qrAlt': 'QR code of the link {url}',
   'share.loopbackOnly': 'This address only works on this computer. To share the demo on your network, start it with --host 0.0.0.0 (and --auth user:password).',
   'share.lanHint': 'Phones and laptops on the same network can open it.',
+  'share.user': 'User name',
+  'share.password': 'Password',
+  'share.copyPassword': 'Copy password',
+  'share.tunnelOpen': 'A public link: anyone with it and the password can use the demo while the server runs. Photos sent to the server pass through the tunnel service; in private mode the camera frames stay on the device.',
+  'share.tunnelOpening': 'The public link is still opening; this panel shows it once it is there.',
+  'share.tunnelFailed': 'The public link could not be opened (the server log says why). The demo still runs at the address above.',
 
   // Flagging.
   'flag.summary': 'Wrong? Flag it',

@@ -31,6 +31,12 @@ export const id: Record<MessageKey, string> = {
   'share.qrAlt': 'Kode QR dari tautan {url}',
   'share.loopbackOnly': 'Alamat ini hanya berfungsi di komputer ini. Untuk membagikan demo di jaringan Anda, jalankan dengan --host 0.0.0.0 (dan --auth pengguna:sandi).',
   'share.lanHint': 'Ponsel dan laptop di jaringan yang sama dapat membukanya.',
+  'share.user': 'Nama pengguna',
+  'share.password': 'Kata sandi',
+  'share.copyPassword': 'Salin kata sandi',
+  'share.tunnelOpen': 'Tautan publik: siapa pun yang punya tautan ini dan kata sandinya dapat memakai demo selama server berjalan. Foto yang dikirim ke server melewati layanan terowongan; dalam mode privat, bingkai kamera tetap di perangkat.',
+  'share.tunnelOpening': 'Tautan publik masih dibuka; panel ini menampilkannya begitu tersedia.',
+  'share.tunnelFailed': 'Tautan publik tidak dapat dibuka (log server menjelaskan sebabnya). Demo tetap berjalan di alamat di atas.',
 
   'flag.summary': 'Salah? Tandai',
   'flag.legend': 'Ekspresi apa yang sebenarnya?',
