@@ -41,6 +41,7 @@ const program = new Command()
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
   .option('--max-faces <n>', 'most faces analysed in one photo', positiveNumber('--max-faces'), DEFAULT_MAX_FACES)
   .addOption(new Option('--detector <name>', 'face detector').choices([...DETECTORS]).default(DEFAULT_DETECTOR))
+  .option('--no-private', 'do not offer private mode (the page running the models in the browser)')
   .option('--quiet', 'do not log each request')
   .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, seconds that requests in flight may take to finish', positiveNumber('--shutdown-timeout'), DEFAULT_SHUTDOWN_GRACE_S)
   .showHelpAfterError();
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{
     port: number; host: string; models: string; maxUploadMb: number; maxMegapixels: number; backend?: string; quiet?: boolean;
-    maxFaces: number; detector: DetectorName; shutdownTimeout: number;
+    maxFaces: number; detector: DetectorName; shutdownTimeout: number; private: boolean;
   } & SharingCliOptions & ShareCliOptions>();
   const sharing = sharingSetup(opts, opts.host);
   // A public link gets a generated password unless --auth users were given.
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
     logRequests: !opts.quiet,
     ...sharing.options,
     shareLink: share?.state,
+    privateMode: opts.private,
     flagging: sharing.flagging,
   });
   const server = await listen(app, opts.port, opts.host);

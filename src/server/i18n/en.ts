@@ -40,6 +40,13 @@ export const en = {
   'share.tunnelOpening': 'The public link is still opening; this panel shows it once it is there.',
   'share.tunnelFailed': 'The public link could not be opened (the server log says why). The demo still runs at the address above.',
 
+  // Private mode (static/private/, the Camera tab's Live).
+  'private.toggle': 'Private mode: analyse on this device',
+  'private.onDevice': 'On this device: live frames never leave this browser (a snapshot is sent like a photo).',
+  'private.onServer': 'On the server: live frames are sent to the server.',
+  'private.loading': 'Loading the model into this browser…',
+  'private.unavailable': 'Private mode cannot run here ({reason}); live frames go to the server.',
+
   // Flagging.
   'flag.summary': 'Wrong? Flag it',
   'flag.legend': 'Which expression is it really?',

@@ -38,6 +38,11 @@ export const id: Record<MessageKey, string> = {
   'share.tunnelOpening': 'Tautan publik masih dibuka; panel ini menampilkannya begitu tersedia.',
   'share.tunnelFailed': 'Tautan publik tidak dapat dibuka (log server menjelaskan sebabnya). Demo tetap berjalan di alamat di atas.',
 
+  'private.toggle': 'Mode privat: analisis di perangkat ini',
+  'private.onDevice': 'Di perangkat ini: bingkai langsung tidak pernah meninggalkan peramban ini (jepretan dikirim seperti foto).',
+  'private.onServer': 'Di server: bingkai langsung dikirim ke server.',
+  'private.loading': 'Memuat model ke peramban ini…',
+  'private.unavailable': 'Mode privat tidak dapat berjalan di sini ({reason}); bingkai langsung dikirim ke server.',
   'flag.summary': 'Salah? Tandai',
   'flag.legend': 'Ekspresi apa yang sebenarnya?',
   'flag.note': 'Catatan (opsional)',
