@@ -18,12 +18,11 @@ before(async () => { models = await makeTestModels(); });
 after(async () => { await models?.cleanup(); });
 
 function start(extra: string[]): Promise<ChildServer> {
-  return startChildServer({
-    args: ['--models', models.dir, '--quiet', '--no-flagging', '--rate-limit', '0', ...extra],
-    timeoutMs: 120_000,
-    // The environment must not choose a tunnel server or users for these tests.
-    env: { ...process.env, EKSPRESI_SHARE_SERVER: '', EKSPRESI_AUTH: '' },
-  });
+  // The environment must not choose a tunnel server or users for these tests.
+  const env = { ...process.env };
+  delete env.EKSPRESI_SHARE_SERVER;
+  delete env.EKSPRESI_AUTH;
+  return startChildServer({ args: ['--models', models.dir, '--quiet', '--no-flagging', '--rate-limit', '0', ...extra], timeoutMs: 120_000, env });
 }
 
 /** Waits until the child's output matches `re` (or fails with what it printed). */
