@@ -121,7 +121,9 @@ describe('private mode in the browser', { skip }, () => {
     assert.ok(faces >= 2, `${faces} faces in the live list`);
     assert.deepEqual(uploads, [], 'nothing may be uploaded in private mode');
     console.log(`# live, on the device: ${[...msSeen].join(', ')} ms a frame (480x360, ${faces} faces)`);
-    await page.screenshot({ path: path.join(OUT, 'private-live.png'), fullPage: true });
+    // A picture for people, not a check: on a loaded machine the page may be too busy to draw in time.
+    await page.screenshot({ path: path.join(OUT, 'private-live.png'), fullPage: true, timeout: 120_000 })
+      .catch((e: Error) => console.log(`# no screenshot: ${e.message.split('\n')[0]}`));
 
     // Private mode off: the next frames go to the server.
     const upload = page.waitForRequest((r) => r.url().includes('/api/predict'), { timeout: 120_000 });
