@@ -4,7 +4,7 @@
  * QR code, lifetime and how to stop it. When the link cannot be opened the
  * reason is printed and the local server keeps running.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isAllInterfaces, isLoopbackHost, qrTerminal } from '../server/share.js';
 import { generateShareLogin, type ShareLinkState } from '../server/share-link.js';
 import {
@@ -18,10 +18,12 @@ export function addShareOptions(program: Command): Command {
   return program
     .option('--share', 'also open a public https link (through a localtunnel server), protected by a password')
     .addOption(new Option('--share-server <url>', 'the localtunnel server for --share').env(SHARE_SERVER_ENV)
-      .default(DEFAULT_TUNNEL_SERVER).argParser(checkTunnelServer))
+      .default(DEFAULT_TUNNEL_SERVER).argParser((v) => {
+        try { return checkTunnelServer(v); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+      }))
     .option('--share-timeout <s>', 'seconds to wait for the --share link before giving up', (v) => {
       const n = Number(v);
-      if (!Number.isFinite(n) || n <= 0) throw new Error('--share-timeout must be a positive number of seconds.');
+      if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('--share-timeout must be a positive number of seconds.');
       return n;
     }, DEFAULT_TUNNEL_TIMEOUT_MS / 1000);
 }
