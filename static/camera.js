@@ -4,6 +4,9 @@
 //    form, so a snapshot goes through exactly the path of an uploaded photo.
 //  - "Live" posts a small frame to the JSON API a few times a second, one
 //    request in flight at a time, and redraws the boxes and bars in place.
+//  - Private mode (static/private/runtime.js), where the server offers it and
+//    the browser can run it: Live analyses the frames in this browser instead
+//    and uploads nothing; a badge says where frames are analysed.
 // No inline scripts or handlers anywhere (strict CSP).
 (function () {
   'use strict';
@@ -45,6 +48,25 @@
   let timer = null;
   let lastFaces = [];
   let lastFrame = null; // size of the frame the last answer is about
+  // Private mode: the in-browser runtime once loaded, or why it is not there.
+  const base = (form.getAttribute('action') || '/predict').replace(/\/predict$/, '');
+  let device = null;
+  let deviceLoading = null;
+  let deviceError = '';
+  const privateRow = document.createElement('p');
+  privateRow.className = 'camera-private';
+  privateRow.hidden = true;
+  const privateLabel = document.createElement('label');
+  const privateBox = document.createElement('input');
+  privateBox.type = 'checkbox';
+  privateBox.id = 'camera-private';
+  privateBox.checked = true;
+  privateLabel.append(privateBox, ' ', t('private.toggle', 'Private mode: analyse on this device'));
+  const where = document.createElement('span');
+  where.id = 'camera-where';
+  where.className = 'camera-where';
+  privateRow.append(privateLabel, ' ', where);
+  panel.querySelector('.camera-buttons').after(privateRow);
 
   tabs.hidden = false;
 
@@ -67,6 +89,37 @@
     selectTab(camera);
     (camera ? tabCamera : tabPhoto).focus();
   });
+
+  // ------------------------------------------------------- private mode
+  function onDevice() { return !!device && privateBox.checked; }
+  function showWhere() {
+    const here = onDevice();
+    where.classList.toggle('where-device', here);
+    where.textContent = deviceLoading && privateBox.checked
+      ? t('private.loading', 'Loading the model into this browser…')
+      : here
+        ? t('private.onDevice', 'On this device: camera frames never leave this browser.')
+        : deviceError && privateBox.checked
+          ? t('private.unavailable', 'Private mode cannot run here ({reason}); frames go to the server.', { reason: deviceError })
+          : t('private.onServer', 'On the server: camera frames are sent to the server.');
+    panel.setAttribute('data-where', here ? 'device' : 'server');
+  }
+  function loadDevice() {
+    if (device || deviceLoading) return deviceLoading;
+    privateRow.hidden = false;
+    deviceLoading = import(base + '/static/private/runtime.js')
+      .then(function (m) { return m.loadPrivate(base); })
+      .then(function (rt) { device = rt; deviceError = ''; },
+        function (err) {
+          deviceError = err && err.message ? err.message : String(err);
+          // A server without private mode: no toggle, frames go to the server as before.
+          if (/does not offer private mode/.test(deviceError)) privateRow.hidden = true;
+        })
+      .finally(function () { deviceLoading = null; showWhere(); });
+    showWhere();
+    return deviceLoading;
+  }
+  privateBox.addEventListener('change', showWhere);
 
   function say(text, isError) {
     status.textContent = text;
@@ -112,6 +165,7 @@
     if (!video.videoWidth) await new Promise(function (r) { video.addEventListener('loadedmetadata', r, { once: true }); });
     panel.classList.add('camera-on');
     syncButtons();
+    loadDevice();
     say(t('camera.on', 'Camera on. Take a snapshot, or press Live to follow your expression.'));
   }
 
@@ -135,15 +189,20 @@
   }
   document.addEventListener('htmx:finally:request', function () { setTimeout(syncButtons, 0); });
 
-  /** The current frame as a JPEG blob, at most `maxWidth` wide. */
-  function grabFrame(maxWidth) {
+  /** The current frame on a canvas, at most `maxWidth` wide. */
+  function frameCanvas(maxWidth) {
     const w = video.videoWidth;
     const h = video.videoHeight;
     const scale = maxWidth && w > maxWidth ? maxWidth / w : 1;
     const canvas = document.createElement('canvas');
     canvas.width = Math.round(w * scale);
     canvas.height = Math.round(h * scale);
-    canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.getContext('2d', { willReadFrequently: true }).drawImage(video, 0, 0, canvas.width, canvas.height);
+    return canvas;
+  }
+  /** The current frame as a JPEG blob, at most `maxWidth` wide. */
+  function grabFrame(maxWidth) {
+    const canvas = frameCanvas(maxWidth);
     return new Promise(function (resolve, reject) {
       canvas.toBlob(function (b) { if (b) resolve({ blob: b, width: canvas.width, height: canvas.height }); else reject(new Error('no frame')); }, 'image/jpeg', 0.85);
     });
@@ -188,10 +247,46 @@
     timer = setTimeout(tick, Math.max(0, delay));
   }
 
+  function showFaces(faces, frame, ms) {
+    lastFaces = faces;
+    lastFrame = frame;
+    draw(lastFaces, lastFrame);
+    updateBars(lastFaces);
+    panel.setAttribute('data-ms', String(ms));
+    say(lastFaces.length === 0
+      ? t('camera.liveNoFace', 'Live: no face in view ({ms} ms). Face the camera in good light.', { ms: ms })
+      : lastFaces.length === 1
+        ? t('camera.liveOneFace', 'Live: 1 face · {ms} ms a frame', { ms: ms })
+        : t('camera.liveFaces', 'Live: {n} faces · {ms} ms a frame', { n: lastFaces.length, ms: ms }));
+  }
+  /** One frame analysed in this browser; false when private mode failed (the server takes over). */
+  async function tickOnDevice(started) {
+    try {
+      const answer = await device.analyseCanvas(frameCanvas(liveWidth), selectedModel());
+      if (live) showFaces(answer.faces, answer.image, Math.round(performance.now() - started));
+      return true;
+    } catch (err) {
+      device = null;
+      deviceError = err && err.message ? err.message : String(err);
+      showWhere();
+      return false;
+    }
+  }
   async function tick() {
     timer = null;
     if (!live || !stream || inFlight) return;
     const started = performance.now();
+    if (deviceLoading && privateBox.checked) {
+      // Still loading: check again shortly rather than upload a frame meant to stay here.
+      schedule(200);
+      return;
+    }
+    if (onDevice()) {
+      inFlight = new AbortController();
+      const ok = await tickOnDevice(started);
+      inFlight = null;
+      if (ok) { schedule(1000 / fps - (performance.now() - started)); return; }
+    }
     const controller = new AbortController();
     inFlight = controller;
     let wait = 1000 / fps;
@@ -205,16 +300,7 @@
       const json = await res.json().catch(function () { return {}; });
       if (!live) return;
       if (res.ok) {
-        lastFaces = json.faces || [];
-        lastFrame = json.image || frame;
-        draw(lastFaces, lastFrame);
-        updateBars(lastFaces);
-        const ms = Math.round(performance.now() - started);
-        say(lastFaces.length === 0
-          ? t('camera.liveNoFace', 'Live: no face in view ({ms} ms). Face the camera in good light.', { ms: ms })
-          : lastFaces.length === 1
-            ? t('camera.liveOneFace', 'Live: 1 face · {ms} ms a frame', { ms: ms })
-            : t('camera.liveFaces', 'Live: {n} faces · {ms} ms a frame', { n: lastFaces.length, ms: ms }));
+        showFaces(json.faces || [], json.image || frame, Math.round(performance.now() - started));
       } else if (res.status === 429 || res.status === 503) {
         // Busy or rate-limited: wait as long as the server asks, then go on.
         const after = Number(res.headers.get('Retry-After')) || 2;

@@ -2,6 +2,7 @@
  * `npm start`: loads every model in the models folder once, then serves the
  * demo page and the JSON API.
  */
+import { HostAllowList } from '../server/middleware/host.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { DEFAULT_MAX_PIXELS } from '../inference/decode.js';
@@ -12,6 +13,7 @@ import { createApp, DEFAULT_MAX_UPLOAD_MB } from '../server/app.js';
 import { listen } from '../server/listen.js';
 import { isLoopbackHost, reachableUrls, startupMessage } from '../server/share.js';
 import { initBackend } from '../tf/backend.js';
+import { addShareOptions, planShare, startShare, type ShareCliOptions } from './share-link.js';
 import { addSharingOptions, sharingSetup, type SharingCliOptions } from './sharing-options.js';
 import { DEFAULT_SHUTDOWN_GRACE_S, exitOnSignals } from './shutdown.js';
 
@@ -40,19 +42,25 @@ const program = new Command()
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
   .option('--max-faces <n>', 'most faces analysed in one photo', positiveNumber('--max-faces'), DEFAULT_MAX_FACES)
   .addOption(new Option('--detector <name>', 'face detector').choices([...DETECTORS]).default(DEFAULT_DETECTOR))
+  .option('--no-private', 'do not offer private mode (the page running the models in the browser)')
   .option('--quiet', 'do not log each request')
   .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, seconds that requests in flight may take to finish', positiveNumber('--shutdown-timeout'), DEFAULT_SHUTDOWN_GRACE_S)
   .showHelpAfterError();
 // --base-path, --auth, --data-dir, --concurrency, --queue, --rate-limit, ... (sharing-options.ts)
 addSharingOptions(program);
+// --share, --share-server, --share-timeout (share-link.ts)
+addShareOptions(program);
 
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{
     port: number; host: string; models: string; maxUploadMb: number; maxMegapixels: number; backend?: string; quiet?: boolean;
-    maxFaces: number; detector: DetectorName; shutdownTimeout: number;
-  } & SharingCliOptions>();
+    maxFaces: number; detector: DetectorName; shutdownTimeout: number; private: boolean;
+  } & SharingCliOptions & ShareCliOptions>();
   const sharing = sharingSetup(opts, opts.host);
+  // A public link gets a generated password unless --auth users were given.
+  const share = planShare(opts, opts.host, sharing.options.auth ?? []);
+  if (share) sharing.options.auth = share.auth;
   const log = (msg: string) => console.log(msg);
   await initBackend(opts.backend, log);
   const modelsDir = path.resolve(opts.models);
@@ -63,6 +71,8 @@ async function main(): Promise<void> {
   // Load the face detector now rather than on the first photo.
   const detector = await getFaceDetector(opts.detector, log);
   log(`faces: ${detector.name} (${detector.source}), up to ${Math.floor(opts.maxFaces)} per photo`);
+  // The names the server answers to; --share adds its tunnel's host once it is open.
+  const hosts = new HostAllowList(opts.host);
   const app = createApp({
     registry,
     modelsDir,
@@ -73,6 +83,9 @@ async function main(): Promise<void> {
     log,
     logRequests: !opts.quiet,
     ...sharing.options,
+    hosts,
+    shareLink: share?.state,
+    privateMode: opts.private,
     flagging: sharing.flagging,
   });
   const server = await listen(app, opts.port, opts.host);
@@ -82,9 +95,11 @@ async function main(): Promise<void> {
   if (!sharing.options.auth?.length && !isLoopbackHost(opts.host)) {
     console.log('Note: no --auth is set, so anyone who can reach this address can use the demo and see /flagged.');
   }
+  const shareRun = share ? startShare(share, server.port, opts, log, (url) => hosts.add(url)) : null;
 
   // SIGTERM / SIGINT: requests in flight finish (up to --shutdown-timeout), then exit 0.
   exitOnSignals(async (graceMs) => {
+    shareRun?.close();
     await server.close(graceMs);
     disposeRegistry(registry);
     sharing.flagging?.store.close();

@@ -17,6 +17,7 @@ import { apiRoutes } from './routes/api.js';
 import { assetRoutes } from './routes/assets.js';
 import { compareRoutes } from './routes/compare.js';
 import { pageRoutes, renderPage } from './routes/pages.js';
+import { privateRoutes } from './routes/private.js';
 import { uiLocals } from './request-context.js';
 import { installSharing, type SharingOptions } from './sharing.js';
 import { closeAfterUnreadUpload } from './unread-upload.js';
@@ -44,6 +45,8 @@ export interface AppOptions extends SharingOptions {
   logRequests?: boolean;
   /** Where flagged faces go (see flagging/); absent = no flag control. The caller closes it. */
   flagging?: Flagging | null;
+  /** Offer private mode: the page may run the models in the browser (routes/private.ts). */
+  privateMode?: boolean;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -86,6 +89,10 @@ export function createApp(options: AppOptions): Hono {
   app.route('/', apiRoutes(deps));
   app.route('/', assetRoutes(deps));
   app.route('/', compareRoutes(deps));
+  // In-browser inference needs BlazeFace (the browser port follows it), not face-api's SSD.
+  if (options.privateMode && (options.detector ?? 'blazeface') === 'blazeface') {
+    app.route('/', privateRoutes({ registry: deps.registry, base: deps.base, maxFaces: decode.maxFaces ?? DEFAULT_MAX_FACES }));
+  }
 
   app.notFound((c) => {
     const { t } = uiLocals();

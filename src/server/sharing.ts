@@ -20,6 +20,7 @@ import { uiLocals } from './request-context.js';
 import { docsRoutes } from './routes/docs.js';
 import { flagRoutes } from './routes/flag.js';
 import { shareRoutes } from './routes/share.js';
+import type { ShareLinkState } from './share-link.js';
 import { createSharingViews } from './sharing-views.js';
 
 export interface SharingOptions {
@@ -49,6 +50,8 @@ export interface SharingOptions {
   bodyIdleMs?: number;
   /** Wrong passwords per client before 429 (burst), and one more per refillMs. */
   loginThrottle?: { burst: number; refillMs: number };
+  /** The public link of --share (it opens after start-up), shown by the Share panel. */
+  shareLink?: ShareLinkState;
 }
 
 // Generous enough for the webcam's live mode (a few frames a second), low enough that one
@@ -125,7 +128,7 @@ export function installSharing(app: Hono, deps: AppDeps, options: SharingOptions
   app.route('/', flagRoutes({ flagging: deps.flagging, views, base, log: deps.log }));
   app.route('/', docsRoutes({ app, views, base, auth: users.length > 0, version: packageVersion(), publicUrl: options.publicUrl }));
   app.route('/', shareRoutes({
-    views, base, listenHost: options.listenHost ?? '127.0.0.1', publicUrl: options.publicUrl, trustProxy, hosts,
+    views, base, listenHost: options.listenHost ?? '127.0.0.1', publicUrl: options.publicUrl, trustProxy, hosts, shareLink: options.shareLink,
   }));
   return { queue };
 }

@@ -33,6 +33,19 @@ export const en = {
   'share.qrAlt': 'QR code of the link {url}',
   'share.loopbackOnly': 'This address only works on this computer. To share the demo on your network, start it with --host 0.0.0.0 (and --auth user:password).',
   'share.lanHint': 'Phones and laptops on the same network can open it.',
+  'share.user': 'User name',
+  'share.password': 'Password',
+  'share.copyPassword': 'Copy password',
+  'share.tunnelOpen': 'A public link: anyone with it and the password can use the demo while the server runs. Photos sent to the server pass through the tunnel service; in private mode the camera frames stay on the device.',
+  'share.tunnelOpening': 'The public link is still opening; this panel shows it once it is there.',
+  'share.tunnelFailed': 'The public link could not be opened (the server log says why). The demo still runs at the address above.',
+
+  // Private mode (static/private/, the Camera tab's Live).
+  'private.toggle': 'Private mode: analyse on this device',
+  'private.onDevice': 'On this device: live frames never leave this browser (a snapshot is sent like a photo).',
+  'private.onServer': 'On the server: live frames are sent to the server.',
+  'private.loading': 'Loading the model into this browser…',
+  'private.unavailable': 'Private mode cannot run here ({reason}); live frames go to the server.',
 
   // Flagging.
   'flag.summary': 'Wrong? Flag it',

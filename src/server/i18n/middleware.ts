@@ -36,6 +36,8 @@ const CLIENT_KEYS = [
   'camera.unsupported', 'camera.asking', 'camera.on', 'camera.noHandOff', 'camera.snapSent', 'camera.snapFailed',
   'camera.liveStarting', 'camera.liveNoFace', 'camera.liveOneFace', 'camera.liveFaces', 'camera.serverBusy',
   'camera.resumesIn', 'camera.serverStatus', 'camera.unreachable', 'camera.networkError', 'camera.off', 'camera.hiddenOff',
+  // static/camera.js, private mode
+  'private.toggle', 'private.onDevice', 'private.onServer', 'private.loading', 'private.unavailable',
   // static/compare.js
   'compare.chartLoss', 'compare.chartAcc', 'compare.axisEpoch', 'compare.axisLoss', 'compare.axisAcc',
   'compare.seriesTrain', 'compare.seriesVal',

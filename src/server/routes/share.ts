@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono';
 import { isHtmx } from '../errors.js';
 import type { HostAllowList } from '../middleware/host.js';
 import { isAllInterfaces, isLoopbackHost, lanAddresses, qrSvgDataUrl } from '../share.js';
+import type { ShareLinkState } from '../share-link.js';
 import type { ShareData, SharingViews } from '../sharing-views.js';
 
 export interface ShareRouteDeps {
@@ -19,6 +20,7 @@ export interface ShareRouteDeps {
   trustProxy: boolean;
   /** The names the server answers to: a forwarded host must be one of them too. */
   hosts: HostAllowList;
+  shareLink?: ShareLinkState;
 }
 
 function localPort(c: Context): number | undefined {
@@ -52,9 +54,14 @@ export function shareTarget(c: Context, deps: ShareRouteDeps): Pick<ShareData, '
 export function shareRoutes(deps: ShareRouteDeps): Hono {
   const app = new Hono();
   app.get('/share', async (c) => {
-    const target = shareTarget(c, deps);
+    const link = deps.shareLink;
+    // The --share link wins once it is open; until then (or if it failed) the usual address.
+    const target = link?.status === 'open' && link.url ? { url: link.url, reachable: 'public' as const } : shareTarget(c, deps);
     c.header('Cache-Control', 'no-store');
-    return c.html(deps.views.share({ ...target, qrDataUrl: await qrSvgDataUrl(target.url), page: !isHtmx(c) }));
+    return c.html(deps.views.share({
+      ...target, qrDataUrl: await qrSvgDataUrl(target.url), page: !isHtmx(c),
+      tunnel: link?.status, login: link?.login,
+    }));
   });
   return app;
 }
