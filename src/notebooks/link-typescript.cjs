@@ -6,7 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const bin = path.join(__dirname, '..', 'node_modules', '.bin');
+const bin = path.join(__dirname, '..', '..', 'node_modules', '.bin');
 for (const name of ['tsc', 'tsserver']) {
   const target = path.join('..', 'typescript', 'bin', name);
   if (!fs.existsSync(path.join(bin, target))) continue; // installed without devDependencies
