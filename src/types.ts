@@ -58,6 +58,21 @@ export interface HistoryEntry {
 
 export type Arch = 'cnn' | 'mobilenetv2';
 
+/** What `npm run calibrate` writes into card.json (inference/calibration.ts applies it). */
+export interface CalibrationCard {
+  /** Divides the log-probabilities before the softmax; 1 = unchanged. */
+  temperature: number;
+  /** Expected calibration error (15 equal-width bins of the top score) before and after, on `fitted_on`. */
+  ece_before: number;
+  ece_after: number;
+  /** Mean negative log-likelihood before and after (what the fit minimises). */
+  nll_before?: number;
+  nll_after?: number;
+  /** The rows it was fitted on, e.g. "fer2013.csv.gz PublicTest (3589 faces)". */
+  fitted_on: string;
+  created?: string;
+}
+
 /** models/<name>/card.json */
 export interface ModelCard {
   name: string;
@@ -80,4 +95,6 @@ export interface ModelCard {
   /** Weight quantisation applied when saving, if any. */
   quantization?: 'float16' | 'uint8' | null;
   notes?: string;
+  /** Temperature scaling fitted by `npm run calibrate` (inference/calibration.ts). */
+  calibration?: CalibrationCard;
 }

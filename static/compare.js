@@ -1,4 +1,5 @@
-// Browser side of /compare: draws each model's training curves with uPlot
+// Browser side of /compare: draws each model's training curves and its
+// reliability diagram with uPlot
 // (loaded from /vendor/uplot.min.js) from the figure's data-series
 // attribute. Everything else on the page is server-rendered HTML; no inline
 // scripts anywhere (a strict CSP comes later).
@@ -84,12 +85,55 @@
     });
   });
 
+  // Reliability diagrams: share right per score bin, before and after the
+  // temperature, against the diagonal of a perfectly calibrated model.
+  function drawReliability(el, data) {
+    var width = Math.max(260, Math.min(420, Math.floor(el.getBoundingClientRect().width) || 320));
+    var pctAxis = function (u, vals) { return vals.map(function (v) { return Math.round(v * 100) + '%'; }); };
+    var pctValue = function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; };
+    var series = [
+      { label: t('compare.axisConfidence', 'top score'), value: pctValue },
+      { label: t('compare.seriesPerfect', 'perfectly calibrated'), stroke: muted, width: 1, dash: [4, 4], points: { show: false }, value: pctValue },
+      { label: t('compare.seriesBefore', 'as scored'), stroke: VAL, width: 2, points: { show: true, size: 6 }, spanGaps: false, value: pctValue },
+    ];
+    var rows = [data.x, data.x, data.before];
+    if (data.after) {
+      series.push({ label: t('compare.seriesAfter', 'after temperature'), stroke: TRAIN, width: 2, points: { show: true, size: 6 }, spanGaps: false, value: pctValue });
+      rows.push(data.after);
+    }
+    var opts = {
+      width: width,
+      height: Math.min(width, 300),
+      title: t('compare.chartReliability', 'Reliability'),
+      scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
+      axes: [
+        axis(t('compare.axisConfidence', 'top score'), pctAxis),
+        Object.assign(axis(t('compare.axisRight', 'share right'), pctAxis), { size: 56 }),
+      ],
+      series: series,
+    };
+    var plot = new uPlot(opts, rows, el);
+    el.setAttribute('data-drawn', 'true');
+    return plot;
+  }
+  document.querySelectorAll('figure.reliability[data-series]').forEach(function (fig) {
+    var data;
+    try { data = JSON.parse(fig.getAttribute('data-series')); } catch (e) { return; }
+    var el = fig.querySelector('.chart');
+    if (el) plots.push({ el: el, plot: drawReliability(el, data), square: true });
+  });
+
   // Keep the charts as wide as their boxes.
   var pending = null;
   window.addEventListener('resize', function () {
     if (pending) cancelAnimationFrame(pending);
     pending = requestAnimationFrame(function () {
       plots.forEach(function (p) {
+        if (p.square) {
+          var s = Math.max(260, Math.min(420, Math.floor(p.el.getBoundingClientRect().width)));
+          p.plot.setSize({ width: s, height: Math.min(s, 300) });
+          return;
+        }
         var w = Math.max(280, Math.floor(p.el.getBoundingClientRect().width));
         p.plot.setSize({ width: w, height: 220 });
       });

@@ -1,8 +1,8 @@
 /**
- * Issue 5: every face found, boxed and classified. Real group photos from an
+ * Every face found, boxed and classified. Real group photos from an
  * npm package's demo folder (number of faces, boxes inside the photo, one
  * result per face), the whole-image choice for an already cropped face, a
- * photo with no face, roll correction, Grad-CAM maps and mirror averaging.
+ * photo with no face, close-ups (a face filling the photo), roll correction, Grad-CAM maps and mirror averaging.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { regionFromDetection, rollFromEyes, sampleRegion } from '../src/inference/align.js';
 import { decodeImage } from '../src/inference/decode.js';
+import { PAD, padImage, withCloseUps } from '../src/inference/detect/close-up.js';
+import { overlapOfSmaller, suppressContained } from '../src/inference/detect/overlap.js';
 import { disposeFaceDetectors } from '../src/inference/detect/index.js';
 import { findFaces } from '../src/inference/faces.js';
 import { buildCamModel, gradCam } from '../src/inference/gradcam.js';
@@ -22,7 +24,7 @@ import { buildCustomCnn } from '../src/training/architectures/custom-cnn.js';
 import { buildMobileNetV2 } from '../src/training/architectures/mobilenetv2.js';
 import { tf } from '../src/tf/backend.js';
 import { FACE_SIZE, LABELS } from '../src/types.js';
-import { DEMO_FACES, demoPhoto, demoSkip, ferLikeFacePng, gradientJpeg } from './helpers/face-photos.js';
+import { DEMO_FACES, demoCases, demoPhoto, matchFaces, demoSkip, ferLikeFacePng, gradientJpeg } from './helpers/face-photos.js';
 import { facePng } from './helpers/images.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -132,6 +134,62 @@ describe('face detection on real group photos', { skip }, () => {
     assert.equal(res.html.match(/<article class="face"/g)?.length, 3);
     assert.equal(res.html.match(/<meter /g)?.length, 21);
     assert.match(res.html, /faces found by blazeface/);
+  });
+});
+
+describe('close-ups: a face that fills the photo gets one box', { skip }, () => {
+  for (const set of ['tight', 'margin'] as const) {
+    test(`each of the 22 faces cut out ${set === 'tight' ? 'tightly' : 'with a 30% margin'}: found, and no other box`, async () => {
+      const cases = await demoCases(set);
+      assert.equal(cases.length, 22);
+      const wrong: string[] = [];
+      for (const c of cases) {
+        const image = await decodeImage(c.bytes, DECODE);
+        const regions = await findFaces(image);
+        const m = matchFaces(c.faces, regions.map((r) => r.box));
+        if (m.found !== 1 || m.extra !== 0) wrong.push(`${c.name}: ${regions.length} box(es) ${JSON.stringify(regions.map((r) => r.box))}`);
+        for (const r of regions) assertInside(r.box, image, c.name);
+      }
+      assert.deepEqual(wrong, []);
+    });
+  }
+
+  test('a half-face box inside a whole-face box is dropped; faces side by side are kept', () => {
+    const whole = { x: 0, y: 0, width: 200, height: 200, score: 0.9 };
+    const half = { x: 0, y: 20, width: 120, height: 150, score: 0.5 };
+    // Their IoU is only 0.45: plain non-max suppression at 0.3 keeps both, which is why this step exists.
+    assert.ok(overlapOfSmaller(whole, half) > 0.99);
+    assert.deepEqual(suppressContained([half, whole], 20), [whole]);
+    // Better-scoring half box: the whole-face box around it still goes (one box per face).
+    assert.deepEqual(suppressContained([{ ...half, score: 0.95 }, whole], 20).length, 1);
+    const neighbour = { x: 180, y: 0, width: 200, height: 200, score: 0.8 };
+    assert.deepEqual(suppressContained([whole, neighbour], 20), [whole, neighbour]);
+    assert.equal(suppressContained([whole, neighbour], 1).length, 1, 'maxFaces still caps');
+  });
+
+  test('the second look pads with grey and maps boxes back to the photo', async () => {
+    const image = { data: new Uint8Array(4 * 2 * 3).fill(9), width: 4, height: 2, channels: 3 as const };
+    const { padded, offsetX, offsetY } = padImage(image, 0.5);
+    assert.deepEqual([padded.width, padded.height, offsetX, offsetY], [8, 8, 2, 3]);
+    assert.equal(padded.data[(3 * 8 + 2) * 3], 9, 'the photo sits at the offset');
+    assert.equal(padded.data[0], 128, 'grey around it');
+    // A detector that sees one face filling the frame: it is asked again on the padded copy.
+    const calls: number[] = [];
+    const fake = {
+      name: 'fake', source: 'test', margin: 1,
+      async detect(p: { width: number }) {
+        calls.push(p.width);
+        return calls.length === 1
+          ? [{ x: 0, y: 0, width: 4, height: 2, score: 0.9 }, { x: 0, y: 0, width: 2, height: 2, score: 0.5 }]
+          : [{ x: 3, y: 4, width: 3, height: 2, score: 0.9, rightEye: { x: 4, y: 5 } }];
+      },
+      dispose() {},
+    };
+    const found = await withCloseUps(fake).detect(image, { maxFaces: 5 });
+    const second = padImage(image, PAD);
+    assert.deepEqual(calls, [4, second.padded.width]);
+    const o = { x: second.offsetX, y: second.offsetY };
+    assert.deepEqual(found, [{ x: 3 - o.x, y: 4 - o.y, width: 3, height: 2, score: 0.9, rightEye: { x: 4 - o.x, y: 5 - o.y } }]);
   });
 });
 

@@ -172,7 +172,10 @@ describe('pages', () => {
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.match(html, /<form id="predict-form"[^>]*action="\/predict"/);
-    assert.match(html, /accept="image\/\*"/);
+    // The picker lists the formats the server decodes (a phone's picker then offers only those).
+    const accept = html.match(/<input type="file" id="image"[^>]* accept="([^"]+)"/)?.[1] ?? '';
+    for (const type of ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff']) assert.ok(accept.split(',').includes(type), type);
+    assert.match(html, /JPEG, PNG, WebP, GIF, AVIF or TIFF/);
     assert.match(html, /<option value="tiny-b" selected>/);
     assert.doesNotMatch(html, /<script>(?!<\/script>)/, 'no inline scripts');
     for (const asset of ['/vendor/htmx.min.js', '/static/app.js', '/static/style.css', '/vendor/uplot.min.js']) {
@@ -198,6 +201,15 @@ describe('pages', () => {
     const html = await res.text();
     assert.match(html, /<html/);
     assert.equal(html.match(/<meter /g)?.length, 7);
+  });
+
+  test('GET /predict (a reload after a no-JavaScript post) goes back to the form', async () => {
+    const res = await fetch(`${server.url}/predict?lang=id`, { redirect: 'manual' });
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), '/?lang=id');
+    const followed = await fetch(`${server.url}/predict`);
+    assert.equal(followed.status, 200);
+    assert.match(await followed.text(), /<form[^>]+id="predict-form"/);
   });
 
   test('page errors: partial for htmx, full page otherwise', async () => {

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown (issue 7): `npm start`'s code (src/cli/serve.ts) as a
+ * Graceful shutdown: `npm start`'s code (src/cli/serve.ts) as a
  * child process. SIGTERM while an upload is still arriving: the request is
  * finished and answered, new connections are refused meanwhile, and the
  * process exits 0. SIGINT the same. A client that never finishes its upload
@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import { startChildServer, type ChildServer } from '../src/bench/child-server.js';
 import { facePng } from './helpers/images.js';
@@ -56,6 +57,12 @@ async function refused(url: string): Promise<boolean> {
 }
 
 describe('shutdown', () => {
+  test('npm start runs node itself, not a wrapper process, so `kill PID` reaches the server', () => {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    // sh -c execs its last command: the PID npm starts is the server's own node process.
+    assert.match(pkg.scripts.start, /^node --import tsx src\/cli\/serve\.ts$/);
+  });
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`${signal} finishes the request in flight, then exits 0`, { timeout: 180_000 }, async () => {
       const server = await start();

@@ -10,9 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../inference/decode.js';
-import { packageDir } from '../inference/detect/package-dir.js';
 import { cropFaces, findFaces } from '../inference/faces.js';
 import { FACE_SIZE } from '../types.js';
+import { demoPhotosDir } from './demo-faces.js';
+
+export { demoPhotosDir };
 
 export interface BenchImages {
   /** 640x480 JPEG, one face. */
@@ -27,13 +29,6 @@ function drawnFace(size: number): Buffer {
     <rect width="96" height="96" fill="#404040"/><ellipse cx="48" cy="50" rx="30" ry="38" fill="#c8c8c8"/>
     <circle cx="36" cy="40" r="5" fill="#202020"/><circle cx="60" cy="40" r="5" fill="#202020"/>
     <path d="M32 66 Q48 80 64 66" stroke="#202020" stroke-width="4" fill="none"/></svg>`);
-}
-
-/** The folder of @vladmandic/face-api's demo photos (sample1..6.jpg), or null when not installed. */
-export function demoPhotosDir(): string | null {
-  const dir = packageDir('@vladmandic/face-api');
-  const demo = dir && path.join(dir, 'demo');
-  return demo && fs.existsSync(path.join(demo, 'sample3.jpg')) ? demo : null;
 }
 
 /** The left woman of demo sample3 with room around her: one face, 640x480 JPEG (the server and faces sections use it). */

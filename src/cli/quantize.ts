@@ -32,7 +32,7 @@ const program = new Command('quantize')
       const split = data.get('PublicTest');
       if (!split) throw new Error(`${o.data} has no PublicTest rows`);
       const half = await loadModelFromFiles(files);
-      const { loss: _loss, predicted: _p, ...metrics } = await evaluateSplit(half, card.input, split);
+      const { loss: _loss, predicted: _p, scores: _s, ...metrics } = await evaluateSplit(half, card.input, split);
       half.dispose();
       newCard.metrics = { ...card.metrics, PublicTest: metrics };
       console.log(`PublicTest accuracy ${card.metrics.PublicTest?.accuracy.toFixed(4) ?? '?'} (float32) -> ${metrics.accuracy.toFixed(4)} (float16)`);

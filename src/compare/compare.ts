@@ -13,10 +13,15 @@ import { evaluateSplit, scoreFaces } from '../training/evaluate.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from '../training/metrics.js';
 import { loadTrainedModel } from '../training/model-folder.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
+import { applyTemperature, temperatureOf } from '../inference/calibration.js';
+import { expectedCalibrationError, reliability, type ReliabilityBin } from '../training/calibration.js';
 import { LABELS, type Label, type ModelCard } from '../types.js';
 import { formatP, mcnemarCounts, mcnemarTest } from './mcnemar.js';
 import { PEERS, type PeerSpec } from './peers.js';
-import { COMPARISON_VERSION, type Comparison, type Latency, type McNemarResult, type ModelEntry, type ModelResult } from './types.js';
+import { COMPARISON_VERSION, type CalibrationResult, type Comparison, type Latency, type McNemarResult, type ModelEntry, type ModelResult } from './types.js';
+
+/** Bins of the reliability diagram on /compare (ECE itself uses training/calibration.ts's 15). */
+export const RELIABILITY_BINS = 10;
 
 /** The pairs McNemar's test is run on, when both models are present. */
 export const DEFAULT_PAIRS: ReadonlyArray<readonly [string, string]> = [
@@ -100,6 +105,25 @@ function notesFor(card: ModelCard, usage: string): string[] {
   return notes;
 }
 
+const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
+const roundBins = (bins: ReliabilityBin[]) => bins.map((b) => ({
+  ...b, confidence: b.confidence === null ? null : round4(b.confidence), accuracy: b.accuracy === null ? null : round4(b.accuracy),
+}));
+
+/** ECE and reliability bins of raw scores, and after the card's temperature when it has one. */
+export function calibrationOf(scores: Float32Array, labels: Uint8Array, card: ModelCard | null): CalibrationResult {
+  const t = card?.calibration ? temperatureOf(card) : null;
+  const after = t === null ? null : applyTemperature(Float32Array.from(scores), t);
+  return {
+    temperature: t,
+    fitted_on: card?.calibration?.fitted_on ?? null,
+    ece_before: round4(expectedCalibrationError(scores, labels)),
+    ece_after: after ? round4(expectedCalibrationError(after, labels)) : null,
+    bins_before: roundBins(reliability(scores, labels, RELIABILITY_BINS)),
+    bins_after: after ? roundBins(reliability(after, labels, RELIABILITY_BINS)) : null,
+  };
+}
+
 async function evaluateOurs(dir: string, id: string, o: CompareOptions, runs: number): Promise<{ entry: ModelResult; predicted: Uint8Array }> {
   const { card, model } = await loadTrainedModel(dir);
   try {
@@ -114,6 +138,7 @@ async function evaluateOurs(dir: string, id: string, o: CompareOptions, runs: nu
         + `${size !== 48 ? `, bilinear resize to ${size}x${size}` : ''}${channels === 3 ? ', grey replicated to 3 channels' : ''}.`,
       trained_on: card.trained_on, train_seconds: card.train_seconds, history: card.history ?? [],
       notes: notesFor(card, o.usage),
+      calibration: calibrationOf(r.scores, o.split.labels, card),
     };
     return { entry, predicted: r.predicted };
   } finally {
@@ -133,6 +158,7 @@ async function evaluatePeer(spec: PeerSpec, o: CompareOptions, runs: number): Pr
       id: peer.id, kind: 'peer', available: true, arch: peer.arch, source: peer.source,
       params: peer.params, size_bytes: peer.sizeBytes, latency,
       preprocessing: peer.preprocessing, label_mapping: peer.labelMapping, notes: peer.notes,
+      calibration: calibrationOf(scores, o.split.labels, null),
     };
     return { entry, predicted };
   } finally {
@@ -225,6 +251,16 @@ export function formatComparison(c: Comparison): string {
     if (!m.available) { lines.push(`${m.id.padEnd(22)}  not available: ${m.reason}`); continue; }
     lines.push(`${m.id.padEnd(22)}${pct(m.accuracy).padStart(9)}${m.macro_f1.toFixed(3).padStart(10)}${String(m.params).padStart(10)}`
       + `${`${(m.size_bytes / 1024).toFixed(0)} KB`.padStart(10)}${m.latency.median_ms.toFixed(1).padStart(9)}`);
+  }
+  const calibrated = c.models.filter((m): m is ModelResult => m.available && !!m.calibration);
+  if (calibrated.length) {
+    lines.push('', `Calibration (expected calibration error of the top score, 15 bins; lower is better):`);
+    for (const m of calibrated) {
+      const k = m.calibration!;
+      lines.push(`  ${m.id.padEnd(20)}ECE ${k.ece_before.toFixed(4)}`
+        + (k.ece_after === null ? (m.kind === 'ours' ? '  (no temperature in its card: npm run calibrate)' : '')
+          : ` -> ${k.ece_after.toFixed(4)} with temperature ${k.temperature!.toFixed(3)} (fitted on ${k.fitted_on})`));
+    }
   }
   if (c.mcnemar.length) lines.push('', 'McNemar:', ...c.mcnemar.map((t) => `  ${t.summary}`));
   return lines.join('\n');

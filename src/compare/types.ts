@@ -1,5 +1,6 @@
 /** The shape of models/comparison.json (written by `npm run compare`, read by GET /compare). */
 import type { EvalReport, HistoryEntry, Label } from '../types.js';
+import type { ReliabilityBin } from '../training/calibration.js';
 import type { McNemarCounts, McNemarTest } from './mcnemar.js';
 
 export const COMPARISON_VERSION = 1;
@@ -34,6 +35,23 @@ export interface ModelResult extends EvalReport {
   history?: HistoryEntry[];
   /** Caveats the reader should know (e.g. these rows were the validation set). */
   notes: string[];
+  /** How well the scores match how often the model is right, on these rows. */
+  calibration?: CalibrationResult;
+}
+
+/**
+ * Calibration on the compared rows: as the model scores them, and (ours,
+ * when the card has a temperature) after temperature scaling.
+ */
+export interface CalibrationResult {
+  /** The card's temperature, or null when it has none (peers, uncalibrated models). */
+  temperature: number | null;
+  /** What the temperature was fitted on (the card's `fitted_on`). */
+  fitted_on: string | null;
+  ece_before: number;
+  ece_after: number | null;
+  bins_before: ReliabilityBin[];
+  bins_after: ReliabilityBin[] | null;
 }
 
 /** A model that could not be evaluated, with the reason (the comparison still goes on). */

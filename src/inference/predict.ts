@@ -1,10 +1,14 @@
 /**
  * Faces -> class probabilities with one loaded model. Every tensor lives
  * inside tf.tidy, so a request leaves the tensor count where it found it.
+ * The card's temperature (calibration.ts) is applied here, the one place
+ * every prediction passes through, to each pass before mirror averaging
+ * (it was fitted on single passes).
  */
 import { tf } from '../tf/backend.js';
 import { FACE_SIZE, LABELS, type Label } from '../types.js';
 import { facesToTensor, flipFaces } from './preprocess.js';
+import { temperatureOf } from './calibration.js';
 import type { LoadedModel } from './registry.js';
 
 export type Scores = Record<Label, number>;
@@ -19,9 +23,12 @@ export function predictFaces(entry: LoadedModel, faces: Uint8Array, options: Pre
   const n = faces.length / (FACE_SIZE * FACE_SIZE);
   if (n === 0) return [];
   const spec = entry.card.input;
+  const temperature = temperatureOf(entry.card);
   const probs = tf.tidy(() => {
     const run = (x: tf.Tensor4D): tf.Tensor2D => {
       const y = entry.model.predict(x) as tf.Tensor2D;
+      // softmax(log(p) / T) = softmax(logits / T): the same for either kind of output.
+      if (temperature !== 1) return tf.softmax(tf.div(entry.outputsProbabilities ? tf.log(tf.maximum(y, 1e-12)) : y, temperature)) as tf.Tensor2D;
       return entry.outputsProbabilities ? y : tf.softmax(y);
     };
     let p = run(facesToTensor(faces, spec));

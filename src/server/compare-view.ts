@@ -62,6 +62,18 @@ export interface McNemarView {
   method: string; p: string; significant: boolean; summary: string;
 }
 
+export interface CalibrationRow {
+  id: string;
+  kind: string;
+  eceBefore: string;
+  eceAfter: string | null;
+  temperature: string | null;
+  fittedOn: string | null;
+  /** The temperature was fitted on the very rows of this comparison (the "after" figure is then in-sample). */
+  sameRows: boolean;
+}
+export interface ReliabilityChart { id: string; chartId: string; series: string; calibrated: boolean }
+
 export interface CompareView {
   dataStatement: string;
   usage: string;
@@ -78,6 +90,8 @@ export interface CompareView {
   heatmaps: Heatmap[];
   mcnemar: McNemarView[];
   curves: CurveView[];
+  calibration: CalibrationRow[];
+  reliability: ReliabilityChart[];
 }
 
 const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
@@ -144,6 +158,38 @@ function curve(m: ModelResult, i: number): CurveView | null {
   };
 }
 
+function calibrationRow(m: ModelResult, usage: string): CalibrationRow | null {
+  const k = m.calibration;
+  if (!k) return null;
+  return {
+    id: m.id, kind: m.kind,
+    eceBefore: k.ece_before.toFixed(3),
+    eceAfter: k.ece_after === null ? null : k.ece_after.toFixed(3),
+    temperature: k.temperature === null ? null : k.temperature.toFixed(2),
+    fittedOn: k.fitted_on,
+    sameRows: k.fitted_on !== null && k.fitted_on.includes(usage),
+  };
+}
+
+function reliabilityChart(m: ModelResult, i: number): ReliabilityChart | null {
+  const k = m.calibration;
+  if (!k) return null;
+  // Bin centres on x; share right per bin on y (null where a bin is empty: uPlot leaves a gap).
+  const mid = k.bins_before.map((b) => Math.round(((b.lo + b.hi) / 2) * 1000) / 1000);
+  return {
+    id: m.id,
+    chartId: `reliability-${i}`,
+    calibrated: k.bins_after !== null,
+    series: JSON.stringify({
+      x: mid,
+      before: k.bins_before.map((b) => b.accuracy),
+      after: k.bins_after ? k.bins_after.map((b) => b.accuracy) : null,
+      countBefore: k.bins_before.map((b) => b.count),
+      countAfter: k.bins_after ? k.bins_after.map((b) => b.count) : null,
+    }),
+  };
+}
+
 export function toCompareView(c: Comparison): CompareView {
   const ok = c.models.filter((m): m is ModelResult => m.available);
   const columns = ['Accuracy', 'Macro-F1', 'Parameters', 'Size on disk', 'Latency per face'];
@@ -195,5 +241,7 @@ export function toCompareView(c: Comparison): CompareView {
       p: formatP(t.p_value), significant: t.significant, summary: t.summary,
     })),
     curves: ok.map((m, i) => curve(m, i)).filter((x): x is CurveView => x !== null),
+    calibration: ok.map((m) => calibrationRow(m, c.data.usage)).filter((x): x is CalibrationRow => x !== null),
+    reliability: ok.map((m, i) => reliabilityChart(m, i)).filter((x): x is ReliabilityChart => x !== null),
   };
 }

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import type { Analysis } from '../inference/pipeline.js';
 import { cardAccuracy, type ModelRegistry } from '../inference/registry.js';
 import { FACE_SIZE, LABELS, type Label } from '../types.js';
+import { certainty } from './certainty.js';
 import { uiLocals } from './request-context.js';
 import { faceOverlay, type OverlayView } from './face-overlay.js';
 import { noFaceView, type NoFaceView, type ResultContext } from './no-face.js';
@@ -29,6 +30,9 @@ export interface FaceView {
   heatUrl?: string;
   /** Signed token for the "Wrong? Flag it" form (flagging/token.ts); absent when flagging is off. */
   flagToken?: string;
+  /** The model is not sure (certainty.ts): the page names the two best guesses instead of a verdict. */
+  unsure: boolean;
+  runnerUp: Label;
 }
 export interface ResultView {
   model: string;
@@ -60,6 +64,7 @@ export async function faceDataUrl(face: Uint8Array): Promise<string> {
 export async function toResultView(analysis: Analysis, modelName: string, context: ResultContext = {}): Promise<ResultView> {
   const overlay = await faceOverlay(analysis);
   const faces = await Promise.all(analysis.faces.map(async (f, i): Promise<FaceView> => {
+    const sure = certainty(f.scores);
     const bars = LABELS.map((label) => ({ label, p: f.scores[label] }))
       .sort((a, b) => b.p - a.p)
       .map(({ label, p }): BarView => ({
@@ -78,6 +83,8 @@ export async function toResultView(analysis: Analysis, modelName: string, contex
       bars,
       number: i + 1,
       heatUrl: overlay.boxes[i].heat?.href,
+      unsure: sure.unsure,
+      runnerUp: sure.runnerUp,
     };
   }));
   const { width, height, format } = analysis.image;

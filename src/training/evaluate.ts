@@ -42,8 +42,8 @@ export function crossEntropy(scores: Float32Array, labels: Uint8Array): number {
 }
 
 export async function evaluateSplit(model: tf.LayersModel, spec: InputSpec, split: Split, options: ScoreOptions = {}):
-  Promise<Omit<EvalReport, 'model' | 'usage'> & { loss: number; predicted: Uint8Array }> {
+  Promise<Omit<EvalReport, 'model' | 'usage'> & { loss: number; predicted: Uint8Array; scores: Float32Array }> {
   const scores = await scoreFaces(model, spec, split.pixels, options);
   const predicted = argmaxRows(scores);
-  return { ...metricsFromConfusion(confusionMatrix(split.labels, predicted)), loss: crossEntropy(scores, split.labels), predicted };
+  return { ...metricsFromConfusion(confusionMatrix(split.labels, predicted)), loss: crossEntropy(scores, split.labels), predicted, scores };
 }

@@ -22,6 +22,12 @@ const cardSchema = z.object({
   }),
   labels: z.array(z.string()).length(NUM_CLASSES),
   tta: z.enum(['none', 'flip']).optional(),
+  calibration: z.object({
+    temperature: z.number().positive().max(100),
+    ece_before: z.number(),
+    ece_after: z.number(),
+    fitted_on: z.string(),
+  }).loose().optional(),
 }).loose();
 
 export interface LoadedModelFolder { dir: string; card: ModelCard; model: tf.LayersModel }

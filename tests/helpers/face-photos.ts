@@ -9,8 +9,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { packageDir } from '../../src/inference/detect/package-dir.js';
 
-/** Faces a person counts in each demo photo (checked by eye). */
-export const DEMO_FACES: Record<string, number> = { sample1: 3, sample2: 3, sample3: 3, sample4: 4, sample5: 5, sample6: 4 };
+/** Faces a person counts in each demo photo (checked by eye), their squares, and the close-up crops. */
+export { DEMO_FACES, DEMO_FACE_BOXES, demoCases, matchFaces } from '../../src/bench/demo-faces.js';
 
 const dir = packageDir('@vladmandic/face-api');
 export const DEMO_DIR = dir ? path.join(dir, 'demo') : null;

@@ -1,8 +1,12 @@
 /**
- * Bench section `faces` (issue 5):
+ * Bench section `faces`:
  *  - detection time on a 640x480 and a 1920x1080 photo, for BlazeFace (ours)
  *    and face-api's SSD MobileNet v1 (the candidate we did not choose), and
- *    how many of the 22 faces in the six demo photos each finds;
+ *    how many of the 22 faces in the six demo photos each finds, and how many
+ *    boxes beyond them, on the photos, on each face cut out tightly and on
+ *    each face with a 30% margin (demo-faces.ts);
+ *  - per model, how often a face keeps its label between the full photo and
+ *    each crop;
  *  - end-to-end POST /api/predict p50/p99 over loopback HTTP for a one-face
  *    640x480 photo and the five-face demo photo, and the same in process
  *    (analyseImage, no HTTP);
@@ -15,7 +19,8 @@
  *
  * Options (--set key=value): iterations (timed runs per figure after one
  * warm-up; 30, --quick 5; detection alone half that, at least 5),
- * models (models/), skip_peer=1 (leave @vladmandic/human out).
+ * models (models/), skip_peer=1 (leave @vladmandic/human out), quality_only=1
+ * (faces found, extra boxes and label agreement only: no timings).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,19 +29,17 @@ import { decodeImage } from '../../inference/decode.js';
 import { DETECTORS, getFaceDetector } from '../../inference/detect/index.js';
 import { findFaces } from '../../inference/faces.js';
 import { analyseImage } from '../../inference/pipeline.js';
-import { disposeRegistry } from '../../inference/registry.js';
+import { disposeRegistry, type LoadedModel } from '../../inference/registry.js';
 import { createApp } from '../../server/app.js';
 import { listen } from '../../server/listen.js';
 import { initBackend, tf } from '../../tf/backend.js';
 import { demoPhotosDir, oneFacePhoto } from '../bench-images.js';
+import { demoCases, FACE_SETS, matchFaces, scoreSet, type DemoCase, type FaceSet, type SetScore } from '../demo-faces.js';
 import { benchModels } from '../bench-models.js';
 import { timeLatency, type BenchContext, type BenchSection, type Figure, type Latency, type SectionResult } from '../framework.js';
 import { loadHumanPeer } from '../human-peer.js';
 
-/** Faces a person counts in each demo photo (the quality figure's denominator). */
-const DEMO_FACES: Record<string, number> = { sample1: 3, sample2: 3, sample3: 3, sample4: 4, sample5: 5, sample6: 4 };
 const DECODE = { maxPixels: 50_000_000 };
-const EXPECTED = Object.values(DEMO_FACES).reduce((a, b) => a + b, 0);
 
 /** The photos the figures use. */
 async function photos(demo: string) {
@@ -46,7 +49,7 @@ async function photos(demo: string) {
     detect: [['640x480', await cover(read('sample1'), 640, 480)], ['1920x1080', await cover(read('sample1'), 1920, 1080)]] as const,
     oneFace: await oneFacePhoto(read('sample3')),
     fiveFaces: read('sample5'),
-    all: Object.keys(DEMO_FACES).map((id) => ({ id, bytes: read(id) })),
+    sets: Object.fromEntries(await Promise.all(FACE_SETS.map(async (set) => [set, await demoCases(set, demo)] as const))) as Record<FaceSet, DemoCase[]>,
   };
 }
 
@@ -58,6 +61,43 @@ function pair(id: string, label: string, s: Latency, note?: string): Figure[] {
   ];
 }
 
+const SET_LABEL: Record<FaceSet, string> = {
+  full: 'the 6 demo photos',
+  tight: 'each face cut out tightly',
+  margin: 'each face with a 30% margin',
+};
+
+function setFigures(id: string, label: string, s: SetScore): Figure[] {
+  return [
+    { id: `${id}_found`, label: `${label}: faces found`, value: s.found, unit: `of ${s.expected}`, ...(s.misses.length ? { note: s.misses.join('; ') } : {}) },
+    { id: `${id}_extra`, label: `${label}: extra boxes`, value: s.extra, unit: 'boxes' },
+  ];
+}
+
+/**
+ * How often each face gets the same label from a crop as from the full
+ * photo, per model (default detector): the share of faces found in both.
+ */
+async function labelAgreement(entry: LoadedModel, sets: Record<FaceSet, DemoCase[]>): Promise<Record<'tight' | 'margin', { agree: number; of: number }>> {
+  const labels = async (cases: DemoCase[]) => {
+    const out = new Map<string, string>();
+    for (const c of cases) {
+      const a = await analyseImage(c.bytes, entry, { ...DECODE });
+      const m = matchFaces(c.faces, a.faces.map((f) => f.box));
+      m.matched.forEach((j, i) => { if (j >= 0) out.set(`${c.photo}#${c.faceIndex[i]}`, a.faces[j].label); });
+    }
+    return out;
+  };
+  const full = await labels(sets.full);
+  const result = {} as Record<'tight' | 'margin', { agree: number; of: number }>;
+  for (const set of ['tight', 'margin'] as const) {
+    const crop = await labels(sets[set]);
+    const keys = [...full.keys()].filter((k) => crop.has(k));
+    result[set] = { agree: keys.filter((k) => full.get(k) === crop.get(k)).length, of: keys.length };
+  }
+  return result;
+}
+
 const ratio = (ours: number, theirs: number) => Math.round((ours / theirs) * 100) / 100;
 
 const section: BenchSection = {
@@ -67,6 +107,7 @@ const section: BenchSection = {
     const n = ctx.options.iterations != null ? Number(ctx.options.iterations) : ctx.quick ? 5 : 30;
     if (!Number.isInteger(n) || n < 1) throw new Error(`--set iterations expects a whole number >= 1, got "${ctx.options.iterations}"`);
     const detectReps = Math.max(5, Math.round(n / 2));
+    const qualityOnly = ctx.options.quality_only === '1';
     const demo = demoPhotosDir();
     if (!demo) return { figures: [], notes: ['skipped: the @vladmandic/face-api demo photos are not installed'] };
     const backend = await initBackend();
@@ -77,28 +118,21 @@ const section: BenchSection = {
     // Detection alone, on the decoded working copy (what findFaces sees).
     for (const name of DETECTORS) {
       const detector = await getFaceDetector(name);
-      for (const [size, bytes] of p.detect) {
+      for (const [size, bytes] of qualityOnly ? [] : [...p.detect, ['close-up 305x305', p.sets.tight.find((c) => c.name === 'sample3 face 2')!.bytes] as const]) {
         const image = await decodeImage(bytes, DECODE);
         const s = await timeLatency(() => findFaces(image, { detector: name }), detectReps);
         figures.push(...pair(`detect_${name}_${size}`, `detection ${name}, ${size}`, s));
         ctx.log(`[bench] faces: ${name} ${size} p50 ${s.p50} ms`);
       }
-      const perPhoto: string[] = [];
-      let hits = 0;
-      let extra = 0;
-      for (const { id, bytes } of p.all) {
-        const k = (await findFaces(await decodeImage(bytes, DECODE), { detector: name })).length;
-        perPhoto.push(`${id} ${k}/${DEMO_FACES[id]}`);
-        hits += Math.min(k, DEMO_FACES[id]);
-        extra += Math.max(0, k - DEMO_FACES[id]);
+      // Faces found and extra boxes on the photos, on each face cut out
+      // tightly, and with a 30% margin (demo-faces.ts).
+      for (const set of FACE_SETS) {
+        const score = await scoreSet(p.sets[set], async (c) => (await findFaces(await decodeImage(c.bytes, DECODE), { detector: name })).map((r) => r.box));
+        figures.push(...setFigures(`detect_${name}_${set}`, `detection ${name}, ${SET_LABEL[set]}`, score));
       }
-      figures.push(
-        { id: `detect_${name}_faces_found`, label: `detection ${name}, faces found in the 6 demo photos`, value: hits, unit: `of ${EXPECTED}`, note: perPhoto.join(', ') },
-        { id: `detect_${name}_extra_boxes`, label: `detection ${name}, boxes beyond the faces there`, value: extra, unit: 'boxes' },
-      );
       notes.push(`${name}: ${detector.source}`);
     }
-    for (const [size, bytes] of p.detect) {
+    for (const [size, bytes] of qualityOnly ? [] : p.detect) {
       figures.push({ id: `decode_${size}_p50_ms`, label: `decode to the grey working copy, ${size}, p50`, value: (await timeLatency(() => decodeImage(bytes, DECODE), n)).p50, unit: 'ms' });
     }
 
@@ -106,6 +140,21 @@ const section: BenchSection = {
     const models = await benchModels(ctx.options.models ?? 'models', ctx.log);
     const entry = models.registry.get()!;
     notes.push(`model ${entry.id} (${entry.card.arch})${models.standIn ? ': an untrained stand-in, no model in models/ (same work, meaningless scores)' : ''}`);
+    for (const m of models.registry.models) {
+      const agree = await labelAgreement(m, p.sets);
+      for (const set of ['tight', 'margin'] as const) {
+        figures.push({
+          id: `label_agreement_${m.id}_${set}`, label: `same label on the full photo and ${SET_LABEL[set]}, ${m.id}`,
+          value: agree[set].agree, unit: `of ${agree[set].of}`, ...(models.standIn ? { note: 'untrained stand-in: meaningless' } : {}),
+        });
+      }
+    }
+    if (qualityOnly) {
+      disposeRegistry(models.registry);
+      await models.cleanup();
+      notes.push('quality_only=1: no timings');
+      return { figures, notes };
+    }
     const server = await listen(createApp({ registry: models.registry, log: () => {} }), 0, '127.0.0.1');
     const post = async (bytes: Buffer): Promise<number> => {
       const res = await fetch(`${server.url}/api/predict`, { method: 'POST', body: new Uint8Array(bytes), headers: { 'content-type': 'image/jpeg' } });

@@ -6,6 +6,7 @@
  */
 import { initBackend } from '../../tf/backend.js';
 import { loadBlazeFace } from './blazeface.js';
+import { withCloseUps } from './close-up.js';
 import { loadSsd } from './ssd.js';
 import type { FaceDetector } from './types.js';
 
@@ -26,7 +27,7 @@ export function getFaceDetector(name: DetectorName = DEFAULT_DETECTOR, log: (msg
     p = (async () => {
       await initBackend();
       try {
-        return await LOADERS[name]();
+        return withCloseUps(await LOADERS[name]());
       } catch (e) {
         if (name !== DEFAULT_DETECTOR) throw e;
         const other: DetectorName = 'ssd';

@@ -41,6 +41,7 @@ const CLIENT_KEYS = [
   // static/compare.js
   'compare.chartLoss', 'compare.chartAcc', 'compare.axisEpoch', 'compare.axisLoss', 'compare.axisAcc',
   'compare.seriesTrain', 'compare.seriesVal',
+  'compare.chartReliability', 'compare.axisConfidence', 'compare.axisRight', 'compare.seriesPerfect', 'compare.seriesBefore', 'compare.seriesAfter',
 ] as const satisfies readonly MessageKey[];
 
 function clientStrings(t: Translate): string {

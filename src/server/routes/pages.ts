@@ -14,6 +14,7 @@ import { withFlagTokens } from '../flagging/index.js';
 import { requestChoices } from '../analysis-options.js';
 import { pickModel } from '../pick-model.js';
 import { redactDeep } from '../redact.js';
+import { uiLocals } from '../request-context.js';
 import { noFileError, readUpload } from '../upload.js';
 import { modelOptions, toResultView } from '../view-models.js';
 import { toSideBySideView } from '../side-by-side-view.js';
@@ -23,6 +24,12 @@ export function pageRoutes(deps: AppDeps): Hono {
   const { registry, views, examples } = deps;
 
   app.get('/', (c) => c.html(renderPage(deps)));
+
+  // Reloading the page after a no-JavaScript post (or following its URL) asks for GET /predict: back to the form.
+  app.get('/predict', (c) => {
+    const query = new URL(c.req.url).search;
+    return c.redirect(`${uiLocals().base}/${query}`, 303);
+  });
 
   app.post('/predict', async (c: Context) => {
     const { bytes, fields } = await readUpload(c, false);
