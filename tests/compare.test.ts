@@ -203,8 +203,8 @@ describe('GET /compare', () => {
       assert.equal(await page.locator('#summary-table tbody tr').count(), 2);
       assert.equal(await page.locator('#summary-table td.best').count() >= 1, true);
       assert.equal(await page.locator('table.confusion').count(), 2);
-      // Two charts (loss, accuracy) per model with a history.
-      assert.equal(await page.locator('.chart[data-drawn="true"] .uplot').count(), 4);
+      // Two charts (loss, accuracy) per model with a history, and a reliability diagram per calibrated model.
+      assert.equal(await page.locator('.chart[data-drawn="true"] .uplot').count(), 6);
       const shade = await page.locator('table.confusion td.diagonal').first().evaluate((td) => getComputedStyle(td).backgroundColor);
       assert.notEqual(shade, 'rgba(0, 0, 0, 0)', 'heatmap cells are shaded');
       assert.deepEqual(errors, []);

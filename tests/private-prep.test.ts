@@ -14,6 +14,7 @@ import { decodeImage, DEFAULT_MAX_PIXELS, type GreyImage } from '../src/inferenc
 import { cropFaces, findFaces, type FaceRegion } from '../src/inference/faces.js';
 import { facesToTensor, flipFaces } from '../src/inference/preprocess.js';
 import { predictFaces } from '../src/inference/predict.js';
+import { temperatureOf } from '../src/inference/calibration.js';
 import { loadRegistry, type ModelRegistry } from '../src/inference/registry.js';
 import { packageDir } from '../src/inference/detect/package-dir.js';
 import { readModelArtifacts } from '../src/tf/model-io.js';
@@ -44,7 +45,7 @@ before(async () => {
 
 const entryOf = (id: string): prep.Entry => {
   const m = registry.get(id)!;
-  return { model: m.model, spec: m.card.input, outputsProbabilities: m.outputsProbabilities, tta: m.card.tta === 'flip' };
+  return { model: m.model, spec: m.card.input, outputsProbabilities: m.outputsProbabilities, tta: m.card.tta === 'flip', temperature: temperatureOf(m.card) };
 };
 
 describe('private mode pipeline = the server pipeline', { skip }, () => {

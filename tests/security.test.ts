@@ -396,8 +396,10 @@ describe('what is served', () => {
         settings: { init: '/work/runs/exp/cw-sqrt/checkpoint', base: '/home/someone/mobilenet/model.json', lr: 0.001 },
         notes: 'Warm start from (/work/runs/exp/cw-sqrt/checkpoint, its own settings).',
       }), 1);
-      // The shipped comparison names such paths in its notes.
-      fs.copyFileSync(path.join(import.meta.dirname, '..', 'models', 'comparison.json'), path.join(dir, 'comparison.json'));
+      // A comparison whose notes name such a path (as cards of warm-started runs did).
+      const comparison = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'models', 'comparison.json'), 'utf8'));
+      comparison.models[0].notes = [...(comparison.models[0].notes ?? []), 'Warm start from (/work/runs/exp/cw-sqrt/checkpoint, its own settings).'];
+      fs.writeFileSync(path.join(dir, 'comparison.json'), JSON.stringify(comparison));
       const server = await startSharingServer(dir, { flag: false });
       const empty = await startSharingServer(path.join(dir, 'nothing-here'), { flag: false });
       try {

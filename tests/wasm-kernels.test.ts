@@ -11,7 +11,10 @@ import assert from 'node:assert/strict';
 import { initBackend, tf } from '../src/tf/backend.js';
 import { originalWasmKernels, replacedWasmKernelNames, wasmGradientKernelNames } from '../src/tf/wasm-gradients.js';
 import { mulberry32, type Rng } from '../src/training/random.js';
-import { buildCustomCnn, CNN_INPUT } from '../src/training/architectures/custom-cnn.js';
+import { buildCustomCnn, CNN_INPUT, cnnInput } from '../src/training/architectures/custom-cnn.js';
+
+/** A grey 48x48 input, for the hand-built nets below. */
+const FULL_SIZE_GREY = cnnInput(48);
 import { buildMobileNetV2, keepBatchNormInInference, mobilenetInput } from '../src/training/architectures/mobilenetv2.js';
 import { splitModel } from '../src/training/split-model.js';
 import { trainStep } from '../src/training/trainer.js';
@@ -382,7 +385,7 @@ describe('whole-model gradients match cpu', () => {
   // The custom CNN is compared in training mode (batch-norm statistics and
   // their gradients through the Sum/Mean/Tile fast paths included).
   const cases: Array<[string, () => tf.LayersModel, number, number, number, boolean, number]> = [
-    ['custom CNN (training mode)', () => buildCustomCnn({ widths: [4, 8], convsPerBlock: [1, 2], dense: 8, seed: 3, dropout: 0 }), 48, 1, 4, true, 1e-3],
+    ['custom CNN (training mode)', () => buildCustomCnn({ widths: [4, 8], convsPerBlock: [1, 2], dense: 8, seed: 3, dropout: 0, inputSize: 48 }), 48, 1, 4, true, 1e-3],
     ['MobileNetV2 at 64x64 (inference-mode batch norm)', () => buildMobileNetV2({ inputSize: 64, seed: 3, dropout: 0 }), 64, 3, 2, false, TOL],
   ];
   for (const [name, build, size, channels, n, training, tol] of cases) {
@@ -537,12 +540,12 @@ describe('a real training run on wasm learns', () => {
         const idx = order.slice(b, b + batch);
         const faces = new Float32Array(idx.length * FACE_PIXELS);
         idx.forEach((k, i) => faces.set(train.pixels.subarray(k * FACE_PIXELS, (k + 1) * FACE_PIXELS), i * FACE_PIXELS));
-        const { loss } = trainStep({ bottom: null, top: model }, opt, faces, Int32Array.from(idx, (k) => train.labels[k]), CNN_INPUT, weights, { smoothing: 0, focalGamma: 0 });
+        const { loss } = trainStep({ bottom: null, top: model }, opt, faces, Int32Array.from(idx, (k) => train.labels[k]), FULL_SIZE_GREY, weights, { smoothing: 0, focalGamma: 0 });
         sum += loss * idx.length;
       }
       epochLoss.push(sum / n);
     }
-    const r = await evaluateSplit(model, CNN_INPUT, makeSplit(val.pixels, val.labels));
+    const r = await evaluateSplit(model, FULL_SIZE_GREY, makeSplit(val.pixels, val.labels));
     opt.dispose();
     model.dispose();
     assert.ok(epochLoss.every(Number.isFinite), `loss not finite: ${epochLoss}`);

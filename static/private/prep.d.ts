@@ -8,7 +8,7 @@ export interface Detection { x: number; y: number; width: number; height: number
 export interface Box { x: number; y: number; width: number; height: number }
 export interface Region { box: Box; centre: Point; side: number; angle: number; score: number | null }
 export interface Spec { size: number; channels: 1 | 3; normalisation: 'unit' | 'symmetric'; blur?: number }
-export interface Entry { model: tfType.LayersModel; spec: Spec; outputsProbabilities: boolean; tta: boolean }
+export interface Entry { model: tfType.LayersModel; spec: Spec; outputsProbabilities: boolean; tta: boolean; temperature?: number }
 
 export const FACE_SIZE: number;
 export const FACE_PIXELS: number;

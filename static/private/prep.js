@@ -269,13 +269,16 @@ export function blurFaces(faces, sigma) {
 }
 
 // ------------------------------------------------------------ predict.ts
-/** n rows of 7 probabilities; `entry` = { model, spec, outputsProbabilities, tta }. */
+/** n rows of 7 probabilities; `entry` = { model, spec, outputsProbabilities, tta, temperature }. */
 export function predictFaces(tf, entry, faces) {
   const n = faces.length / FACE_PIXELS;
   if (n === 0) return [];
+  const temperature = entry.temperature ?? 1;
   const probs = tf.tidy(() => {
     const run = (x) => {
       const y = entry.model.predict(x);
+      // softmax(log(p) / T) = softmax(logits / T): the card's calibration, as on the server.
+      if (temperature !== 1) return tf.softmax(tf.div(entry.outputsProbabilities ? tf.log(tf.maximum(y, 1e-12)) : y, temperature));
       return entry.outputsProbabilities ? y : tf.softmax(y);
     };
     let p = run(facesToTensor(tf, faces, entry.spec));

@@ -42,7 +42,7 @@ async function start(base) {
       entries.set(info.id, (async () => {
         const model = await tf.loadLayersModel(info.url);
         tf.tidy(() => { model.predict(tf.zeros([1, info.input.size, info.input.size, info.input.channels])).dataSync(); });
-        return { id: info.id, model, spec: info.input, outputsProbabilities: info.outputsProbabilities, tta: info.tta };
+        return { id: info.id, model, spec: info.input, outputsProbabilities: info.outputsProbabilities, tta: info.tta, temperature: info.temperature };
       })());
     }
     return entries.get(info.id);

@@ -15,6 +15,7 @@ import { Hono } from 'hono';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LoadedModel, ModelRegistry } from '../../inference/registry.js';
+import { temperatureOf } from '../../inference/calibration.js';
 import { BLAZEFACE_PACKAGE } from '../../inference/detect/blazeface.js';
 import { packageDir } from '../../inference/detect/package-dir.js';
 import { packageFile } from '../paths.js';
@@ -50,6 +51,7 @@ function modelInfo(m: LoadedModel, base: string) {
     url: `${base}/private/models/${encodeURIComponent(m.id)}/model.json`,
     input: m.card.input,
     tta: m.card.tta === 'flip',
+    temperature: temperatureOf(m.card),
     outputsProbabilities: m.outputsProbabilities,
   };
 }
