@@ -126,24 +126,24 @@ async function saveCheckpoint(io: TrainIO, model: tf.LayersModel, opt: tf.Optimi
   });
 }
 
-/** The weight average saved in the checkpoint, in the model's weight order (null: none saved). */
-async function readAverage(io: TrainIO): Promise<tf.Tensor[] | null> {
-  const specsText = await fs.readFile(path.join(ckptDir(io), 'average.json'), 'utf8').catch(() => null);
+/** Named tensors saved in the checkpoint as `<stem>.json` + `<stem>.bin`, in saved order (null: no such files). */
+async function readCheckpointTensors(io: TrainIO, stem: string): Promise<Array<{ name: string; tensor: tf.Tensor }> | null> {
+  const specsText = await fs.readFile(path.join(ckptDir(io), `${stem}.json`), 'utf8').catch(() => null);
   if (specsText === null) return null;
   const specs = JSON.parse(specsText) as tf.io.WeightsManifestEntry[];
-  const buf = await fs.readFile(path.join(ckptDir(io), 'average.bin'));
+  if (specs.length === 0) return [];
+  const buf = await fs.readFile(path.join(ckptDir(io), `${stem}.bin`));
   const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, specs);
-  return specs.map((spec) => map[spec.name]);
+  return specs.map((spec) => ({ name: spec.name, tensor: map[spec.name] }));
 }
 
 async function restoreOptimizer(io: TrainIO, opt: tf.Optimizer): Promise<void> {
-  const specs = JSON.parse(await fs.readFile(path.join(ckptDir(io), 'optimizer.json'), 'utf8')) as tf.io.WeightsManifestEntry[];
-  if (specs.length === 0) return;
-  const buf = await fs.readFile(path.join(ckptDir(io), 'optimizer.bin'));
-  const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, specs);
-  await opt.setWeights(specs.map((s) => ({ name: s.name, tensor: map[s.name] })));
+  const saved = await readCheckpointTensors(io, 'optimizer');
+  if (saved === null) throw new Error(`--resume: ${path.join(ckptDir(io), 'optimizer.json')} is missing`);
+  if (saved.length === 0) return;
+  await opt.setWeights(saved);
   // setWeights wraps each tensor in a new variable (sharing its data): the decoded tensors themselves are ours to free.
-  tf.dispose(Object.values(map));
+  tf.dispose(saved.map((t) => t.tensor));
 }
 
 /**
@@ -228,9 +228,9 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
   const weights = classWeights(data.train, s.classWeight);
   let avg: WeightAverage | null = null;
   if (s.ema > 0) {
-    const saved = resume ? await readAverage(io) : null;
-    avg = new WeightAverage(model, s.ema, saved ?? undefined);
-    if (saved) tf.dispose(saved);
+    const saved = resume ? await readCheckpointTensors(io, 'average') : null;
+    avg = new WeightAverage(model, s.ema, saved?.map((t) => t.tensor));
+    if (saved) tf.dispose(saved.map((t) => t.tensor));
   }
   // Evaluation and export see the weight average when there is one.
   const averaged = <T>(fn: () => Promise<T>): Promise<T> => (avg ? avg.withAveraged(fn) : fn());
