@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../src/tf/backend.js';
 import { loadModelFolder, recoverFolder, writeFolderAtomically } from '../src/tf/model-io.js';
-import { cosineLr, phaseProgress, reseedDropout, train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
+import { cosineLr, cycleProgress, reseedDropout, train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
 import { phasesOf } from '../src/training/recipes.js';
 import { WeightAverage } from '../src/training/weight-average.js';
 import { CNN_DEFAULTS } from '../src/training/architectures/custom-cnn.js';
@@ -53,7 +53,7 @@ after(async () => {
 function settings(over: Partial<TrainSettings> = {}): TrainSettings {
   return {
     name: 'tiny-cnn', arch: 'cnn', epochs: 4, batchSize: 16, optimizer: 'adam', lr: 3e-3, momentum: 0.9,
-    schedule: 'plateau', plateauPatience: 3, plateauFactor: 0.5, minLr: 1e-6, earlyStopPatience: 10, classWeight: 'none', sampling: 'none',
+    schedule: 'plateau', cosineCycle: 0, plateauPatience: 3, plateauFactor: 0.5, minLr: 1e-6, earlyStopPatience: 10, classWeight: 'none', sampling: 'none',
     loss: 'ce', focalGamma: 2, labelSmoothing: 0, ema: 0,
     augment: NO_AUGMENT, seed: 1, quantize: null, checkpointMinutes: 0, cnn: TINY_CNN,
     alpha: 0.35, inputSize: 48, base: null, headEpochs: 2, finetuneFrom: 12, finetuneLr: 1e-3, dropout: 0.1,
@@ -179,9 +179,19 @@ describe('learning-rate schedules', () => {
     assert.ok(Math.abs(cosineLr(1e-3, 0, 0.5) - 5e-4) < 1e-12);
     const phases = phasesOf({ ...settings({ arch: 'mobilenetv2', epochs: 10, headEpochs: 2 }), name: 'm' });
     // Fine-tuning (epochs 3-10) starts its own cosine at its first epoch.
-    assert.equal(phaseProgress(phases, phases[1], 3, 0), 0);
-    assert.equal(phaseProgress(phases, phases[1], 10, 1), 1);
-    assert.equal(phaseProgress(phases, phases[0], 2, 0.5), 0.75);
+    assert.equal(cycleProgress(phases, phases[1], 0, 3, 0), 0);
+    assert.equal(cycleProgress(phases, phases[1], 0, 10, 1), 1);
+    assert.equal(cycleProgress(phases, phases[0], 0, 2, 0.5), 0.75);
+  });
+
+  test('cosine cycles: the rate restarts after each cycle; a cycle longer than its phase is the phase', () => {
+    const phases = phasesOf({ ...settings({ arch: 'mobilenetv2', epochs: 10, headEpochs: 2 }), name: 'm' });
+    // Fine-tuning (epochs 3-10) in two cycles of 4: epochs 3-6 and 7-10.
+    assert.equal(cycleProgress(phases, phases[1], 4, 6, 0.5), 3.5 / 4);
+    assert.equal(cycleProgress(phases, phases[1], 4, 7, 0), 0);
+    assert.equal(cycleProgress(phases, phases[1], 4, 10, 0.5), 3.5 / 4);
+    // The 2-epoch head phase keeps one cycle over its own epochs.
+    assert.equal(cycleProgress(phases, phases[0], 4, 2, 0.5), 0.75);
   });
 
   test('a cosine run lowers the rate every epoch and ends near the minimum', async () => {
@@ -189,6 +199,15 @@ describe('learning-rate schedules', () => {
     const lrs = state.history.map((e) => e.lr);
     assert.ok(lrs[0] > lrs[1] && lrs[1] > lrs[2], lrs.join(' > '));
     assert.ok(lrs[2] < 3e-3 * 0.05, `last epoch ends at ${lrs[2]}`);
+  });
+
+  test('cosine cycles: a warm restart after each cycle, and the run is not stopped mid-cycle', async () => {
+    // Patience 1 would stop a plateau run after any epoch without gain; a cosine run only stops at a cycle's end.
+    const { state } = await run('cycles', settings({ schedule: 'cosine', cosineCycle: 2, epochs: 4, lr: 3e-3, minLr: 1e-5, earlyStopPatience: 1 }));
+    const lrs = state.history.map((e) => e.lr);
+    assert.equal(lrs.length, 4, `ran ${lrs.length} of 4 epochs`);
+    assert.ok(lrs[0] > lrs[1] && lrs[2] > lrs[1] && lrs[2] > lrs[3], lrs.join(', '));
+    assert.ok(Math.abs(lrs[2] - lrs[0]) < 1e-9, 'the second cycle starts where the first did');
   });
 });
 

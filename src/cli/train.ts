@@ -13,9 +13,15 @@ import type { Rebalance } from '../training/imbalance.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../training/augment.js';
 import { DEFAULT_BASE_URL } from '../training/recipes.js';
 
-/** Default epoch budgets: the cosine schedule decays over them (about two hours each on one core). */
-const CNN_EPOCHS = 10;
-const MOBILENET_EPOCHS = 20;
+/**
+ * Default budgets: cosine cycles of about two hours on one core each, with a warm restart between them; each
+ * cycle ends in a finished model, so a budget grows by whole cycles (resume with a larger --epochs).
+ */
+const CNN_CYCLE = 10;
+const CNN_EPOCHS = 2 * CNN_CYCLE;
+/** MobileNetV2: one head epoch, then fine-tuning cycles. */
+const MOBILENET_CYCLE = 19;
+const MOBILENET_EPOCHS = 1 + 2 * MOBILENET_CYCLE;
 import { train, type TrainSettings, type ProgressSink } from '../training/trainer.js';
 import { LABELS, type Arch } from '../types.js';
 import { runCli } from './run.js';
@@ -33,11 +39,12 @@ const program = new Command('train')
   .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
   .option('--lr <x>', 'learning rate (MobileNetV2: of the head phase)', toFloat)
   .option('--momentum <x>', 'SGD momentum (Nesterov)', toFloat, 0.9)
-  .addOption(new Option('--schedule <name>', 'learning-rate schedule: cosine decay over the epochs, or drops on plateaus').choices(['cosine', 'plateau']).default('cosine'))
+  .addOption(new Option('--schedule <name>', 'learning-rate schedule: cosine decay in cycles (--cosine-cycle), or drops on plateaus').choices(['cosine', 'plateau']).default('cosine'))
   .option('--plateau-patience <n>', 'epochs without val_acc gain before the learning rate drops', toInt, 3)
   .option('--plateau-factor <x>', 'learning-rate factor on a plateau', toFloat, 0.5)
   .option('--min-lr <x>', 'lowest learning rate', toFloat, 1e-6)
-  .option('--patience <n>', 'early stopping: epochs without val_acc gain', toInt, 8)
+  .option('--cosine-cycle <n>', `cosine: epochs per cycle, restarting the rate after each (default ${CNN_CYCLE} for the CNN, ${MOBILENET_CYCLE} for MobileNetV2 fine-tuning; 0: one cycle)`, toInt)
+  .option('--patience <n>', 'plateau schedule: early stop after this many epochs without val_acc gain (cosine: after a cycle without gain)', toInt, 8)
   .addOption(new Option('--class-weight <mode>', 'weight classes by inverse frequency').choices(['none', 'balanced', 'sqrt']).default('sqrt'))
   .addOption(new Option('--sampling <mode>', 'oversample rare classes when drawing each epoch').choices(['none', 'balanced', 'sqrt']).default('none'))
   .addOption(new Option('--loss <name>', 'loss function').choices(['ce', 'focal']).default('ce'))
@@ -71,7 +78,7 @@ function toList(v: string): number[] { return v.split(',').map(toInt); }
 
 interface Opts {
   arch: Arch; data: string; name?: string; out?: string; runs: string; epochs?: number; batchSize: number;
-  optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; schedule: 'plateau' | 'cosine'; plateauPatience: number; plateauFactor: number; minLr: number;
+  optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; schedule: 'plateau' | 'cosine'; cosineCycle?: number; plateauPatience: number; plateauFactor: number; minLr: number;
   patience: number; classWeight: Rebalance; sampling: Rebalance; loss: 'ce' | 'focal'; focalGamma: number; init?: string; labelSmoothing: number; ema: number; augment: boolean; seed: number;
   skipBad?: boolean; resume?: boolean; base: string; alpha: number; inputSize: number; headEpochs: number;
   finetuneFrom: number; finetuneLr: number; finetuneBn: 'frozen' | 'adapt'; cnnInput?: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
@@ -99,7 +106,7 @@ async function main(o: Opts): Promise<void> {
   const settings: TrainSettings = {
     name, arch: o.arch, epochs: o.epochs ?? (isCnn ? CNN_EPOCHS : MOBILENET_EPOCHS), batchSize: o.batchSize, optimizer: o.optimizer,
     lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), momentum: o.momentum,
-    schedule: o.schedule, plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
+    schedule: o.schedule, cosineCycle: o.cosineCycle ?? (isCnn ? CNN_CYCLE : MOBILENET_CYCLE), plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
     earlyStopPatience: o.patience, classWeight: o.classWeight, sampling: o.sampling, loss: o.loss, focalGamma: o.focalGamma,
     init: o.init ?? null, labelSmoothing: o.labelSmoothing, ema: o.ema,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT, seed, quantize: o.quantize ?? null,

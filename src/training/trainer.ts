@@ -28,9 +28,14 @@ export interface TrainSettings extends ArchSettings {
   momentum: number;
   /**
    * plateau: the learning rate drops by plateauFactor when val_acc stalls; cosine: it follows
-   * half a cosine from the phase's rate down to minLr over the phase's epochs (a fixed budget).
+   * half a cosine from the phase's rate down to minLr over each cycle of the phase (a fixed budget).
    */
   schedule: 'plateau' | 'cosine';
+  /**
+   * Cosine: epochs per cycle; the rate restarts from the top after each (warm restarts), so every cycle's end is a
+   * finished model and a longer budget is more cycles. 0, or a cycle longer than the phase: one cycle over the phase.
+   */
+  cosineCycle: number;
   plateauPatience: number;
   plateauFactor: number;
   minLr: number;
@@ -203,10 +208,10 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
   if (resume) {
     await recoverFolder(ckptDir(io));
     const saved = JSON.parse(await fs.readFile(path.join(ckptDir(io), 'state.json'), 'utf8')) as RunState;
-    // Settings of a resumed run are the saved ones, except the epoch budget may grow
+    // Settings of a resumed run are the saved ones, except the epoch budget (epochs, cycle length) may grow
     // (runs saved before sampling/focal loss existed used neither).
     const old: Partial<TrainSettings> = saved.settings;
-    state = { ...saved, settings: { ...saved.settings, sampling: old.sampling ?? 'none', schedule: old.schedule ?? 'plateau', ema: old.ema ?? 0, loss: old.loss ?? 'ce', focalGamma: old.focalGamma ?? 2, epochs: settingsIn.epochs } };
+    state = { ...saved, settings: { ...saved.settings, sampling: old.sampling ?? 'none', schedule: old.schedule ?? 'plateau', ema: old.ema ?? 0, loss: old.loss ?? 'ce', focalGamma: old.focalGamma ?? 2, epochs: settingsIn.epochs, cosineCycle: settingsIn.cosineCycle } };
     const ck = await loadModelFolder(ckptDir(io));
     model.setWeights(ck.getWeights());
     ck.dispose();
@@ -290,7 +295,7 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
         augmentFaces(src, faces, m, s.augment, augRng);
         reseedDropout(model, s.seed, (drawEpoch - 1) * batches + b);
         if (s.schedule === 'cosine') {
-          state.lr = cosineLr(phase.lr ?? s.lr, s.minLr, phaseProgress(phases, phase, epoch, b / batches));
+          state.lr = cosineLr(phase.lr ?? s.lr, s.minLr, cycleProgress(phases, phase, s.cosineCycle, epoch, b / batches));
           setLearningRate(opt!, state.lr);
         }
         const { loss, correct } = trainStep(split!, opt!, faces, labels, spec, weights, lossOf(s), inputBlur);
@@ -350,10 +355,15 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
           io.log(`  no improvement for ${s.plateauPatience} epochs: learning rate -> ${state.lr.toExponential(2)}`);
         }
       }
-      const early = state.earlyWait >= s.earlyStopPatience;
+      // Under the cosine schedule a run stops only at the end of a cycle that brought no gain: mid-cycle the rate is
+      // still high, and a restart always costs accuracy for a few epochs.
+      const cycle = cycleOf(phases, phase, s.cosineCycle);
+      const early = s.schedule === 'cosine'
+        ? (epoch - cycle.first + 1) % cycle.length === 0 && state.earlyWait >= cycle.length
+        : state.earlyWait >= s.earlyStopPatience;
       if (early) {
         const next = phases.find((ph) => ph.lastEpoch > epoch);
-        io.log(`  early stop in phase "${phase.name}": no val_acc gain for ${s.earlyStopPatience} epochs`);
+        io.log(`  early stop in phase "${phase.name}": no val_acc gain for ${state.earlyWait} epochs`);
         if (next && next.name !== phase.name) {
           // Skip to the next phase instead of ending the run.
           const skipTo = phases[phases.indexOf(phase)].lastEpoch;
@@ -415,11 +425,18 @@ export function cosineLr(base: number, min: number, progress: number): number {
   return min + (base - min) * 0.5 * (1 + Math.cos(Math.PI * t));
 }
 
-/** How far into its phase training is (0..1) at `epoch` (1-based) plus a fraction of it. */
-export function phaseProgress(phases: Phase[], phase: Phase, epoch: number, fraction: number): number {
+/** The first epoch of `phase` and the length of its cosine cycles (the whole phase when `cycle` is 0 or longer). */
+export function cycleOf(phases: Phase[], phase: Phase, cycle: number): { first: number; length: number } {
   const i = phases.indexOf(phase);
   const first = i > 0 ? phases[i - 1].lastEpoch + 1 : 1;
-  return (epoch - first + fraction) / (phase.lastEpoch - first + 1);
+  const span = phase.lastEpoch - first + 1;
+  return { first, length: cycle > 0 && cycle < span ? cycle : span };
+}
+
+/** How far into its cosine cycle training is (0..1) at `epoch` (1-based) plus a fraction of it. */
+export function cycleProgress(phases: Phase[], phase: Phase, cycle: number, epoch: number, fraction: number): number {
+  const { first, length } = cycleOf(phases, phase, cycle);
+  return (((epoch - first) % length) + fraction) / length;
 }
 
 /** The loss settings of a training step. */
