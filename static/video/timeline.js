@@ -303,8 +303,10 @@ function start(section) {
     figure.setAttribute('data-time', String(s.time));
     figure.setAttribute('data-faces', s.faces.map((f) => f.id).join(' '));
     frameTime.textContent = `${s.time.toFixed(2)} s`;
+    slider.value = String(i);
     const mine = s.faces.find((f) => f.id === selectedFace);
-    frameCaption.textContent = t('video.frameAt', 'Frame at {time} s: {n} faces.', { time: s.time.toFixed(2), n: s.faces.length })
+    const at = { time: s.time.toFixed(2), n: s.faces.length };
+    frameCaption.textContent = (s.faces.length === 1 ? t('video.frameAtOne', 'Frame at {time} s: 1 face.', at) : t('video.frameAt', 'Frame at {time} s: {n} faces.', at))
       + (mine ? ` ${t('video.face', 'Face {id}', { id: selectedFace })}: ${labelName(mine.label)} ${(mine.scores[mine.label] * 100).toFixed(0)}%` : '');
   }
   // A click on a box selects that face.

@@ -361,6 +361,7 @@ export const en = {
   'video.frameLabel': 'Frame',
   'video.frameAria': 'The frame under the cursor with each face boxed and numbered',
   'video.frameAt': 'Frame at {time} s: {n} faces.',
+  'video.frameAtOne': 'Frame at {time} s: 1 face.',
   'video.axisTime': 'time (s)',
   'video.axisP': 'probability',
 } as const;

@@ -347,6 +347,7 @@ export const id: Record<MessageKey, string> = {
   'video.frameLabel': 'Bingkai',
   'video.frameAria': 'Bingkai di bawah kursor dengan setiap wajah diberi kotak dan nomor',
   'video.frameAt': 'Bingkai pada {time} dtk: {n} wajah.',
+  'video.frameAtOne': 'Bingkai pada {time} dtk: 1 wajah.',
   'video.axisTime': 'waktu (dtk)',
   'video.axisP': 'peluang',
 };

@@ -40,7 +40,7 @@ const CLIENT_KEYS = [
   'private.toggle', 'private.onDevice', 'private.onServer', 'private.loading', 'private.unavailable',
   // static/video/
   'video.ready', 'video.noPrivate', 'video.badFile', 'video.chosen', 'video.tooMany', 'video.progress', 'video.done',
-  'video.noFaces', 'video.cancelled', 'video.failed', 'video.face', 'video.faceSeen', 'video.frameAt', 'video.axisTime', 'video.axisP',
+  'video.noFaces', 'video.cancelled', 'video.failed', 'video.face', 'video.faceSeen', 'video.frameAt', 'video.frameAtOne', 'video.axisTime', 'video.axisP',
   // static/compare.js
   'compare.chartLoss', 'compare.chartAcc', 'compare.axisEpoch', 'compare.axisLoss', 'compare.axisAcc',
   'compare.seriesTrain', 'compare.seriesVal',
