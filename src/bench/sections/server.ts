@@ -18,7 +18,7 @@
  * (face48 | photo; default face48), models (models/).
  */
 import { predictFaces } from '../../inference/predict.js';
-import { disposeRegistry, type LoadedModel } from '../../inference/registry.js';
+import { disposeRegistry, type LoadedNetwork } from '../../inference/registry.js';
 import { createApp } from '../../server/app.js';
 import { listen } from '../../server/listen.js';
 import { initBackend, tf } from '../../tf/backend.js';
@@ -31,7 +31,7 @@ import { processStats } from '../process-stats.js';
 
 const LOAD_LEVELS = [1, 8, 32];
 
-function modelFigures(entry: LoadedModel, reps: number): Promise<Figure[]> {
+function modelFigures(entry: LoadedNetwork, reps: number): Promise<Figure[]> {
   const spec = entry.card.input;
   const face = new Uint8Array(FACE_SIZE * FACE_SIZE).map((_, i) => (i * 37) % 256);
   const id = entry.id.replace(/[^a-z0-9]+/gi, '_');
@@ -80,7 +80,9 @@ const section: BenchSection = {
     const images = await benchImages();
     notes.push(`backend ${backend}; images: ${images.source}`);
 
+    // An ensemble's cost is its members' (measured here) plus averaging.
     for (const entry of models.registry.models) {
+      if (entry.kind !== 'network') continue;
       ctx.log(`[bench] server: model-only latency of ${entry.id}`);
       figures.push(...await modelFigures(entry, ctx.quick ? 20 : 100));
     }
