@@ -1,12 +1,12 @@
 /**
- * Bench section `server` (issues 4 and 7): the demo server in this process on
+ * Bench section `server`: the demo server in this process on
  * a loopback port, with the models in models/ (or a stand-in, said so):
  *  - model-only latency per face (batch 1), per model: the forward pass alone,
  *    and with the shared preprocessing (predictFaces);
  *  - POST /api/predict p50/p99 and requests/s for a 48x48 face (?whole=1)
  *    and a 640x480 photo (face detection included), sequential and with 8
  *    concurrent clients;
- *  - the load levels of issue 7: 1, 8 and 32 concurrent clients;
+ *  - the load levels: 1, 8 and 32 concurrent clients;
  *  - RSS, tensors and open file handles after warm-up and after 5,000 requests.
  * Load comes from autocannon in this process (see load.ts). The rate limit is
  * off (every client is 127.0.0.1) and the queue may hold 64, so 32 clients are
