@@ -58,6 +58,9 @@ export interface HistoryEntry {
 
 export type Arch = 'cnn' | 'mobilenetv2';
 
+/** The card `arch` of a folder that averages other model folders' answers (inference/ensemble.ts). */
+export const ENSEMBLE_ARCH = 'ensemble';
+
 /** What `npm run calibrate` writes into card.json (inference/calibration.ts applies it). */
 export interface CalibrationCard {
   /** Divides the log-probabilities before the softmax; 1 = unchanged. */
@@ -76,7 +79,12 @@ export interface CalibrationCard {
 /** models/<name>/card.json */
 export interface ModelCard {
   name: string;
-  arch: Arch;
+  arch: Arch | typeof ENSEMBLE_ARCH;
+  /**
+   * Ensembles only: the sibling model folders whose probabilities (each as served: its own
+   * TTA and temperature) are averaged. Such a folder holds card.json alone.
+   */
+  members?: string[];
   input: InputSpec;
   labels: string[];
   trained_on: string;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { tf } from '../tf/backend.js';
 import { loadModelFolder } from '../tf/model-io.js';
-import { LABELS, NUM_CLASSES, type ModelCard } from '../types.js';
+import { ENSEMBLE_ARCH, LABELS, NUM_CLASSES, type ModelCard } from '../types.js';
 
 /** What consumers rely on is checked; the rest of the card passes through. */
 const cardSchema = z.object({
@@ -21,6 +21,7 @@ const cardSchema = z.object({
     blur: z.number().min(0).max(10).optional(),
   }),
   labels: z.array(z.string()).length(NUM_CLASSES),
+  members: z.array(z.string().regex(/^[\w.-]+$/, 'a model folder name')).min(2).optional(),
   tta: z.enum(['none', 'flip']).optional(),
   calibration: z.object({
     temperature: z.number().positive().max(100),
@@ -46,6 +47,9 @@ export async function readCard(dir: string): Promise<ModelCard> {
     throw new Error(`card.json is invalid at "${first.path.join('.')}": ${first.message}`);
   }
   const card = parsed.data as unknown as ModelCard;
+  if ((card.arch === ENSEMBLE_ARCH) !== (card.members !== undefined)) {
+    throw new Error(`card.json: an "${ENSEMBLE_ARCH}" card lists its "members" (two or more model folders), and only such a card does`);
+  }
   if (card.labels.some((l, i) => l !== LABELS[i])) {
     throw new Error(`card.json labels ${JSON.stringify(card.labels)} are not in FER2013 order (${LABELS.join(', ')})`);
   }
@@ -55,6 +59,7 @@ export async function readCard(dir: string): Promise<ModelCard> {
 /** Loads the card and the model, and checks that they agree. */
 export async function loadTrainedModel(dir: string): Promise<LoadedModelFolder> {
   const card = await readCard(dir);
+  if (card.members) throw new Error(`${dir} is an ensemble of ${card.members.join(', ')}, not one network`);
   const model = await loadModelFolder(dir);
   const [, h, w, c] = model.inputs[0].shape;
   const outShape = model.outputs[0].shape;

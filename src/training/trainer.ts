@@ -162,6 +162,11 @@ export function reseedDropout(model: tf.LayersModel, seed: number, step: number)
   });
 }
 
+/** A card names files, not where they were on the training machine (URLs stay whole). */
+function shortPath<T extends string | null | undefined>(p: T): T {
+  return (p && !/^https?:/.test(p) ? path.basename(p) : p) as T;
+}
+
 function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metrics: ModelCard['metrics'], name: string, notes?: string): ModelCard {
   const s = state.settings;
   const prior = state.prior ?? { history: [], trainSeconds: 0 };
@@ -175,12 +180,12 @@ function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metric
     created: new Date().toISOString(),
     metrics,
     history: [...prior.history, ...state.history.map((e) => ({ ...e, epoch: e.epoch + prior.history.length }))],
-    settings: { ...s, validation: state.valName },
+    settings: { ...s, base: shortPath(s.base), init: shortPath(s.init), validation: state.valName },
     ...(state.command ? { command: state.command } : {}),
     train_seconds: Math.round(prior.trainSeconds + state.trainSeconds),
     tta: 'none',
     quantization: s.quantize,
-    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${state.prior.from}, its own settings); the rest are this run's (settings).`]
+    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${shortPath(state.prior.from)}, its own settings); the rest are this run's (settings).`]
       .filter(Boolean).join(' ') || undefined,
   };
 }
