@@ -20,7 +20,7 @@ function start(section) {
   const $ = (id) => document.getElementById(id);
   const base = document.documentElement.getAttribute('data-base') || '';
   let strings = {};
-  try { strings = JSON.parse($('ui-strings').textContent || '{}'); } catch (e) { /* English fallbacks */ }
+  try { strings = JSON.parse($('ui-strings').textContent || '{}'); } catch { /* English fallbacks */ }
   const t = (key, fallback, params) => Object.keys(params || {}).reduce(
     (s, k) => s.replace(`{${k}}`, () => String(params[k])), strings[key] || fallback);
   const labelName = (l) => t(`label.${l}`, l);
