@@ -5,9 +5,10 @@ import { Command, Option } from 'commander';
 import { initBackend } from '../tf/backend.js';
 import { loadDataSet } from '../training/dataset.js';
 import { evaluateSplit } from '../training/evaluate.js';
-import { loadTrainedModel } from '../training/model-folder.js';
+import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { formatReport } from '../training/report.js';
-import { USAGES, type EvalReport, type Usage } from '../types.js';
+import { USAGES, type Usage } from '../types.js';
+import type { EvalReport } from '../artifacts/card.js';
 import { runCli } from './run.js';
 import { defaultUsage } from './usage.js';
 

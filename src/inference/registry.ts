@@ -6,8 +6,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend, tf } from '../tf/backend.js';
-import { loadTrainedModel } from '../training/model-folder.js';
-import type { ModelCard } from '../types.js';
+import { loadTrainedModel } from '../artifacts/model-folder.js';
+import type { ModelCard } from '../artifacts/card.js';
 
 export interface LoadedModel {
   /** The folder name: what `?model=` and the picker use. */
@@ -43,7 +43,7 @@ function lastActivation(model: tf.LayersModel): string | undefined {
   return typeof config.activation === 'string' ? config.activation : undefined;
 }
 
-/** Loads one folder (training/model-folder.ts checks it) and warms it up; throws with the reason. */
+/** Loads one folder (artifacts/model-folder.ts checks it) and warms it up; throws with the reason. */
 export async function loadModelEntry(dir: string): Promise<LoadedModel> {
   const id = path.basename(dir);
   const { card, model } = await loadTrainedModel(dir);
