@@ -45,6 +45,7 @@ before(async () => {
 
 const entryOf = (id: string): prep.Entry => {
   const m = registry.get(id)!;
+  if (m.kind === 'ensemble') return { members: m.members.map((x) => entryOf(x.id) as prep.Network) };
   return { model: m.model, spec: m.card.input, outputsProbabilities: m.outputsProbabilities, tta: m.card.tta === 'flip', temperature: temperatureOf(m.card) };
 };
 

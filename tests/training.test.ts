@@ -1,5 +1,5 @@
 /**
- * Training and evaluation end to end on drawn synthetic faces (issue 2): each
+ * Training and evaluation end to end on drawn synthetic faces: each
  * architecture learns; `--resume` continues the very same history; artifacts
  * are complete folders written atomically with the card of DESIGN.md; a run
  * interrupted by SIGINT checkpoints and exits 130, one killed by SIGKILL

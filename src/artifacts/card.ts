@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { LABELS, USAGES } from '../types.js';
 import { writeFileAtomically } from './atomic.js';
 
+/** The card `arch` of a folder that averages other model folders' answers (inference/ensemble.ts). */
+export const ENSEMBLE_ARCH = 'ensemble';
+
 /** How a 48x48 grey face becomes a model input. */
 export const inputSpecSchema = z.object({
   /** Side of the square model input in pixels. */
@@ -79,11 +82,16 @@ export type CalibrationCard = z.infer<typeof calibrationSchema>;
  */
 export const modelCardSchema = z.object({
   name: z.string().min(1),
-  /** The architecture it was trained as (training/architectures). */
+  /** The architecture it was trained as (training/architectures), or ENSEMBLE_ARCH. */
   arch: z.string(),
   input: inputSpecSchema,
   /** Always FER2013's order (checked by readCard). */
   labels: z.array(z.string()).length(LABELS.length),
+  /**
+   * Ensembles only: the sibling model folders whose probabilities (each as served: its own
+   * TTA and temperature) are averaged. Such a folder holds card.json alone.
+   */
+  members: z.array(z.string().regex(/^[\w.-]+$/, 'a model folder name')).min(2).optional(),
   /** Test-time augmentation the demo should use. */
   tta: z.enum(['none', 'flip']).optional(),
   /** Temperature scaling fitted by `npm run calibrate`. */
@@ -114,6 +122,9 @@ export function parseCard(raw: unknown): ModelCard {
     throw new Error(`card.json is invalid at "${first.path.join('.')}": ${first.message}`);
   }
   const card = parsed.data;
+  if ((card.arch === ENSEMBLE_ARCH) !== (card.members !== undefined)) {
+    throw new Error(`card.json: an "${ENSEMBLE_ARCH}" card lists its "members" (two or more model folders), and only such a card does`);
+  }
   if (card.labels.some((l, i) => l !== LABELS[i])) {
     throw new Error(`card.json labels ${JSON.stringify(card.labels)} are not in FER2013 order (${LABELS.join(', ')})`);
   }

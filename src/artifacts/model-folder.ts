@@ -107,9 +107,10 @@ export async function loadModelFrom(pathOrUrl: string): Promise<tf.LayersModel> 
 
 export interface LoadedModelFolder { dir: string; card: ModelCard; model: tf.LayersModel }
 
-/** Loads a trained model folder: the card and the model, checked to agree. */
+/** Loads a trained network's folder: the card and the model, checked to agree (an ensemble: inference/registry.ts). */
 export async function loadTrainedModel(dir: string): Promise<LoadedModelFolder> {
   const card = await readCard(dir);
+  if (card.members) throw new Error(`${dir} is an ensemble of ${card.members.join(', ')}, not one network`);
   const model = await loadModelFolder(dir);
   const [, h, w, c] = model.inputs[0].shape;
   const outShape = model.outputs[0].shape;

@@ -3,11 +3,17 @@
  * mobilenetv2-frozen) written atomically with its card whenever validation
  * accuracy improves.
  */
+import path from 'node:path';
 import type { tf } from '../tf/backend.js';
 import { LABELS } from '../types.js';
 import { cardJson, type EvalReport, type InputSpec, type ModelCard } from '../artifacts/card.js';
 import { saveModelFolder } from '../artifacts/model-folder.js';
 import type { RunState } from './checkpoint.js';
+
+/** A card names files, not where they were on the training machine (URLs stay whole). */
+function shortPath<T extends string | null | undefined>(p: T): T {
+  return (p && !/^https?:/.test(p) ? path.basename(p) : p) as T;
+}
 
 export function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metrics: ModelCard['metrics'], name: string, notes?: string): ModelCard {
   const s = state.settings;
@@ -22,12 +28,12 @@ export function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec,
     created: new Date().toISOString(),
     metrics,
     history: [...prior.history, ...state.history.map((e) => ({ ...e, epoch: e.epoch + prior.history.length }))],
-    settings: { ...s, validation: state.valName },
+    settings: { ...s, base: shortPath(s.base), init: shortPath(s.init), validation: state.valName },
     ...(state.command ? { command: state.command } : {}),
     train_seconds: Math.round(prior.trainSeconds + state.trainSeconds),
     tta: 'none',
     quantization: s.quantize,
-    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${state.prior.from}, its own settings); the rest are this run's (settings).`]
+    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${shortPath(state.prior.from)}, its own settings); the rest are this run's (settings).`]
       .filter(Boolean).join(' ') || undefined,
   };
 }

@@ -2,6 +2,8 @@
  * English interface strings. Keys are grouped by where they appear; {name}
  * marks a value filled in at run time. id.ts must have every key.
  */
+import { ERROR_MESSAGES } from '../../messages/errors.js';
+
 export const en = {
   // The seven FER2013 labels.
   'label.angry': 'angry',
@@ -300,29 +302,8 @@ export const en = {
   'compare.rowsStatement': 'Every figure on this page was computed on the same rows: {description}.',
   'compare.latencyNote': 'Latency is one face at batch size 1 (preprocessing, prediction and reading the scores back), the median of {runs} runs on the machine that ran the comparison; it moves with that machine’s load.',
 
-  // Error messages (matched from the English text by i18n/errors.ts).
-  'err.noPhoto': 'No photo was chosen. Please choose a photo (or click an example) first.',
-  'err.noImageApi': 'No image was sent. Post it as the multipart field "image" or as the raw request body.',
-  'err.empty': 'The file is empty (0 bytes). Please choose a photo.',
-  'err.notImage': 'This file is not an image we can read. Please upload a photo (JPEG, PNG, WebP, GIF, AVIF or TIFF).',
-  'err.damaged': 'This image looks damaged or incomplete (perhaps the upload was cut off). Please try another file.',
-  'err.noSize': 'This image has no size in its header, so it is probably damaged.',
-  'err.unsupported': '{format} files are not supported. Please upload a JPEG, PNG, WebP, GIF, AVIF or TIFF photo.',
-  'err.heic': 'HEIC photos are not supported. Please export the photo as JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible).',
-  'err.tooManyPixelsSized': 'This image is {w} x {h} pixels, more than the {mp} megapixels we accept. Please upload a smaller photo.',
-  'err.tooManyPixels': 'This image has more than the {mp} megapixels we accept. Please upload a smaller photo.',
-  'err.tooLarge': 'The file is too large: the limit is {mb} MB. Please choose a smaller photo.',
-  'err.uploadTooLarge': 'The upload is too large.',
-  'err.malformed': 'The upload could not be read: the form data is malformed. Please try again.',
-  'err.useForm': 'Please send the photo with the upload form.',
-  'err.noModels': 'No model is loaded yet, so photos cannot be analysed. Train one with "npm run train" and restart the server.',
-  'err.unknownModel': 'There is no model called "{id}". Available: {list}.',
-  'err.unknownExample': 'There is no example called "{id}".',
-  'err.flag01': '"{name}" must be 1 or 0 (got "{value}").',
-  'err.maxFaces': '"max_faces" must be a whole number of at least 1 (got "{value}").',
-  'err.server': 'Something went wrong on our side while analysing the photo. Please try again.',
-  'err.nothingHere': 'Nothing at this address.',
-  'err.nothingAt': 'Nothing at {path}.',
+  // Error messages (src/messages/errors.ts; errors carry these keys).
+  ...ERROR_MESSAGES,
 
   // The API page: operation texts (the OpenAPI document itself stays English).
   'apiop.predict.summary': 'Recognise the expression of every face in a photo',
