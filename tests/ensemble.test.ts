@@ -17,7 +17,8 @@ import { disposeRegistry, loadRegistry, type ModelRegistry } from '../src/infere
 import { PROJECT_ROOT } from '../src/server/paths.js';
 import { initBackend } from '../src/tf/backend.js';
 import { loadDataSet, type Split } from '../src/training/dataset.js';
-import { LABELS, NUM_CLASSES, type EvalReport, type ModelCard } from '../src/types.js';
+import { LABELS, NUM_CLASSES } from '../src/types.js';
+import type { EvalReport, ModelCard } from '../src/artifacts/card.js';
 import { facePng } from './helpers/images.js';
 import { saveTinyModel, testCard } from './helpers/models.js';
 import { startTestServer } from './helpers/server.js';

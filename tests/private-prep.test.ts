@@ -17,7 +17,7 @@ import { predictFaces } from '../src/inference/predict.js';
 import { temperatureOf } from '../src/inference/calibration.js';
 import { loadRegistry, type ModelRegistry } from '../src/inference/registry.js';
 import { packageDir } from '../src/inference/detect/package-dir.js';
-import { readModelArtifacts } from '../src/tf/model-io.js';
+import { readModelArtifacts } from '../src/artifacts/model-folder.js';
 import { initBackend, tf } from '../src/tf/backend.js';
 import { PROJECT_ROOT } from '../src/server/paths.js';
 import { demoPhoto, demoSkip, resizedJpeg } from './helpers/face-photos.js';

@@ -17,7 +17,7 @@ import { buildCustomCnn, CNN_INPUT, cnnInput } from '../src/training/architectur
 const FULL_SIZE_GREY = cnnInput(48);
 import { buildMobileNetV2, keepBatchNormInInference, mobilenetInput } from '../src/training/architectures/mobilenetv2.js';
 import { splitModel } from '../src/training/split-model.js';
-import { trainStep } from '../src/training/trainer.js';
+import { trainStep } from '../src/training/step.js';
 import { evaluateSplit } from '../src/training/evaluate.js';
 import { makeSplit } from '../src/training/dataset.js';
 import { FACE_PIXELS } from '../src/inference/preprocess.js';

@@ -10,9 +10,10 @@ import { initBackend } from '../tf/backend.js';
 import { loadModelEntry, type LoadedNetwork } from '../inference/registry.js';
 import { loadDataSet } from '../training/dataset.js';
 import { evaluateEntry } from '../training/evaluate.js';
-import { writeCard } from '../training/calibrate-folder.js';
+import { writeCard } from '../artifacts/card.js';
 import { formatReport } from '../training/report.js';
-import { ENSEMBLE_ARCH, FACE_SIZE, LABELS, USAGES, type ModelCard, type Usage } from '../types.js';
+import { ENSEMBLE_ARCH, type ModelCard } from '../artifacts/card.js';
+import { FACE_SIZE, LABELS, USAGES, type Usage } from '../types.js';
 import { runCommand } from './command-line.js';
 import { runCli } from './run.js';
 

@@ -7,7 +7,8 @@ import { loadDataSet } from '../training/dataset.js';
 import { loadModelEntry } from '../inference/registry.js';
 import { evaluateEntry } from '../training/evaluate.js';
 import { formatReport } from '../training/report.js';
-import { USAGES, type EvalReport, type Usage } from '../types.js';
+import { USAGES, type Usage } from '../types.js';
+import type { EvalReport } from '../artifacts/card.js';
 import { runCli } from './run.js';
 import { defaultUsage } from './usage.js';
 

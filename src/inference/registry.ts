@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend, tf } from '../tf/backend.js';
-import { loadTrainedModel, readCard } from '../training/model-folder.js';
-import type { ModelCard } from '../types.js';
+import { loadTrainedModel } from '../artifacts/model-folder.js';
+import { readCard } from '../artifacts/card.js';
+import type { ModelCard } from '../artifacts/card.js';
 
 /** One trained network. */
 export interface LoadedNetwork {
@@ -59,7 +60,7 @@ function lastActivation(model: tf.LayersModel): string | undefined {
 }
 
 /**
- * Loads one folder (training/model-folder.ts checks it) and warms it up; throws with the reason.
+ * Loads one folder (artifacts/ checks it) and warms it up; throws with the reason.
  * An ensemble's members come from `loaded` when there, else from its sibling folders.
  */
 export async function loadModelEntry(dir: string, loaded: ReadonlyMap<string, LoadedModel> = new Map()): Promise<LoadedModel> {

@@ -1,7 +1,8 @@
 /** Scoring a split with a model through the shared preprocessing; metrics. */
 import { tf } from '../tf/backend.js';
 import { facesToTensor, flipFaces, FACE_PIXELS } from '../inference/preprocess.js';
-import { NUM_CLASSES, type EvalReport, type InputSpec } from '../types.js';
+import { NUM_CLASSES } from '../types.js';
+import type { EvalReport, InputSpec } from '../artifacts/card.js';
 import { temperatureOf } from '../inference/calibration.js';
 import type { LoadedEnsemble, LoadedModel } from '../inference/registry.js';
 import type { Split } from './dataset.js';

@@ -21,14 +21,16 @@
  */
 import { tf, initBackend } from '../../tf/backend.js';
 import { originalWasmKernels } from '../../tf/wasm-gradients.js';
-import { buildCustomCnn, CNN_DEFAULTS, cnnInput } from '../../training/architectures/custom-cnn.js';
+import { buildCustomCnn, cnnInput } from '../../training/architectures/custom-cnn.js';
+import { CNN_DEFAULTS } from '../../training/config.js';
 import { buildMobileNetV2, keepBatchNormInInference, mobilenetInput } from '../../training/architectures/mobilenetv2.js';
 import { splitModel } from '../../training/split-model.js';
-import { trainStep } from '../../training/trainer.js';
+import { trainStep } from '../../training/step.js';
 import { augmentFaces, DEFAULT_AUGMENT } from '../../training/augment.js';
 import { mulberry32 } from '../../training/random.js';
 import { FACE_PIXELS } from '../../inference/preprocess.js';
-import { NUM_CLASSES, type InputSpec } from '../../types.js';
+import { NUM_CLASSES } from '../../types.js';
+import type { InputSpec } from '../../artifacts/card.js';
 import { timeMedian, type BenchContext, type BenchSection, type Figure, type SectionResult } from '../framework.js';
 
 const BATCH = 64;
@@ -49,7 +51,7 @@ const cnn = (id: string, label: string, inputSize: number, convsPerBlock: number
   id, label, cpu, family: 'cnn',
   build: () => ({ model: buildCustomCnn({ ...CNN_DEFAULTS, inputSize, convsPerBlock }), firstTopLayer: null, spec: cnnInput(inputSize) }),
 });
-/** `inferenceBn`: batch norm kept in inference mode, as recipes.ts builds MobileNetV2 for real runs. */
+/** `inferenceBn`: batch norm kept in inference mode, as architectures/mobilenetv2.ts builds MobileNetV2 for real runs. */
 const mnv2 = (id: string, label: string, size: number, firstTopLayer: string, cpu: boolean, inferenceBn = false): ModelCase => ({
   id, label, cpu, family: 'mnv2',
   build: () => {
@@ -68,7 +70,7 @@ const MODELS: ModelCase[] = [
 
 /**
  * The shapes of the current long runs (/work/runs/COMMANDS.md). The MobileNetV2
- * run is built as recipes.ts builds it (batch norm kept in inference mode,
+ * run is built as architectures/mobilenetv2.ts builds it (batch norm kept in inference mode,
  * fine-tuning from block 3) and is measured on cpu too.
  */
 const RUN_MODELS: ModelCase[] = [
