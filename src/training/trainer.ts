@@ -11,6 +11,7 @@ import { tf } from '../tf/backend.js';
 import { facesToTensor, FACE_PIXELS } from '../inference/preprocess.js';
 import { LABELS, NUM_CLASSES, type EvalReport, type HistoryEntry, type InputSpec, type ModelCard } from '../types.js';
 import { loadModelFolder, modelFiles, recoverFolder, writeFolderAtomically, saveModelFolder, type Quantization } from '../tf/model-io.js';
+import { cardPath, cardSettings } from './card-paths.js';
 import { augmentFaces, type AugmentOptions } from './augment.js';
 import type { Split } from './dataset.js';
 import { evaluateSplit } from './evaluate.js';
@@ -175,12 +176,12 @@ function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metric
     created: new Date().toISOString(),
     metrics,
     history: [...prior.history, ...state.history.map((e) => ({ ...e, epoch: e.epoch + prior.history.length }))],
-    settings: { ...s, validation: state.valName },
+    settings: cardSettings({ ...s, validation: state.valName }),
     ...(state.command ? { command: state.command } : {}),
     train_seconds: Math.round(prior.trainSeconds + state.trainSeconds),
     tta: 'none',
     quantization: s.quantize,
-    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${state.prior.from}, its own settings); the rest are this run's (settings).`]
+    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${cardPath(state.prior.from)}, its own settings); the rest are this run's (settings).`]
       .filter(Boolean).join(' ') || undefined,
   };
 }
