@@ -1,4 +1,4 @@
-// Browser side of sharing the demo: the Share panel (copy, close), the copy
+// Browser side of sharing the demo: the Share panel (copy, close, Escape), the copy
 // buttons of the API page, and waiting politely when the server is busy
 // (503 or 429 with Retry-After: count down, then send the same request again).
 // Strings come from the page's JSON block #ui-strings (no inline scripts).
@@ -47,12 +47,20 @@
       copy(text || '', copyButton, from ? t('api.copied', 'Copied') : t('share.copied', 'Link copied'));
       return;
     }
-    if (target.closest('.share-close')) {
-      var panel = document.getElementById('share-panel');
-      if (panel) panel.replaceChildren();
-      var opener = document.querySelector('.share-button');
-      if (opener) opener.focus();
-    }
+    if (target.closest('.share-close')) closeSharePanel();
+  });
+
+  function closeSharePanel() {
+    var panel = document.getElementById('share-panel');
+    if (!panel || !panel.firstElementChild) return false;
+    panel.replaceChildren();
+    var opener = document.querySelector('.share-button');
+    if (opener) opener.focus();
+    return true;
+  }
+  // Escape closes the Share panel, as it would a dialog.
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape' && !e.defaultPrevented && closeSharePanel()) e.preventDefault();
   });
 
   // Move focus into the share panel when it opens.

@@ -131,17 +131,24 @@ test('the language switch: Bahasa Indonesia for the page and the seven labels, a
   assert.equal(new URL(page.url()).pathname, '/demo/api', 'the switch stays on the same page');
 });
 
-test('the Share panel shows the link and its QR code', { skip, timeout: 60_000 }, async () => {
+test('the Share panel shows the link (no QR code for a loopback address) and closes with its button or Escape', { skip, timeout: 60_000 }, async () => {
   await page.goto(`${server.url}/`);
   await page.waitForFunction(() => 'htmx' in window, null, { timeout: 10_000 });
   await page.click('.share-button');
   await page.waitForSelector('#share-panel .share-card');
   const href = await page.getAttribute('#share-url', 'href');
   assert.match(href ?? '', /^http:\/\/127\.0\.0\.1:\d+\/demo\/$/);
-  await page.waitForFunction(() => (document.querySelector('#share-panel img.qr') as HTMLImageElement | null)?.naturalWidth ?? 0 > 0);
+  assert.equal(await page.$('#share-panel img.qr'), null, '127.0.0.1 cannot be opened from a phone: no QR code');
+  assert.ok((await page.textContent('#share-panel'))?.includes(en('share.loopbackOnly').slice(0, 40)), 'says why');
   await page.screenshot({ path: path.join(OUT, 'sharing-share-panel.png'), fullPage: false });
   await page.click('#share-panel .share-close');
   assert.equal(await page.$('#share-panel .share-card'), null);
+  // Open again, close with Escape: focus goes back to the Share button.
+  await page.click('.share-button');
+  await page.waitForSelector('#share-panel .share-card');
+  await page.keyboard.press('Escape');
+  assert.equal(await page.$('#share-panel .share-card'), null);
+  assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('share-button')), true);
 });
 
 test('a busy server: the page says it is waiting, then retries by itself', { skip, timeout: 120_000 }, async () => {
