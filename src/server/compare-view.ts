@@ -186,7 +186,7 @@ function calibrationRow(m: ModelResult, usage: string): CalibrationRow | null {
     eceBefore: k.ece_before.toFixed(3),
     eceAfter: k.ece_after === null ? null : k.ece_after.toFixed(3),
     temperature: k.temperature === null ? null : k.temperature.toFixed(2),
-    fittedOn: k.fitted_on,
+    fittedOn: k.fitted_on === null ? null : translateComparisonText(k.fitted_on, uiLocals().t),
     sameRows: k.fitted_on !== null && k.fitted_on.includes(usage),
   };
 }
@@ -258,7 +258,7 @@ export function toCompareView(c: Comparison): CompareView {
     columns,
     rows,
     unavailable: c.models.filter((m) => !m.available).map((m) => ({ id: m.id, kind: m.kind, source: m.source, reason: (m as { reason: string }).reason })),
-    f1Columns: [...LABELS],
+    f1Columns: LABELS.map((l) => t(`label.${l}`)),
     f1Rows,
     f1Groups: LABELS.map((l, k) => ({
       label: l,

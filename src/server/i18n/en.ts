@@ -341,6 +341,7 @@ export const en = {
   'cmptext.symmetric': 'x / 127.5 - 1 into [-1, 1]',
   'cmptext.resize': 'bilinear resize to {w}x{h}',
   'cmptext.rgb': 'grey replicated to 3 channels',
+  'cmptext.faces': '({n} faces)',
 
   // Error messages (matched from the English text by i18n/errors.ts).
   'err.noPhoto': 'No photo was chosen. Please choose a photo (or click an example) first.',

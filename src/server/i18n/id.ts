@@ -328,6 +328,7 @@ export const id: Record<MessageKey, string> = {
   'cmptext.symmetric': 'x / 127.5 - 1 ke [-1, 1]',
   'cmptext.resize': 'ubah ukuran bilinear ke {w}x{h}',
   'cmptext.rgb': 'abu-abu disalin ke 3 kanal',
+  'cmptext.faces': '({n} wajah)',
 
   'err.noPhoto': 'Belum ada foto yang dipilih. Silakan pilih foto (atau klik contoh) terlebih dahulu.',
   'err.noImageApi': 'Tidak ada gambar yang dikirim. Kirim sebagai field multipart "image" atau sebagai isi mentah permintaan.',
