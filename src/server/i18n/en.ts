@@ -108,7 +108,8 @@ export const en = {
   // Limits.
   'limit.busy': 'Many people are using the demo right now. Please try again in {seconds} seconds.',
   'limit.rate': 'You have sent many photos in a short time. Please wait {seconds} seconds, then try again.',
-  'limit.retrying': 'Waiting for a free place… trying again in {seconds} s.',
+  'limit.retrying': 'Many people are using the demo right now. Trying again in {seconds} s…',
+  'limit.rateRetrying': 'You have sent many photos in a short time. Trying again in {seconds} s…',
   'limit.badRequest': 'The request is not valid: {details}',
   'limit.bodyTooLarge': 'The request is too large: the limit is {kb} KB.',
   'limit.stalled': 'The upload stopped arriving (nothing for {seconds} seconds), so it was cut off. Please try again.',

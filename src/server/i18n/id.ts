@@ -100,7 +100,8 @@ export const id: Record<MessageKey, string> = {
 
   'limit.busy': 'Banyak orang sedang memakai demo ini. Silakan coba lagi dalam {seconds} detik.',
   'limit.rate': 'Anda mengirim banyak foto dalam waktu singkat. Silakan tunggu {seconds} detik, lalu coba lagi.',
-  'limit.retrying': 'Menunggu giliran… mencoba lagi dalam {seconds} detik.',
+  'limit.retrying': 'Banyak orang sedang memakai demo ini. Mencoba lagi dalam {seconds} detik…',
+  'limit.rateRetrying': 'Anda mengirim banyak foto dalam waktu singkat. Mencoba lagi dalam {seconds} detik…',
   'limit.badRequest': 'Permintaan tidak valid: {details}',
   'limit.bodyTooLarge': 'Permintaannya terlalu besar: batasnya {kb} KB.',
   'limit.stalled': 'Unggahan berhenti mengalir (tidak ada data selama {seconds} detik), jadi diputus. Silakan coba lagi.',
