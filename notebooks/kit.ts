@@ -14,9 +14,11 @@ export { classCounts, loadDataSet, stratifiedSplit, subset, trainValSplits } fro
 export { DEFAULT_AUGMENT, NO_AUGMENT } from '../src/training/augment.js';
 export { train } from '../src/training/trainer.js';
 export { classWeights, epochOrder } from '../src/training/imbalance.js';
-export { evaluateSplit, scoreFaces } from '../src/training/evaluate.js';
+export { evaluateEntry, evaluateSplit, scoreFaces } from '../src/training/evaluate.js';
+export { loadModelEntry } from '../src/inference/registry.js';
 export { argmaxRows, confusionMatrix, metricsFromConfusion } from '../src/training/metrics.js';
-export { loadTrainedModel, readCard } from '../src/training/model-folder.js';
+export { loadTrainedModel } from '../src/artifacts/model-folder.js';
+export { readCard } from '../src/artifacts/card.js';
 export { compareModels, listModelFolders, mcnemarBetween } from '../src/compare/compare.js';
 export { describeConfusion, lrChanges, mostConfused, reliability, rowNormalise } from '../src/compare/analysis.js';
 export { barChartSvg, confusionSvg, faceGridSvg, facePng, groupedBarsSvg, lineChartSvg, reliabilitySvg, sideBySideSvg, svgPng, tableHtml } from '../src/compare/figures.js';

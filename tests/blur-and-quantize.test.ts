@@ -14,7 +14,7 @@ import { blurFaces, facesToTensor, FACE_PIXELS } from '../src/inference/preproce
 import { makeSplit } from '../src/training/dataset.js';
 import { mulberry32 } from '../src/training/random.js';
 import { estimateBlur, laplacianEnergy } from '../src/training/sharpness.js';
-import { loadTrainedModel } from '../src/training/model-folder.js';
+import { loadTrainedModel } from '../src/artifacts/model-folder.js';
 import { drawFace } from './helpers/synthetic-fer.js';
 import { saveTinyModel, testCard } from './helpers/models.js';
 

@@ -9,14 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { applyTemperature, temperatureOf } from '../src/inference/calibration.js';
 import { predictFaces, toScores } from '../src/inference/predict.js';
-import { loadModelEntry } from '../src/inference/registry.js';
+import { disposeEntry, loadModelEntry } from '../src/inference/registry.js';
 import { calibrationOf } from '../src/compare/compare.js';
 import { certainty } from '../src/server/certainty.js';
 import { majorityOf } from '../src/server/side-by-side-view.js';
-import { calibrateFolder, writeCard } from '../src/training/calibrate-folder.js';
+import { calibrateFolder } from '../src/training/calibrate-folder.js';
+import { writeCard } from '../src/artifacts/card.js';
 import { expectedCalibrationError, fitTemperature, reliability } from '../src/training/calibration.js';
 import { makeSplit } from '../src/training/dataset.js';
-import { readCard } from '../src/training/model-folder.js';
+import { readCard } from '../src/artifacts/card.js';
 import { initBackend } from '../src/tf/backend.js';
 import { FACE_SIZE, LABELS, NUM_CLASSES } from '../src/types.js';
 import { saveTinyModel, testCard } from './helpers/models.js';
@@ -132,8 +133,8 @@ describe('a model folder with a temperature', () => {
     // With mirror averaging too, each pass is scaled and the rows still sum to 1.
     const tta = predictFaces(calibrated, face, { tta: true })[0];
     assert.ok(Math.abs(tta.reduce((a, b) => a + b, 0) - 1) < 1e-4);
-    plain.model.dispose();
-    calibrated.model.dispose();
+    disposeEntry(plain);
+    disposeEntry(calibrated);
   });
 
   test('a card with a broken temperature is refused with a clear reason', async () => {

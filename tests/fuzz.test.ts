@@ -1,5 +1,5 @@
 /**
- * Fuzz (issue 7): thousands of seeded hostile uploads against the real server
+ * Fuzz: thousands of seeded hostile uploads against the real server
  * on a loopback port, 8 at a time: random bytes, truncated and bit-flipped
  * JPEG/PNG/WebP/GIF/TIFF/AVIF, wrong content types, zero-size, 1x1 and
  * 20000x20000-header images, PNG bombs, an SVG with external references, very

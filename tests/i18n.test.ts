@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { en } from '../src/server/i18n/en.js';
-import { localiseMessage } from '../src/server/i18n/errors.js';
+import { HttpError, toPublicError } from '../src/server/errors.js';
+import { ImageInputError } from '../src/inference/decode.js';
 import { id } from '../src/server/i18n/id.js';
 import { isMessageKey, translator } from '../src/server/i18n/index.js';
 import { loadExamples } from '../src/server/examples.js';
@@ -76,12 +77,19 @@ describe('catalogues', () => {
     }
   });
 
-  test('error sentences thrown in English are said in Indonesian', () => {
+  test('errors carry a message key and its parameters: English in the message, Indonesian where shown', () => {
     const t = translator('id');
-    assert.equal(localiseMessage('There is no model called "x". Available: a, b.', t), 'Tidak ada model bernama "x". Yang tersedia: a, b.');
-    assert.equal(localiseMessage('The file is too large: the limit is 10 MB. Please choose a smaller photo.', t),
-      'Berkasnya terlalu besar: batasnya 10 MB. Silakan pilih foto yang lebih kecil.');
-    assert.equal(localiseMessage('Something nobody wrote down.', t), 'Something nobody wrote down.');
+    const say = (e: unknown) => { const p = toPublicError(e); return p.key ? t(p.key, p.params) : p.message; };
+    const unknown = new HttpError(400, 'err.unknownModel', { id: 'x', list: 'a, b' });
+    assert.equal(unknown.message, 'There is no model called "x". Available: a, b.');
+    assert.equal(say(unknown), 'Tidak ada model bernama "x". Yang tersedia: a, b.');
+    const big = new ImageInputError('too_many_pixels', 'err.tooManyPixels', { mp: 50 });
+    assert.equal(toPublicError(big).status, 422);
+    assert.match(say(big), /50/);
+    assert.notEqual(say(big), big.message, 'said in Indonesian');
+    // A sentence already in the reader's language passes as it is; anything unexpected says nothing internal.
+    assert.equal(say(new HttpError(429, 'Tunggu 3 detik.')), 'Tunggu 3 detik.');
+    assert.equal(say(new Error('ENOENT /secret/path')), t('err.server'));
   });
 });
 

@@ -40,6 +40,9 @@ before(async () => {
   for (const [name, seed] of [['custom-cnn', 1], ['mobilenetv2', 2]] as const) {
     await saveTinyModel(modelsDir, testCard(name, 0.3, { history }), seed);
   }
+  // ... and an ensemble of the two (a card-only folder), as shipped.
+  fs.mkdirSync(path.join(modelsDir, 'ensemble'));
+  fs.writeFileSync(path.join(modelsDir, 'ensemble', 'card.json'), JSON.stringify(testCard('ensemble', 0.35, { arch: 'ensemble', members: ['custom-cnn', 'mobilenetv2'] })));
   fs.rmSync(OUT, { recursive: true, force: true });
 });
 after(async () => { await syn?.cleanup(); });

@@ -17,7 +17,7 @@ import { predictFaces } from '../src/inference/predict.js';
 import { temperatureOf } from '../src/inference/calibration.js';
 import { loadRegistry, type ModelRegistry } from '../src/inference/registry.js';
 import { packageDir } from '../src/inference/detect/package-dir.js';
-import { readModelArtifacts } from '../src/tf/model-io.js';
+import { readModelArtifacts } from '../src/artifacts/model-folder.js';
 import { initBackend, tf } from '../src/tf/backend.js';
 import { PROJECT_ROOT } from '../src/server/paths.js';
 import { demoPhoto, demoSkip, resizedJpeg } from './helpers/face-photos.js';
@@ -45,6 +45,7 @@ before(async () => {
 
 const entryOf = (id: string): prep.Entry => {
   const m = registry.get(id)!;
+  if (m.kind === 'ensemble') return { members: m.members.map((x) => entryOf(x.id) as prep.Network) };
   return { model: m.model, spec: m.card.input, outputsProbabilities: m.outputsProbabilities, tta: m.card.tta === 'flip', temperature: temperatureOf(m.card) };
 };
 

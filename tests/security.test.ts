@@ -18,7 +18,6 @@ import { parseCredential } from '../src/server/middleware/auth.js';
 import { HostAllowList, hostnameOf } from '../src/server/middleware/host.js';
 import { localPath } from '../src/server/base-path.js';
 import { redactPaths } from '../src/server/redact.js';
-import { cardPath, cardSettings } from '../src/training/card-paths.js';
 import { facePng, photoJpeg } from './helpers/images.js';
 import { makeTestModels, saveTinyModel, testCard, type TestModels } from './helpers/models.js';
 import { basicAuthHeader, startSharingServer, type SharingServer } from './helpers/sharing-server.js';
@@ -446,10 +445,6 @@ describe('what is served', () => {
       const local = strings.filter((x) => LOCAL.test(x));
       assert.deepEqual(local, [], `models/${f} names local paths`);
     }
-    // A card the trainer writes keeps only the last part of a local path (URLs stay whole).
-    assert.deepEqual(cardSettings({ base: '../shared/data/pretrained/mobilenet_v2_0.35_224_imagenet', init: '/work/runs/exp/cw-sqrt/checkpoint/', lr: 1 }),
-      { base: 'mobilenet_v2_0.35_224_imagenet', init: 'checkpoint', lr: 1 });
-    assert.equal(cardPath('https://tfhub.dev/google/x/1'), 'https://tfhub.dev/google/x/1');
     assert.equal(redactPaths('base ../shared/data/pretrained/mb2 of models/custom-cnn'), 'base …/mb2 of models/custom-cnn');
 
     const server = await startSharingServer(shipped, { flag: false });

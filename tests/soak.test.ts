@@ -1,5 +1,5 @@
 /**
- * Soak (issue 7): the real server on a loopback port under steady mixed
+ * Soak: the real server on a loopback port under steady mixed
  * traffic (faces, photos through the detector, the htmx form, Grad-CAM, every
  * model side by side, broken uploads, pages), then memory, tensors and open
  * file handles compared with the start, after a warm-up of the same traffic:

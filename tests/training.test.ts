@@ -1,5 +1,5 @@
 /**
- * Training and evaluation end to end on drawn synthetic faces (issue 2): each
+ * Training and evaluation end to end on drawn synthetic faces: each
  * architecture learns; `--resume` continues the very same history; artifacts
  * are complete folders written atomically with the card of DESIGN.md; a run
  * interrupted by SIGINT checkpoints and exits 130, one killed by SIGKILL
@@ -16,17 +16,21 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../src/tf/backend.js';
-import { loadModelFolder, recoverFolder, writeFolderAtomically } from '../src/tf/model-io.js';
-import { cosineLr, cycleProgress, reseedDropout, train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
-import { phasesOf } from '../src/training/recipes.js';
+import { loadModelFolder } from '../src/artifacts/model-folder.js';
+import { recoverFolder, writeFolderAtomically } from '../src/artifacts/atomic.js';
+import { train, type TrainSettings, type TrainData } from '../src/training/trainer.js';
+import { cosineLr, cycleProgress } from '../src/training/schedule.js';
+import { reseedDropout } from '../src/training/step.js';
+import { phasesOf } from '../src/training/architectures/index.js';
 import { WeightAverage } from '../src/training/weight-average.js';
-import { CNN_DEFAULTS } from '../src/training/architectures/custom-cnn.js';
+import { CNN_DEFAULTS } from '../src/training/config.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../src/training/augment.js';
 import { classWeights, epochOrder } from '../src/training/imbalance.js';
 import { loadCsv, trainValSplits } from '../src/training/dataset.js';
 import { evaluateSplit } from '../src/training/evaluate.js';
 import { confusionMatrix, metricsFromConfusion, argmaxRows } from '../src/training/metrics.js';
-import { loadTrainedModel, readCard } from '../src/training/model-folder.js';
+import { loadTrainedModel } from '../src/artifacts/model-folder.js';
+import { readCard } from '../src/artifacts/card.js';
 import { LABELS } from '../src/types.js';
 import { makeSyntheticFaces, type SyntheticFaces } from './helpers/synthetic-fer.js';
 

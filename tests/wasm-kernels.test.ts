@@ -1,5 +1,5 @@
 /**
- * The wasm gradient kernels of src/tf/wasm-gradients.ts (issue 8) against the
+ * The wasm gradient kernels of src/tf/wasm-gradients.ts against the
  * pure-JS `cpu` backend: each registered kernel on random and edge-case shapes
  * (odd sizes, stride 2, 'same'/'valid', batch 1, channel multiplier 2), the
  * replaced element-wise/batch-norm/pad/identity/Tile/Sum/Mean kernels and
@@ -17,7 +17,7 @@ import { buildCustomCnn, CNN_INPUT, cnnInput } from '../src/training/architectur
 const FULL_SIZE_GREY = cnnInput(48);
 import { buildMobileNetV2, keepBatchNormInInference, mobilenetInput } from '../src/training/architectures/mobilenetv2.js';
 import { splitModel } from '../src/training/split-model.js';
-import { trainStep } from '../src/training/trainer.js';
+import { trainStep } from '../src/training/step.js';
 import { evaluateSplit } from '../src/training/evaluate.js';
 import { makeSplit } from '../src/training/dataset.js';
 import { FACE_PIXELS } from '../src/inference/preprocess.js';
@@ -509,7 +509,7 @@ describe('a real training run on wasm learns', () => {
   test('a small conv + depthwise (multiplier 2) net: loss falls, accuracy well above chance', async () => {
     await tf.setBackend('wasm');
     assert.equal(tf.getBackend(), 'wasm');
-    // Every gradient kernel of issue 8 is on this path: strided conv, depthwise
+    // Every gradient kernel of wasm-gradients.ts is on this path: strided conv, depthwise
     // with multiplier 2 (both gradients), 1x1 conv, batch norm.
     const input = tf.input({ shape: [48, 48, 1] });
     let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;

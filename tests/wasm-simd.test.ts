@@ -1,5 +1,5 @@
 /**
- * The SIMD kernels of src/tf/simd (issue 8): the committed kernels.wasm is
+ * The SIMD kernels of src/tf/simd: the committed kernels.wasm is
  * exactly what kernels.wat assembles to (so the two cannot drift), and the
  * wasm backend really loads it (otherwise every kernel would silently take its
  * slower fallback and tests/wasm-kernels.test.ts would still pass).

@@ -1,5 +1,5 @@
 /**
- * The two uploads the server figures use (issue 4): a 640x480 photo with one
+ * The two uploads the server figures use: a 640x480 photo with one
  * face, and a 48x48 grey face like a FER2013 crop (sent with ?whole=1, as a
  * cropped face should be). The photo is cut from a demo image of
  * @vladmandic/face-api (read from node_modules); the 48x48 face is what our

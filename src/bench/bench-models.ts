@@ -7,9 +7,10 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadRegistry, type ModelRegistry } from '../inference/registry.js';
-import { saveModelFolder } from '../tf/model-io.js';
+import { saveModelFolder } from '../artifacts/model-folder.js';
 import { buildCustomCnn, CNN_INPUT } from '../training/architectures/custom-cnn.js';
-import { LABELS, type ModelCard } from '../types.js';
+import { LABELS } from '../types.js';
+import type { ModelCard } from '../artifacts/card.js';
 
 export interface BenchModels {
   /** The folder the registry was loaded from (the CLI child gets the same). */

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { tf } from '../tf/backend.js';
-import { readModelArtifacts } from '../tf/model-io.js';
+import { readModelArtifacts } from '../artifacts/model-folder.js';
 import { packageDir, packageVersion } from '../inference/detect/package-dir.js';
 
 const require = createRequire(import.meta.url);

@@ -7,7 +7,8 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { initBackend } from '../tf/backend.js';
-import { calibrateFolder, writeCard } from '../training/calibrate-folder.js';
+import { calibrateFolder } from '../training/calibrate-folder.js';
+import { writeCard } from '../artifacts/card.js';
 import { loadDataSet } from '../training/dataset.js';
 import { USAGES, type Usage } from '../types.js';
 import { runCli } from './run.js';

@@ -2,11 +2,11 @@ import path from 'node:path';
 
 /**
  * The command as a user would type it, for the card: folder options that only say where
- * files went (--runs, --out, --resume) are left out, and paths are shortened to their
+ * files went (--runs, --out, --models, --resume) are left out, and paths are shortened to their
  * file names, so a card shows no paths of the training machine.
  */
-export function runCommand(argv: string[]): string {
-  const dropWithValue = new Set(['--runs', '--out']);
+export function runCommand(argv: string[], script = 'train'): string {
+  const dropWithValue = new Set(['--runs', '--out', '--models']);
   const pathValued = new Set(['--data', '--base', '--init']);
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -22,5 +22,5 @@ export function runCommand(argv: string[]): string {
     }
     out.push(argv[i]);
   }
-  return ['npm run train --', ...out].join(' ');
+  return [`npm run ${script} --`, ...out].join(' ');
 }

@@ -4,16 +4,17 @@
 import { Command, Option } from 'commander';
 import { initBackend } from '../tf/backend.js';
 import { loadDataSet } from '../training/dataset.js';
-import { evaluateSplit } from '../training/evaluate.js';
-import { loadTrainedModel } from '../training/model-folder.js';
+import { loadModelEntry } from '../inference/registry.js';
+import { evaluateEntry } from '../training/evaluate.js';
 import { formatReport } from '../training/report.js';
-import { USAGES, type EvalReport, type Usage } from '../types.js';
+import { USAGES, type Usage } from '../types.js';
+import type { EvalReport } from '../artifacts/card.js';
 import { runCli } from './run.js';
 import { defaultUsage } from './usage.js';
 
 const program = new Command('evaluate')
   .description('Evaluate a trained model on FER2013 rows: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.')
-  .requiredOption('--model <dir>', 'model folder (models/<name>)')
+  .requiredOption('--model <dir>', 'model folder (models/<name>; an ensemble folder loads its members from beside it)')
   .requiredOption('--data <path>', 'fer2013.csv, .csv.gz, or a train/test image-folder root')
   .addOption(new Option('--usage <usage>', 'which rows (default: PrivateTest if present, else PublicTest)').choices([...USAGES]))
   .option('--json', 'print one JSON object (DESIGN.md) on stdout')
@@ -28,14 +29,15 @@ interface Opts { model: string; data: string; usage?: Usage; json?: boolean; tta
 async function main(o: Opts): Promise<void> {
   const log = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
   await initBackend(o.backend, log);
-  const { card, model } = await loadTrainedModel(o.model);
+  const entry = await loadModelEntry(o.model);
+  const { card } = entry;
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, onWarning: (w) => console.error(w) });
   const usage = o.usage ?? defaultUsage([...data.keys()]);
   const split = data.get(usage);
   if (!split || split.size === 0) throw new Error(`${o.data} has no ${usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
   // The model as served: the card's TTA unless --tta / --no-tta says otherwise.
-  const tta = o.tta ?? card.tta === 'flip';
-  const r = await evaluateSplit(model, card.input, split, { tta });
+  const r = await evaluateEntry(entry, split, { tta: o.tta });
+  const tta = o.tta ?? (entry.kind === 'ensemble' ? entry.members.some((m) => m.card.tta === 'flip') : card.tta === 'flip');
   const report: EvalReport = { model: card.name, usage, n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion };
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else console.log(formatReport(report, tta ? 'with flip TTA' : ''));

@@ -7,11 +7,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { initBackend } from '../tf/backend.js';
-import { loadModelFromFiles, modelFiles, writeFolderAtomically } from '../tf/model-io.js';
+import { loadModelFromFiles, modelFiles } from '../artifacts/model-folder.js';
+import { writeFolderAtomically } from '../artifacts/atomic.js';
 import { loadDataSet } from '../training/dataset.js';
 import { evaluateSplit } from '../training/evaluate.js';
-import type { ModelCard } from '../types.js';
-import { loadTrainedModel } from '../training/model-folder.js';
+import type { ModelCard } from '../artifacts/card.js';
+import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { runCli } from './run.js';
 
 const program = new Command('quantize')

@@ -1,5 +1,5 @@
 /**
- * The `npm start` options for running the demo for other people (issue 6):
+ * The `npm start` options for running the demo for other people:
  * base path, basic auth, data folder, queue, rate limit, proxy. Kept apart
  * from serve.ts so that file stays a short list of steps.
  */

@@ -6,69 +6,60 @@ import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../tf/backend.js';
-import { recoverFolder } from '../tf/model-io.js';
+import { recoverFolder } from '../artifacts/atomic.js';
 import { loadDataSet, trainValSplits, classCounts, type Split } from '../training/dataset.js';
 import { estimateBlur } from '../training/sharpness.js';
 import type { Rebalance } from '../training/imbalance.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../training/augment.js';
-import { DEFAULT_BASE_URL } from '../training/recipes.js';
-
-/**
- * Default budgets: cosine cycles of about two hours on one core each, with a warm restart between them; each
- * cycle ends in a finished model, so a budget grows by whole cycles (resume with a larger --epochs).
- */
-const CNN_CYCLE = 10;
-const CNN_EPOCHS = 2 * CNN_CYCLE;
-/** MobileNetV2: one head epoch, then fine-tuning cycles. */
-const MOBILENET_CYCLE = 19;
-const MOBILENET_EPOCHS = 1 + 2 * MOBILENET_CYCLE;
+import { ARCH_NAMES, architectureOf, type ArchName } from '../training/architectures/index.js';
+import { CNN_DEFAULTS, MOBILENET_DEFAULTS, TRAIN_DEFAULTS as D } from '../training/config.js';
 import { train, type TrainSettings, type ProgressSink } from '../training/trainer.js';
-import { LABELS, type Arch } from '../types.js';
+import { LABELS } from '../types.js';
 import { runCli } from './run.js';
 import { runCommand } from './command-line.js';
 
 const program = new Command('train')
   .description('Train the custom CNN or fine-tune MobileNetV2 on FER2013 (CSV, .csv.gz or train/test image folders).')
-  .addOption(new Option('--arch <arch>', 'architecture').choices(['cnn', 'mobilenetv2']).default('cnn'))
+  .addOption(new Option('--arch <arch>', 'architecture').choices(ARCH_NAMES).default('cnn'))
   .requiredOption('--data <path>', 'fer2013.csv, fer2013.csv.gz, or a folder with train/<class>/ and test/<class>/')
   .option('--name <name>', 'model name (default: custom-cnn or mobilenetv2)')
   .option('--out <dir>', 'artifact folder (default: models/<name>)')
-  .option('--runs <dir>', 'folder for checkpoints and logs', process.env.EKSPRESI_RUNS ?? 'runs')
+  .option('--runs <dir>', 'folder for checkpoints and logs', process.env.EKSPRESI_RUNS ?? D.runs)
   .option('--epochs <n>', 'total epochs (MobileNetV2: head + fine-tuning)', toInt)
-  .option('--batch-size <n>', 'batch size', toInt, 64)
-  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
+  .option('--batch-size <n>', 'batch size', toInt, D.batchSize)
+  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default(D.optimizer))
   .option('--lr <x>', 'learning rate (MobileNetV2: of the head phase)', toFloat)
-  .option('--momentum <x>', 'SGD momentum (Nesterov)', toFloat, 0.9)
-  .addOption(new Option('--schedule <name>', 'learning-rate schedule: cosine decay in cycles (--cosine-cycle), or drops on plateaus').choices(['cosine', 'plateau']).default('cosine'))
-  .option('--plateau-patience <n>', 'epochs without val_acc gain before the learning rate drops', toInt, 3)
-  .option('--plateau-factor <x>', 'learning-rate factor on a plateau', toFloat, 0.5)
-  .option('--min-lr <x>', 'lowest learning rate', toFloat, 1e-6)
-  .option('--cosine-cycle <n>', `cosine: epochs per cycle, restarting the rate after each (default ${CNN_CYCLE} for the CNN, ${MOBILENET_CYCLE} for MobileNetV2 fine-tuning; 0: one cycle)`, toInt)
-  .option('--patience <n>', 'plateau schedule: early stop after this many epochs without val_acc gain (cosine: after a cycle without gain)', toInt, 8)
-  .addOption(new Option('--class-weight <mode>', 'weight classes by inverse frequency').choices(['none', 'balanced', 'sqrt']).default('sqrt'))
-  .addOption(new Option('--sampling <mode>', 'oversample rare classes when drawing each epoch').choices(['none', 'balanced', 'sqrt']).default('none'))
-  .addOption(new Option('--loss <name>', 'loss function').choices(['ce', 'focal']).default('ce'))
-  .option('--focal-gamma <x>', 'focal loss: gamma', toFloat, 2)
+  .option('--momentum <x>', 'SGD momentum (Nesterov)', toFloat, D.momentum)
+  .addOption(new Option('--schedule <name>', 'learning-rate schedule: cosine decay in cycles (--cosine-cycle), or drops on plateaus').choices(['cosine', 'plateau']).default(D.schedule))
+  .option('--plateau-patience <n>', 'epochs without val_acc gain before the learning rate drops', toInt, D.plateauPatience)
+  .option('--plateau-factor <x>', 'learning-rate factor on a plateau', toFloat, D.plateauFactor)
+  .option('--min-lr <x>', 'lowest learning rate', toFloat, D.minLr)
+  .option('--cosine-cycle <n>', `cosine: epochs per cycle, restarting the rate after each (default ${CNN_DEFAULTS.cosineCycle} for the CNN, ${MOBILENET_DEFAULTS.cosineCycle} for MobileNetV2 fine-tuning; 0: one cycle)`, toInt)
+  .option('--patience <n>', 'plateau schedule: early stop after this many epochs without val_acc gain (cosine: after a cycle without gain)', toInt, D.earlyStopPatience)
+  .addOption(new Option('--class-weight <mode>', 'weight classes by inverse frequency').choices(['none', 'balanced', 'sqrt']).default(D.classWeight))
+  .addOption(new Option('--sampling <mode>', 'oversample rare classes when drawing each epoch').choices(['none', 'balanced', 'sqrt']).default(D.sampling))
+  .addOption(new Option('--loss <name>', 'loss function').choices(['ce', 'focal']).default(D.loss))
+  .option('--focal-gamma <x>', 'focal loss: gamma', toFloat, D.focalGamma)
   .option('--init <dir>', 'start from the weights of this model folder (same architecture and options), e.g. to fine-tune a trained model')
-  .option('--label-smoothing <x>', 'label smoothing', toFloat, 0.1)
-  .option('--ema <decay>', 'evaluate and export a moving average of the weights with this decay per step, e.g. 0.999 (0: off)', toFloat, 0)
+  .option('--label-smoothing <x>', 'label smoothing', toFloat, D.labelSmoothing)
+  .option('--ema <decay>', 'evaluate and export a moving average of the weights with this decay per step, e.g. 0.999 (0: off)', toFloat, D.ema)
   .option('--no-augment', 'disable augmentation')
-  .option('--seed <n>', 'random seed', toInt, 42)
+  .option('--seed <n>', 'random seed', toInt, D.seed)
   .option('--skip-bad', 'skip bad data rows (each reported) instead of stopping')
   .option('--resume', 'continue the run in --runs/<name> from its last checkpoint')
-  .option('--base <pathOrUrl>', 'MobileNetV2 ImageNet base (TF.js layers model)', DEFAULT_BASE_URL)
-  .option('--alpha <x>', 'MobileNetV2 width multiplier (must match --base)', toFloat, 0.35)
-  .option('--input-size <n>', 'MobileNetV2 input side', toInt, 64)
-  .option('--head-epochs <n>', 'MobileNetV2: epochs training only the head on the frozen base', toInt, 1)
-  .option('--finetune-from <n>', 'MobileNetV2: first block unfrozen for fine-tuning (1-16)', toInt, 1)
-  .option('--finetune-lr <x>', 'MobileNetV2: learning rate while fine-tuning', toFloat, 1e-4)
-  .addOption(new Option('--finetune-bn <mode>', 'MobileNetV2: batch norm while fine-tuning: frozen (ImageNet statistics) or adapt (batch statistics)').choices(['frozen', 'adapt']).default('frozen'))
+  .option('--base <pathOrUrl>', 'MobileNetV2 ImageNet base (TF.js layers model)', MOBILENET_DEFAULTS.base)
+  .option('--alpha <x>', 'MobileNetV2 width multiplier (must match --base)', toFloat, MOBILENET_DEFAULTS.alpha)
+  .option('--input-size <n>', 'MobileNetV2 input side', toInt, MOBILENET_DEFAULTS.inputSize)
+  .option('--head-epochs <n>', 'MobileNetV2: epochs training only the head on the frozen base', toInt, MOBILENET_DEFAULTS.headEpochs)
+  .option('--finetune-from <n>', 'MobileNetV2: first block unfrozen for fine-tuning (1-16)', toInt, MOBILENET_DEFAULTS.finetuneFrom)
+  .option('--finetune-lr <x>', 'MobileNetV2: learning rate while fine-tuning', toFloat, MOBILENET_DEFAULTS.finetuneLr)
+  .addOption(new Option('--finetune-bn <mode>', 'MobileNetV2: batch norm while fine-tuning: frozen (ImageNet statistics) or adapt (batch statistics)').choices(['frozen', 'adapt']).default(MOBILENET_DEFAULTS.finetuneBatchNorm))
   .option('--cnn-input <n>', 'custom CNN input side (faces are resized from 48)', toInt)
   .option('--cnn-widths <list>', 'custom CNN filters per block, e.g. 32,64,128,256', toList)
   .option('--cnn-convs <list>', 'custom CNN convolutions per block, e.g. 1,1,2,2', toList)
   .addOption(new Option('--quantize <dtype>', 'store weights as float16').choices(['float16']))
-  .option('--match-blur <mode>', 'auto: if the Training faces are blurrier than the validation faces, blur served faces to match; off; or a sigma', 'auto')
-  .option('--checkpoint-minutes <n>', 'also checkpoint mid-epoch this often (0: off)', toFloat, 10)
+  .option('--match-blur <mode>', 'auto: if the Training faces are blurrier than the validation faces, blur served faces to match; off; or a sigma', D.matchBlur)
+  .option('--checkpoint-minutes <n>', 'also checkpoint mid-epoch this often (0: off)', toFloat, D.checkpointMinutes)
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
   .action(main);
 
@@ -77,7 +68,7 @@ function toFloat(v: string): number { const n = Number(v); if (!Number.isFinite(
 function toList(v: string): number[] { return v.split(',').map(toInt); }
 
 interface Opts {
-  arch: Arch; data: string; name?: string; out?: string; runs: string; epochs?: number; batchSize: number;
+  arch: ArchName; data: string; name?: string; out?: string; runs: string; epochs?: number; batchSize: number;
   optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; schedule: 'plateau' | 'cosine'; cosineCycle?: number; plateauPatience: number; plateauFactor: number; minLr: number;
   patience: number; classWeight: Rebalance; sampling: Rebalance; loss: 'ce' | 'focal'; focalGamma: number; init?: string; labelSmoothing: number; ema: number; augment: boolean; seed: number;
   skipBad?: boolean; resume?: boolean; base: string; alpha: number; inputSize: number; headEpochs: number;
@@ -86,7 +77,8 @@ interface Opts {
 }
 
 async function main(o: Opts): Promise<void> {
-  const name = o.name ?? (o.arch === 'cnn' ? 'custom-cnn' : 'mobilenetv2');
+  const arch = architectureOf(o.arch);
+  const name = o.name ?? arch.modelName;
   const runDir = path.join(o.runs, name);
   // A run killed in the middle of writing its checkpoint may have left it half swapped.
   if (o.resume) await recoverFolder(path.join(runDir, 'checkpoint'));
@@ -102,18 +94,17 @@ async function main(o: Opts): Promise<void> {
   console.log(`loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${trainSplit.size} training faces, ${val.size} validation faces (${valName})`);
   console.log(`  training per class: ${classCounts(trainSplit).map((c, i) => `${LABELS[i]} ${c}`).join(', ')}`);
   const inputBlur = decideBlur(o.matchBlur, trainSplit, val, valName);
-  const isCnn = o.arch === 'cnn';
   const settings: TrainSettings = {
-    name, arch: o.arch, epochs: o.epochs ?? (isCnn ? CNN_EPOCHS : MOBILENET_EPOCHS), batchSize: o.batchSize, optimizer: o.optimizer,
-    lr: o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3), momentum: o.momentum,
-    schedule: o.schedule, cosineCycle: o.cosineCycle ?? (isCnn ? CNN_CYCLE : MOBILENET_CYCLE), plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
+    name, arch: o.arch, epochs: o.epochs ?? arch.budget.epochs, batchSize: o.batchSize, optimizer: o.optimizer,
+    lr: o.lr ?? D.lr[o.optimizer], momentum: o.momentum,
+    schedule: o.schedule, cosineCycle: o.cosineCycle ?? arch.budget.cosineCycle, plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
     earlyStopPatience: o.patience, classWeight: o.classWeight, sampling: o.sampling, loss: o.loss, focalGamma: o.focalGamma,
     init: o.init ?? null, labelSmoothing: o.labelSmoothing, ema: o.ema,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT, seed, quantize: o.quantize ?? null,
     checkpointMinutes: o.checkpointMinutes, inputBlur,
     cnn: { ...(o.cnnInput ? { inputSize: o.cnnInput } : {}), ...(o.cnnWidths ? { widths: o.cnnWidths } : {}), ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}) },
-    alpha: o.alpha, inputSize: o.inputSize, base: isCnn ? null : o.base, headEpochs: o.headEpochs,
-    finetuneFrom: o.finetuneFrom, finetuneLr: o.finetuneLr, finetuneBatchNorm: o.finetuneBn, dropout: 0.3,
+    alpha: o.alpha, inputSize: o.inputSize, base: arch.usesBase ? o.base : null, headEpochs: o.headEpochs,
+    finetuneFrom: o.finetuneFrom, finetuneLr: o.finetuneLr, finetuneBatchNorm: o.finetuneBn, dropout: MOBILENET_DEFAULTS.dropout,
   };
   const bar = new cliProgress.SingleBar({
     format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}',

@@ -1,5 +1,6 @@
 /** Small readings of a confusion matrix, shared by the /compare page and the notebooks. */
-import { LABELS, type HistoryEntry } from '../types.js';
+import { LABELS } from '../types.js';
+import type { HistoryEntry } from '../artifacts/card.js';
 
 export interface Confusion {
   truth: string;

@@ -9,13 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../tf/backend.js';
 import { classCounts, type Split } from '../training/dataset.js';
-import { evaluateSplit, scoreFaces } from '../training/evaluate.js';
+import { evaluateEntry, scoreEnsemble, scoreFaces } from '../training/evaluate.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from '../training/metrics.js';
-import { loadTrainedModel } from '../training/model-folder.js';
+import { loadModelEntry } from '../inference/registry.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
 import { applyTemperature, temperatureOf } from '../inference/calibration.js';
 import { expectedCalibrationError, reliability, type ReliabilityBin } from '../training/calibration.js';
-import { LABELS, type Label, type ModelCard } from '../types.js';
+import { LABELS, type Label } from '../types.js';
+import type { InputSpec, ModelCard } from '../artifacts/card.js';
 import { formatP, mcnemarCounts, mcnemarTest } from './mcnemar.js';
 import { PEERS, type PeerSpec } from './peers.js';
 import { COMPARISON_VERSION, type CalibrationResult, type Comparison, type Latency, type McNemarResult, type ModelEntry, type ModelResult } from './types.js';
@@ -26,11 +27,12 @@ export const RELIABILITY_BINS = 10;
 /** The pairs McNemar's test is run on, when both models are present. */
 export const DEFAULT_PAIRS: ReadonlyArray<readonly [string, string]> = [
   ['custom-cnn', 'mobilenetv2'],
+  ['ensemble', 'mobilenetv2'],
   ['mobilenetv2', 'mobilenetv2-frozen'],
 ];
 
 /** Shown first, in this order; other folders follow alphabetically. */
-const MAIN_MODELS = ['custom-cnn', 'mobilenetv2', 'mobilenetv2-frozen'];
+const MAIN_MODELS = ['custom-cnn', 'mobilenetv2', 'ensemble', 'mobilenetv2-frozen'];
 
 export interface CompareOptions {
   modelsDir: string;
@@ -125,25 +127,37 @@ export function calibrationOf(scores: Float32Array, labels: Uint8Array, card: Mo
 }
 
 async function evaluateOurs(dir: string, id: string, o: CompareOptions, runs: number): Promise<{ entry: ModelResult; predicted: Uint8Array }> {
-  const { card, model } = await loadTrainedModel(dir);
+  const loaded = await loadModelEntry(dir);
+  const { card } = loaded;
+  const networks = loaded.kind === 'ensemble' ? loaded.members : [loaded];
   try {
-    const r = await evaluateSplit(model, card.input, o.split, { tta: card.tta === 'flip' });
-    const latency = await measureLatency((face) => scoreFaces(model, card.input, face, { batchSize: 1 }), o.split.pixels, runs);
-    const { size, channels, normalisation, blur } = card.input;
+    const r = await evaluateEntry(loaded, o.split);
+    const latency = await measureLatency((face) => loaded.kind === 'ensemble'
+      ? scoreEnsemble(loaded, face, { batchSize: 1 })
+      : scoreFaces(loaded.model, card.input, face, { batchSize: 1 }), o.split.pixels, runs);
+    let bytes = 0;
+    for (const m of networks) bytes += await modelFolderBytes(m.dir);
     const entry: ModelResult = {
       model: card.name, usage: o.usage, n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion,
       id, kind: 'ours', available: true, arch: card.arch, source: `models/${id}`,
-      params: model.countParams(), size_bytes: await modelFolderBytes(dir), latency,
-      preprocessing: `the project's facesToTensor: ${blur ? `Gaussian blur to sigma ${blur} px (the sharpness of its Training faces), ` : ''}${normalisation === 'unit' ? 'x / 255 into [0, 1]' : 'x / 127.5 - 1 into [-1, 1]'}`
-        + `${size !== 48 ? `, bilinear resize to ${size}x${size}` : ''}${channels === 3 ? ', grey replicated to 3 channels' : ''}.`,
+      params: networks.reduce((sum, m) => sum + m.model.countParams(), 0), size_bytes: bytes, latency,
+      preprocessing: loaded.kind === 'ensemble'
+        ? `each member's own (${loaded.members.map((m) => `${m.id}: ${preprocessingOf(m.card.input)}`).join('; ')}); the members' calibrated probabilities are averaged.`
+        : `${preprocessingOf(card.input)}.`,
       trained_on: card.trained_on, train_seconds: card.train_seconds, history: card.history ?? [],
       notes: notesFor(card, o.usage),
       calibration: calibrationOf(r.scores, o.split.labels, card),
     };
     return { entry, predicted: r.predicted };
   } finally {
-    model.dispose();
+    // An ensemble loaded here has members of its own: free them too.
+    for (const m of networks) m.model.dispose();
   }
+}
+
+function preprocessingOf({ size, channels, normalisation, blur }: InputSpec): string {
+  return `the project's facesToTensor: ${blur ? `Gaussian blur to sigma ${blur} px (the sharpness of its Training faces), ` : ''}${normalisation === 'unit' ? 'x / 255 into [0, 1]' : 'x / 127.5 - 1 into [-1, 1]'}`
+    + `${size !== 48 ? `, bilinear resize to ${size}x${size}` : ''}${channels === 3 ? ', grey replicated to 3 channels' : ''}`;
 }
 
 async function evaluatePeer(spec: PeerSpec, o: CompareOptions, runs: number): Promise<{ entry: ModelResult; predicted: Uint8Array }> {

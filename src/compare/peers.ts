@@ -18,7 +18,7 @@ import fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { tf } from '../tf/backend.js';
-import { readModelArtifacts } from '../tf/model-io.js';
+import { readModelArtifacts } from '../artifacts/model-folder.js';
 import { packageDir, packageVersion } from '../inference/detect/package-dir.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
 import { FACE_SIZE, LABELS, NUM_CLASSES, type Label } from '../types.js';

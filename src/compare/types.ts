@@ -1,5 +1,6 @@
 /** The shape of models/comparison.json (written by `npm run compare`, read by GET /compare). */
-import type { EvalReport, HistoryEntry, Label } from '../types.js';
+import type { EvalReport, HistoryEntry } from '../artifacts/card.js';
+import type { Label } from '../types.js';
 import type { ReliabilityBin } from '../training/calibration.js';
 import type { McNemarCounts, McNemarTest } from './mcnemar.js';
 

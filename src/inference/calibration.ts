@@ -5,9 +5,10 @@
  * kept in the model's card; `predictFaces` applies it to every face. It never
  * changes which class is on top, only how sure the scores say the model is.
  */
-import { NUM_CLASSES, type ModelCard } from '../types.js';
+import { NUM_CLASSES } from '../types.js';
+import type { ModelCard } from '../artifacts/card.js';
 
-export type { CalibrationCard } from '../types.js';
+export type { CalibrationCard } from '../artifacts/card.js';
 
 /** The card's temperature, or 1 when it has none. */
 export function temperatureOf(card: Pick<ModelCard, 'calibration'>): number {

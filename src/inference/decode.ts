@@ -6,6 +6,7 @@
  * is kept for face detection).
  */
 import sharp, { type Metadata } from 'sharp';
+import { KeyedError, type ErrorKey, type MessageParams } from '../messages/errors.js';
 
 export type ImageErrorCode = 'no_file' | 'empty' | 'not_image' | 'unsupported' | 'truncated' | 'too_many_pixels' | 'too_large';
 
@@ -21,10 +22,10 @@ export const IMAGE_ERROR_STATUS: Record<ImageErrorCode, number> = {
 };
 
 /** A problem with the uploaded image itself (never a server fault). */
-export class ImageInputError extends Error {
+export class ImageInputError extends KeyedError {
   readonly code: ImageErrorCode;
-  constructor(code: ImageErrorCode, message: string) {
-    super(message);
+  constructor(code: ImageErrorCode, key: ErrorKey, params?: MessageParams) {
+    super(key, params);
     this.name = 'ImageInputError';
     this.code = code;
   }
@@ -94,26 +95,25 @@ async function readHeader(bytes: Uint8Array, maxPixels: number): Promise<Metadat
   } catch (e) {
     const msg = (e as Error).message;
     if (/unsupported image format/i.test(msg)) {
-      throw new ImageInputError('not_image', 'This file is not an image we can read. Please upload a photo (JPEG, PNG, WebP, GIF, AVIF or TIFF).');
+      throw new ImageInputError('not_image', 'err.notImage');
     }
-    throw new ImageInputError('truncated', 'This image looks damaged or incomplete (perhaps the upload was cut off). Please try another file.');
+    throw new ImageInputError('truncated', 'err.damaged');
   }
   if (!meta.format || !ACCEPTED_FORMATS.has(meta.format)) {
-    throw new ImageInputError('unsupported', `${friendlyFormat(meta.format)} files are not supported. Please upload a JPEG, PNG, WebP, GIF, AVIF or TIFF photo.`);
+    throw new ImageInputError('unsupported', 'err.unsupported', { format: friendlyFormat(meta.format) });
   }
   if (meta.format === 'heif' && meta.compression && meta.compression !== 'av1') {
     // HEIC (iPhone) needs an HEVC decoder that sharp's prebuilt libvips does not ship.
-    throw new ImageInputError('unsupported', 'HEIC photos are not supported. Please export the photo as JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible).');
+    throw new ImageInputError('unsupported', 'err.heic');
   }
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
   if (w <= 0 || h <= 0) {
-    throw new ImageInputError('truncated', 'This image has no size in its header, so it is probably damaged.');
+    throw new ImageInputError('truncated', 'err.noSize');
   }
   const limit = pixelLimit(meta.format, maxPixels);
   if (w * h > limit) {
-    throw new ImageInputError('too_many_pixels',
-      `This image is ${w} x ${h} pixels, more than the ${Math.round(limit / 1e6)} megapixels we accept. Please upload a smaller photo.`);
+    throw new ImageInputError('too_many_pixels', 'err.tooManyPixelsSized', { w, h, mp: Math.round(limit / 1e6) });
   }
   return meta;
 }
@@ -132,7 +132,7 @@ export function rgbToGrey(rgb: Uint8Array): Uint8Array {
  * Throws `ImageInputError` for anything wrong with the file.
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<GreyImage> {
-  if (bytes.length === 0) throw new ImageInputError('empty', 'The file is empty (0 bytes). Please choose a photo.');
+  if (bytes.length === 0) throw new ImageInputError('empty', 'err.empty');
   const meta = await readHeader(bytes, options.maxPixels);
   const maxPixels = pixelLimit(meta.format, options.maxPixels);
   const workingSize = options.workingSize ?? DEFAULT_WORKING_SIZE;
@@ -164,8 +164,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     if (e instanceof ImageInputError) throw e;
     const msg = (e as Error).message;
     if (/pixel limit/i.test(msg)) {
-      throw new ImageInputError('too_many_pixels', `This image has more than the ${Math.round(maxPixels / 1e6)} megapixels we accept. Please upload a smaller photo.`);
+      throw new ImageInputError('too_many_pixels', 'err.tooManyPixels', { mp: Math.round(maxPixels / 1e6) });
     }
-    throw new ImageInputError('truncated', 'This image looks damaged or incomplete (perhaps the upload was cut off), so it could not be decoded. Please try another file.');
+    throw new ImageInputError('truncated', 'err.damaged');
   }
 }

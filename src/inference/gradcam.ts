@@ -16,7 +16,7 @@
 import { tf } from '../tf/backend.js';
 import { FACE_SIZE, NUM_CLASSES } from '../types.js';
 import { facesToTensor } from './preprocess.js';
-import type { LoadedModel } from './registry.js';
+import type { LoadedModel, LoadedNetwork } from './registry.js';
 
 type Layer = tf.layers.Layer;
 
@@ -71,7 +71,7 @@ export function buildCamModel(model: tf.LayersModel): CamModel {
 
 const cache = new WeakMap<tf.LayersModel, CamModel>();
 
-function camModelOf(entry: LoadedModel): CamModel {
+function camModelOf(entry: LoadedNetwork): CamModel {
   let cam = cache.get(entry.model);
   if (!cam) {
     cam = buildCamModel(entry.model);
@@ -89,6 +89,24 @@ export function gradCam(entry: LoadedModel, faces: Uint8Array, classes: number[]
   const n = classes.length;
   if (n === 0) return new Float32Array(0);
   if (faces.length !== n * FACE_SIZE * FACE_SIZE) throw new Error(`gradCam: ${faces.length} pixels for ${n} faces`);
+  if (entry.kind === 'ensemble') return ensembleCam(entry.members.map((m) => networkCam(m, faces, classes)));
+  return networkCam(entry, faces, classes);
+}
+
+/** An ensemble's map: the mean of its members' maps (each already at 48x48), rescaled to peak at 1. */
+function ensembleCam(maps: Float32Array[]): Float32Array {
+  const out = new Float32Array(maps[0].length);
+  for (const m of maps) for (let i = 0; i < out.length; i++) out[i] += m[i];
+  const pixels = FACE_SIZE * FACE_SIZE;
+  for (let off = 0; off < out.length; off += pixels) {
+    let peak = 0;
+    for (let i = off; i < off + pixels; i++) peak = Math.max(peak, out[i]);
+    if (peak > 0) for (let i = off; i < off + pixels; i++) out[i] /= peak;
+  }
+  return out;
+}
+
+function networkCam(entry: LoadedNetwork, faces: Uint8Array, classes: number[]): Float32Array {
   const cam = camModelOf(entry);
   const maps = tf.tidy(() => {
     const x = facesToTensor(faces, entry.card.input);

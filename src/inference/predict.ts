@@ -3,13 +3,14 @@
  * inside tf.tidy, so a request leaves the tensor count where it found it.
  * The card's temperature (calibration.ts) is applied here, the one place
  * every prediction passes through, to each pass before mirror averaging
- * (it was fitted on single passes).
+ * (it was fitted on single passes). An ensemble averages its members' answers,
+ * each as that member serves it (its own TTA and temperature).
  */
 import { tf } from '../tf/backend.js';
 import { FACE_SIZE, LABELS, type Label } from '../types.js';
 import { facesToTensor, flipFaces } from './preprocess.js';
 import { temperatureOf } from './calibration.js';
-import type { LoadedModel } from './registry.js';
+import type { LoadedModel, LoadedNetwork } from './registry.js';
 
 export type Scores = Record<Label, number>;
 
@@ -22,6 +23,20 @@ export interface PredictOptions {
 export function predictFaces(entry: LoadedModel, faces: Uint8Array, options: PredictOptions = {}): Float32Array[] {
   const n = faces.length / (FACE_SIZE * FACE_SIZE);
   if (n === 0) return [];
+  if (entry.kind === 'ensemble') return averageRows(entry.members.map((m) => predictNetwork(m, faces, n, options)));
+  return predictNetwork(entry, faces, n, options);
+}
+
+/** Row-wise mean of several models' probability rows for the same faces. */
+export function averageRows(perModel: Float32Array[][]): Float32Array[] {
+  return perModel[0].map((_, i) => {
+    const mean = new Float32Array(LABELS.length);
+    for (const rows of perModel) for (let k = 0; k < mean.length; k++) mean[k] += rows[i][k] / perModel.length;
+    return mean;
+  });
+}
+
+function predictNetwork(entry: LoadedNetwork, faces: Uint8Array, n: number, options: PredictOptions): Float32Array[] {
   const spec = entry.card.input;
   const temperature = temperatureOf(entry.card);
   const probs = tf.tidy(() => {

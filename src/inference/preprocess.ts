@@ -4,7 +4,8 @@
  * prepared exactly the same way everywhere.
  */
 import { tf } from '../tf/backend.js';
-import { FACE_SIZE, type InputSpec } from '../types.js';
+import { FACE_SIZE } from '../types.js';
+import type { InputSpec } from '../artifacts/card.js';
 
 export const FACE_PIXELS = FACE_SIZE * FACE_SIZE;
 

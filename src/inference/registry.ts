@@ -1,15 +1,20 @@
 /**
  * The models the server offers. Every subfolder of the models directory that
- * holds model.json + card.json is loaded once at start-up; a folder that is
- * broken is skipped with its reason so the others still serve.
+ * holds model.json + card.json is loaded once at start-up, then every ensemble
+ * folder (card.json naming member folders) on top of the loaded networks; a
+ * folder that is broken is skipped with its reason so the others still serve.
  */
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend, tf } from '../tf/backend.js';
-import { loadTrainedModel } from '../training/model-folder.js';
-import type { ModelCard } from '../types.js';
+import { loadTrainedModel } from '../artifacts/model-folder.js';
+import { readCard } from '../artifacts/card.js';
+import type { ModelCard } from '../artifacts/card.js';
 
-export interface LoadedModel {
+/** One trained network. */
+export interface LoadedNetwork {
+  kind: 'network';
   /** The folder name: what `?model=` and the picker use. */
   id: string;
   dir: string;
@@ -18,6 +23,17 @@ export interface LoadedModel {
   /** False when the last layer gives logits; predict then applies softmax. */
   outputsProbabilities: boolean;
 }
+
+/** Several networks whose probabilities are averaged (card `members`). */
+export interface LoadedEnsemble {
+  kind: 'ensemble';
+  id: string;
+  dir: string;
+  card: ModelCard;
+  members: LoadedNetwork[];
+}
+
+export type LoadedModel = LoadedNetwork | LoadedEnsemble;
 
 export interface SkippedModel { id: string; reason: string }
 
@@ -43,8 +59,31 @@ function lastActivation(model: tf.LayersModel): string | undefined {
   return typeof config.activation === 'string' ? config.activation : undefined;
 }
 
-/** Loads one folder (training/model-folder.ts checks it) and warms it up; throws with the reason. */
-export async function loadModelEntry(dir: string): Promise<LoadedModel> {
+/**
+ * Loads one folder (artifacts/ checks it) and warms it up; throws with the reason.
+ * An ensemble's members come from `loaded` when there, else from its sibling folders.
+ */
+export async function loadModelEntry(dir: string, loaded: ReadonlyMap<string, LoadedModel> = new Map()): Promise<LoadedModel> {
+  const card = await readCard(dir);
+  return card.members ? loadEnsemble(dir, card, card.members, loaded) : loadNetwork(dir);
+}
+
+async function loadEnsemble(dir: string, card: ModelCard, names: string[], loaded: ReadonlyMap<string, LoadedModel>): Promise<LoadedEnsemble> {
+  const members: LoadedNetwork[] = [];
+  for (const name of names) {
+    const have = loaded.get(name);
+    if (have?.kind === 'ensemble') throw new Error(`member ${name} is itself an ensemble`);
+    if (have) { members.push(have); continue; }
+    const m = await loadModelEntry(path.join(path.dirname(dir), name)).catch((e: Error) => {
+      throw new Error(`member ${name}: ${e.message}`);
+    });
+    if (m.kind === 'ensemble') throw new Error(`member ${name} is itself an ensemble`);
+    members.push(m);
+  }
+  return { kind: 'ensemble', id: path.basename(dir), dir, card, members };
+}
+
+async function loadNetwork(dir: string): Promise<LoadedNetwork> {
   const id = path.basename(dir);
   const { card, model } = await loadTrainedModel(dir);
   try {
@@ -59,7 +98,7 @@ export async function loadModelEntry(dir: string): Promise<LoadedModel> {
     model.dispose();
     throw e;
   }
-  return { id, dir, card, model, outputsProbabilities: lastActivation(model) === 'softmax' };
+  return { kind: 'network', id, dir, card, model, outputsProbabilities: lastActivation(model) === 'softmax' };
 }
 
 function makeRegistry(models: LoadedModel[], skipped: SkippedModel[]): ModelRegistry {
@@ -93,21 +132,25 @@ export async function loadRegistry(modelsDir: string, log: (msg: string) => void
   }
   const models: LoadedModel[] = [];
   const skipped: SkippedModel[] = [];
-  // Sequential on purpose: loading is start-up only, and two cores are
-  // better spent on one model at a time than on contention.
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    // Hidden folders are atomic-write temporaries (.name.tmp-*), never models.
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    const dir = path.join(modelsDir, entry.name);
+  // Hidden folders are atomic-write temporaries (.name.tmp-*), never models.
+  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const isEnsemble = (name: string) => existsSync(path.join(modelsDir, name, 'card.json')) && !existsSync(path.join(modelsDir, name, 'model.json'));
+  const loaded = new Map<string, LoadedModel>();
+  // Networks first, so ensembles share their members' weights. Sequential on
+  // purpose: loading is start-up only, and two cores are better spent on one
+  // model at a time than on contention.
+  for (const name of [...names.filter((n) => !isEnsemble(n)), ...names.filter(isEnsemble)]) {
+    const dir = path.join(modelsDir, name);
     try {
-      const m = await loadModelEntry(dir);
+      const m = await loadModelEntry(dir, loaded);
       models.push(m);
+      loaded.set(m.id, m);
       const acc = cardAccuracy(m.card);
       log(`models: loaded ${m.id} (${m.card.arch}${acc >= 0 ? `, PublicTest accuracy ${(acc * 100).toFixed(1)}%` : ''})`);
     } catch (e) {
       const reason = (e as Error).message;
-      skipped.push({ id: entry.name, reason });
-      log(`models: skipped ${entry.name}: ${reason}`);
+      skipped.push({ id: name, reason });
+      log(`models: skipped ${name}: ${reason}`);
     }
   }
   const registry = makeRegistry(models, skipped);
@@ -115,7 +158,12 @@ export async function loadRegistry(modelsDir: string, log: (msg: string) => void
   return registry;
 }
 
+/** Frees a network's weights; an ensemble's members are freed as the networks they are. */
+export function disposeEntry(entry: LoadedModel): void {
+  if (entry.kind === 'network') entry.model.dispose();
+}
+
 /** Frees every model's weights (tests and shutdown). */
 export function disposeRegistry(registry: ModelRegistry): void {
-  for (const m of registry.models) m.model.dispose();
+  for (const m of registry.models) disposeEntry(m);
 }

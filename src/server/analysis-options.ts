@@ -15,7 +15,7 @@ function flag(name: string, value: string | undefined): boolean | undefined {
   const v = value.trim().toLowerCase();
   if (['1', 'true', 'on', 'yes'].includes(v)) return true;
   if (['0', 'false', 'off', 'no', ''].includes(v)) return false;
-  throw new HttpError(400, `"${name}" must be 1 or 0 (got "${value}").`);
+  throw new HttpError(400, 'err.flag01', { name, value });
 }
 
 export function requestChoices(c: Context, fields: Record<string, string>, base: AnalyseOptions): RequestChoices {
@@ -30,7 +30,7 @@ export function requestChoices(c: Context, fields: Record<string, string>, base:
   const asked = get('max_faces');
   if (asked != null && asked !== '') {
     const n = Number(asked);
-    if (!Number.isInteger(n) || n < 1) throw new HttpError(400, `"max_faces" must be a whole number of at least 1 (got "${asked}").`);
+    if (!Number.isInteger(n) || n < 1) throw new HttpError(400, 'err.maxFaces', { value: asked });
     choices.maxFaces = Math.min(n, ceiling);
   }
   return choices;

@@ -18,6 +18,7 @@ import { assetRoutes } from './routes/assets.js';
 import { compareRoutes } from './routes/compare.js';
 import { pageRoutes, renderPage } from './routes/pages.js';
 import { privateRoutes } from './routes/private.js';
+import { videoRoutes } from './routes/video.js';
 import { uiLocals } from './request-context.js';
 import { installSharing, type SharingOptions } from './sharing.js';
 import { closeAfterUnreadUpload } from './unread-upload.js';
@@ -67,6 +68,8 @@ export function createApp(options: AppOptions): Hono {
     log: options.log ?? (() => {}),
     base: normaliseBasePath(options.basePath),
     flagging: options.flagging ?? null,
+    // In-browser inference needs BlazeFace (the browser port follows it), not face-api's SSD.
+    privateMode: !!options.privateMode && (options.detector ?? 'blazeface') === 'blazeface',
   };
 
   // Routes live at "/"; under --base-path the prefix is stripped before routing (base-path.ts).
@@ -89,8 +92,8 @@ export function createApp(options: AppOptions): Hono {
   app.route('/', apiRoutes(deps));
   app.route('/', assetRoutes(deps));
   app.route('/', compareRoutes(deps));
-  // In-browser inference needs BlazeFace (the browser port follows it), not face-api's SSD.
-  if (options.privateMode && (options.detector ?? 'blazeface') === 'blazeface') {
+  app.route('/', videoRoutes(deps));
+  if (deps.privateMode) {
     app.route('/', privateRoutes({ registry: deps.registry, base: deps.base, maxFaces: decode.maxFaces ?? DEFAULT_MAX_FACES }));
   }
 

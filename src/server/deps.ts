@@ -19,4 +19,6 @@ export interface AppDeps {
   base: string;
   /** Flag signer + store; null when the server keeps no data folder. */
   flagging: Flagging | null;
+  /** Private mode's routes are served (the browser can run the models itself). */
+  privateMode: boolean;
 }

@@ -7,30 +7,44 @@ import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ImageInputError } from '../inference/decode.js';
-import { localiseMessage } from './i18n/errors.js';
+import { ERROR_MESSAGES, fillMessage, type ErrorKey, type MessageParams } from '../messages/errors.js';
 import { uiLocals } from './request-context.js';
 
-/** An error whose message is meant for the user. */
+/**
+ * An error whose message is meant for the user: a key of src/messages/errors.ts with its parameters
+ * (translated where it is shown), or a sentence already in the request's language (`t(...)`).
+ */
 export class HttpError extends Error {
   readonly status: ContentfulStatusCode;
-  constructor(status: ContentfulStatusCode, message: string) {
-    super(message);
+  readonly key: ErrorKey | null;
+  readonly params: MessageParams;
+  constructor(status: ContentfulStatusCode, keyOrText: ErrorKey | string, params: MessageParams = {}) {
+    const key = isErrorKey(keyOrText) ? keyOrText : null;
+    super(key ? fillMessage(ERROR_MESSAGES[key], params) : keyOrText);
     this.name = 'HttpError';
     this.status = status;
+    this.key = key;
+    this.params = params;
   }
 }
 
-export interface PublicError { status: ContentfulStatusCode; message: string }
+const isErrorKey = (s: string): s is ErrorKey => Object.prototype.hasOwnProperty.call(ERROR_MESSAGES, s);
+
+/** What the user is told: a message key with its parameters, or a sentence already in their language. */
+export interface PublicError { status: ContentfulStatusCode; key: ErrorKey | null; params: MessageParams; message: string }
+
+const keyed = (status: number, key: ErrorKey, params: MessageParams = {}): PublicError =>
+  ({ status: status as ContentfulStatusCode, key, params, message: fillMessage(ERROR_MESSAGES[key], params) });
 
 /** Maps anything thrown to what the user is told; unknown errors say nothing internal. */
 export function toPublicError(err: unknown): PublicError {
-  if (err instanceof HttpError) return { status: err.status, message: err.message };
-  if (err instanceof ImageInputError) return { status: err.status as ContentfulStatusCode, message: err.message };
+  if (err instanceof HttpError) return { status: err.status, key: err.key, params: err.params, message: err.message };
+  if (err instanceof ImageInputError) return keyed(err.status, err.key, err.params);
   if (err instanceof HTTPException) {
-    const message = err.status === 413 ? 'The upload is too large.' : err.message || 'The request could not be handled.';
-    return { status: err.status as ContentfulStatusCode, message };
+    if (err.status === 413) return keyed(413, 'err.uploadTooLarge');
+    return { status: err.status as ContentfulStatusCode, key: null, params: {}, message: err.message || 'The request could not be handled.' };
   }
-  return { status: 500, message: 'Something went wrong on our side while analysing the photo. Please try again.' };
+  return keyed(500, 'err.server');
 }
 
 /** True for requests that want JSON rather than HTML. */
@@ -54,8 +68,8 @@ export function makeErrorHandler(render: ErrorRenderers, log: (msg: string) => v
   return async (err, c) => {
     const pub = toPublicError(err);
     const { status } = pub;
-    // The sentence in the user's language (i18n/errors.ts); unknown ones stay as they are.
-    const message = localiseMessage(pub.message, uiLocals().t);
+    // The sentence in the user's language.
+    const message = pub.key ? uiLocals().t(pub.key, pub.params) : pub.message;
     if (status >= 500) log(`error: ${c.req.method} ${c.req.path}: ${(err as Error)?.stack ?? String(err)}`);
     // The rest of an oversized or stalled body may still be arriving: close
     // the connection after this answer instead of reusing a half-read socket.

@@ -1,5 +1,5 @@
 /**
- * Running the demo for other people (issue 6), wired into the app in one
+ * Running the demo for other people, wired into the app in one
  * place: security headers, the interface language, basic auth, the
  * per-client rate limit and the prediction queue in front of the routes that
  * run a model, and the flag / review / API / share routes.

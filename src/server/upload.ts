@@ -23,7 +23,7 @@ async function readForm(c: Context): Promise<Upload> {
   try {
     body = await c.req.parseBody({ all: false });
   } catch {
-    throw new HttpError(400, 'The upload could not be read: the form data is malformed. Please try again.');
+    throw new HttpError(400, 'err.malformed');
   }
   const fields: Record<string, string> = {};
   let bytes: Uint8Array | null = null;
@@ -44,13 +44,11 @@ async function readForm(c: Context): Promise<Upload> {
 export async function readUpload(c: Context, allowRaw: boolean): Promise<Upload> {
   const type = c.req.header('content-type') ?? '';
   if (isForm(type)) return readForm(c);
-  if (!allowRaw) throw new HttpError(415, 'Please send the photo with the upload form.');
+  if (!allowRaw) throw new HttpError(415, 'err.useForm');
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   return { bytes: bytes.length > 0 ? bytes : null, fields: {} };
 }
 
 export function noFileError(api: boolean): ImageInputError {
-  return new ImageInputError('no_file', api
-    ? 'No image was sent. Post it as the multipart field "image" or as the raw request body.'
-    : 'No photo was chosen. Please choose a photo (or click an example) first.');
+  return new ImageInputError('no_file', api ? 'err.noImageApi' : 'err.noPhoto');
 }

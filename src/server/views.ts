@@ -26,6 +26,9 @@ export interface NoModelsData { modelsDir: string; skipped: SkippedModel[] }
 /** The /compare page when comparison.json is missing (problem: null) or unreadable. */
 export interface CompareMissingData { file: string; problem: string | null }
 
+/** The video timeline page: the model picker, and whether the browser can run the models at all. */
+export interface VideoData { models: ModelOption[]; privateMode: boolean; noModels: boolean }
+
 export interface Views {
   index(data: IndexData): string;
   result(view: ResultView): string;
@@ -36,13 +39,14 @@ export interface Views {
   notFound(): string;
   compare(view: CompareView): string;
   compareMissing(data: CompareMissingData): string;
+  video(data: VideoData): string;
 }
 
 export function createViews(): Views {
   // Every template also gets it.t / it.lang / it.base (request-context.ts).
   const eta = createEta();
   // Page titles in the request's language.
-  const title = (key: 'index.title' | 'nomodels.title' | 'notfound.title' | 'compare.title') => uiLocals().t(key);
+  const title = (key: 'index.title' | 'nomodels.title' | 'notfound.title' | 'compare.title' | 'video.title') => uiLocals().t(key);
   return {
     index: (data) => eta.render('./index', { title: title('index.title'), ...data }),
     result: (view) => eta.render('./result', view),
@@ -52,5 +56,6 @@ export function createViews(): Views {
     notFound: () => eta.render('./not-found', { title: title('notfound.title') }),
     compare: (view) => eta.render('./compare', { title: title('compare.title'), ...view }),
     compareMissing: (data) => eta.render('./compare-missing', { title: title('compare.title'), ...data }),
+    video: (data) => eta.render('./video', { title: title('video.title'), ...data }),
   };
 }

@@ -1,6 +1,5 @@
 /**
- * wasm kernels that work directly on the tensors' memory in the wasm heap
- * (issue 8).
+ * wasm kernels that work directly on the tensors' memory in the wasm heap.
  *
  * Profiling a MobileNetV2 training step on wasm showed these built-in kernels
  * far slower than their memory traffic warrants: compare/logical/select and

@@ -1,5 +1,5 @@
 /**
- * A few SIMD loops over the wasm backend's own memory (issue 8).
+ * A few SIMD loops over the wasm backend's own memory.
  *
  * The element-wise kernels a MobileNetV2 gradient needs besides XNNPACK's
  * (the relu6 gradient's compare/and/select, column sums, the depthwise filter

@@ -5,13 +5,11 @@
  * card's old temperature and without mirror averaging, so running it again
  * gives the same answer.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { CalibrationCard, ModelCard } from '../types.js';
+import type { CalibrationCard, ModelCard } from '../artifacts/card.js';
 import { fitTemperature, type TemperatureFit } from './calibration.js';
 import type { Split } from './dataset.js';
 import { scoreFaces } from './evaluate.js';
-import { loadTrainedModel } from './model-folder.js';
+import { loadTrainedModel } from '../artifacts/model-folder.js';
 
 export interface CalibrateResult { card: ModelCard; fit: TemperatureFit; calibration: CalibrationCard }
 
@@ -33,18 +31,5 @@ export async function calibrateFolder(dir: string, split: Split, fittedOn: strin
     return { card: { ...card, calibration }, fit, calibration };
   } finally {
     model.dispose();
-  }
-}
-
-/** Replaces `dir`/card.json: written beside it, then renamed over it. */
-export async function writeCard(dir: string, card: ModelCard): Promise<void> {
-  const file = path.join(dir, 'card.json');
-  const tmp = path.join(dir, `.card.json.tmp-${process.pid}-${Date.now()}`);
-  try {
-    await fs.writeFile(tmp, JSON.stringify(card, null, 1));
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
   }
 }

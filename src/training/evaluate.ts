@@ -1,7 +1,10 @@
 /** Scoring a split with a model through the shared preprocessing; metrics. */
 import { tf } from '../tf/backend.js';
 import { facesToTensor, flipFaces, FACE_PIXELS } from '../inference/preprocess.js';
-import { NUM_CLASSES, type EvalReport, type InputSpec } from '../types.js';
+import { NUM_CLASSES } from '../types.js';
+import type { EvalReport, InputSpec } from '../artifacts/card.js';
+import { temperatureOf } from '../inference/calibration.js';
+import type { LoadedEnsemble, LoadedModel } from '../inference/registry.js';
 import type { Split } from './dataset.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from './metrics.js';
 
@@ -9,22 +12,29 @@ export interface ScoreOptions {
   batchSize?: number;
   /** Average with the mirrored face (test-time augmentation). */
   tta?: boolean;
+  /** Calibration temperature, applied to each pass as the server does (1: none). */
+  temperature?: number;
   onBatch?: (done: number, total: number) => void;
 }
 
 /** Softmax scores [n*7] of every face in `pixels` (n 48x48 faces). */
 export async function scoreFaces(model: tf.LayersModel, spec: InputSpec, pixels: Uint8Array | Float32Array,
   options: ScoreOptions = {}): Promise<Float32Array> {
-  const { batchSize = 128, tta = false } = options;
+  const { batchSize = 128, tta = false, temperature = 1 } = options;
+  // softmax(log(p) / T): the card's temperature, per pass as in inference/predict.ts.
+  const run = (x: tf.Tensor4D): tf.Tensor => {
+    const p = model.predict(x) as tf.Tensor;
+    return temperature === 1 ? p : tf.softmax(tf.div(tf.log(tf.maximum(p, 1e-12)), temperature));
+  };
   const n = pixels.length / FACE_PIXELS;
   const out = new Float32Array(n * NUM_CLASSES);
   for (let i = 0; i < n; i += batchSize) {
     const end = Math.min(n, i + batchSize);
     const batch = pixels.subarray(i * FACE_PIXELS, end * FACE_PIXELS);
     const scores = tf.tidy(() => {
-      const p = model.predict(facesToTensor(batch, spec)) as tf.Tensor;
+      const p = run(facesToTensor(batch, spec));
       if (!tta) return p;
-      const q = model.predict(facesToTensor(flipFaces(batch), spec)) as tf.Tensor;
+      const q = run(facesToTensor(flipFaces(batch), spec));
       return tf.div(tf.add(p, q), 2);
     });
     out.set(await scores.data() as Float32Array, i * NUM_CLASSES);
@@ -41,9 +51,36 @@ export function crossEntropy(scores: Float32Array, labels: Uint8Array): number {
   return s / labels.length;
 }
 
-export async function evaluateSplit(model: tf.LayersModel, spec: InputSpec, split: Split, options: ScoreOptions = {}):
-  Promise<Omit<EvalReport, 'model' | 'usage'> & { loss: number; predicted: Uint8Array; scores: Float32Array }> {
-  const scores = await scoreFaces(model, spec, split.pixels, options);
+/**
+ * An ensemble's scores: the mean of its members' probabilities, each as the member is served (its card's
+ * temperature, and its card's TTA unless `options.tta` says otherwise), as inference/predict.ts does per request.
+ */
+export async function scoreEnsemble(entry: LoadedEnsemble, pixels: Uint8Array | Float32Array, options: ScoreOptions = {}): Promise<Float32Array> {
+  const out = new Float32Array((pixels.length / FACE_PIXELS) * NUM_CLASSES);
+  for (const m of entry.members) {
+    const s = await scoreFaces(m.model, m.card.input, pixels, { ...options, tta: options.tta ?? m.card.tta === 'flip', temperature: temperatureOf(m.card) });
+    for (let i = 0; i < out.length; i++) out[i] += s[i] / entry.members.length;
+  }
+  return out;
+}
+
+export type SplitEvaluation = Omit<EvalReport, 'model' | 'usage'> & { loss: number; predicted: Uint8Array; scores: Float32Array };
+
+export async function evaluateSplit(model: tf.LayersModel, spec: InputSpec, split: Split, options: ScoreOptions = {}): Promise<SplitEvaluation> {
+  return evaluateScores(await scoreFaces(model, spec, split.pixels, options), split);
+}
+
+/**
+ * A loaded model (network or ensemble) on a split, as the demo serves it: the card's TTA unless `options.tta`
+ * says otherwise. A network's scores are its raw outputs (calibration leaves the top class alone); an
+ * ensemble averages its members' calibrated ones, which is what it is.
+ */
+export async function evaluateEntry(entry: LoadedModel, split: Split, options: ScoreOptions = {}): Promise<SplitEvaluation> {
+  if (entry.kind === 'ensemble') return evaluateScores(await scoreEnsemble(entry, split.pixels, options), split);
+  return evaluateSplit(entry.model, entry.card.input, split, { ...options, tta: options.tta ?? entry.card.tta === 'flip' });
+}
+
+function evaluateScores(scores: Float32Array, split: Split): SplitEvaluation {
   const predicted = argmaxRows(scores);
   return { ...metricsFromConfusion(confusionMatrix(split.labels, predicted)), loss: crossEntropy(scores, split.labels), predicted, scores };
 }

@@ -1,5 +1,6 @@
 /** Classification metrics from a confusion matrix (rows = true class). */
-import { LABELS, NUM_CLASSES, type ClassMetrics, type EvalReport, type Label } from '../types.js';
+import { LABELS, NUM_CLASSES, type Label } from '../types.js';
+import type { ClassMetrics, EvalReport } from '../artifacts/card.js';
 
 export function confusionMatrix(truth: ArrayLike<number>, predicted: ArrayLike<number>, k = NUM_CLASSES): number[][] {
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));

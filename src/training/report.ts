@@ -1,5 +1,6 @@
 /** Human-readable evaluation report for the terminal. */
-import { LABELS, type EvalReport } from '../types.js';
+import { LABELS } from '../types.js';
+import type { EvalReport } from '../artifacts/card.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 

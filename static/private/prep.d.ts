@@ -8,7 +8,9 @@ export interface Detection { x: number; y: number; width: number; height: number
 export interface Box { x: number; y: number; width: number; height: number }
 export interface Region { box: Box; centre: Point; side: number; angle: number; score: number | null }
 export interface Spec { size: number; channels: 1 | 3; normalisation: 'unit' | 'symmetric'; blur?: number }
-export interface Entry { model: tfType.LayersModel; spec: Spec; outputsProbabilities: boolean; tta: boolean; temperature?: number }
+export interface Network { model: tfType.LayersModel; spec: Spec; outputsProbabilities: boolean; tta: boolean; temperature?: number }
+export interface Ensemble { members: Network[] }
+export type Entry = Network | Ensemble;
 
 export const FACE_SIZE: number;
 export const FACE_PIXELS: number;
@@ -26,6 +28,7 @@ export function facesToTensor(tf: TF, faces: Uint8Array | Float32Array, spec: Sp
 export function flipFaces(faces: Uint8Array | Float32Array): Float32Array;
 export function blurFaces(faces: Uint8Array | Float32Array, sigma: number): Float32Array;
 export function predictFaces(tf: TF, entry: Entry, faces: Uint8Array): Float32Array[];
+export function averageRows(perModel: Float32Array[][]): Float32Array[];
 export function topLabel(row: Float32Array): string;
 export function toScores(row: Float32Array): Record<string, number>;
 export function analysePixels(tf: TF, detector: tfType.GraphModel, entry: Entry, rgb: Uint8Array, width: number, height: number, maxFaces?: number):

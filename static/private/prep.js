@@ -273,6 +273,7 @@ export function blurFaces(faces, sigma) {
 export function predictFaces(tf, entry, faces) {
   const n = faces.length / FACE_PIXELS;
   if (n === 0) return [];
+  if (entry.members) return averageRows(entry.members.map((m) => predictFaces(tf, m, faces)));
   const temperature = entry.temperature ?? 1;
   const probs = tf.tidy(() => {
     const run = (x) => {
@@ -293,6 +294,15 @@ export function predictFaces(tf, entry, faces) {
   } finally {
     probs.dispose();
   }
+}
+
+/** Row-wise mean of several models' probability rows for the same faces (an ensemble). */
+export function averageRows(perModel) {
+  return perModel[0].map((_, i) => {
+    const mean = new Float32Array(LABELS.length);
+    for (const rows of perModel) for (let k = 0; k < mean.length; k++) mean[k] += rows[i][k] / perModel.length;
+    return mean;
+  });
 }
 
 export function topLabel(row) {

@@ -38,6 +38,9 @@ async function start(base) {
   /** The model `id` (or the default), loaded on first use and warmed up. */
   function entry(id) {
     const info = manifest.models.find((m) => m.id === id) || manifest.models.find((m) => m.id === manifest.default);
+    if (!entries.has(info.id) && info.members) {
+      entries.set(info.id, Promise.all(info.members.map(entry)).then((members) => ({ id: info.id, members })));
+    }
     if (!entries.has(info.id)) {
       entries.set(info.id, (async () => {
         const model = await tf.loadLayersModel(info.url);

@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildCustomCnn, CNN_INPUT } from '../../src/training/architectures/custom-cnn.js';
 import { initBackend } from '../../src/tf/backend.js';
-import { saveModelFolder } from '../../src/tf/model-io.js';
-import { LABELS, type ClassMetrics, type Label, type ModelCard } from '../../src/types.js';
+import { saveModelFolder } from '../../src/artifacts/model-folder.js';
+import { LABELS, type Label } from '../../src/types.js';
+import type { ClassMetrics, ModelCard } from '../../src/artifacts/card.js';
 
 export function testCard(name: string, accuracy: number, extra: Partial<ModelCard> = {}): ModelCard {
   return {

@@ -56,7 +56,7 @@ export async function makeSyntheticFer(seed = 7): Promise<SyntheticData> {
 }
 
 // ---------------------------------------------------------------------------
-// Drawn faces (issue 2 tests: loaders, training, evaluation).
+// Drawn faces (tests of the loaders, training and evaluation).
 
 const S = FACE_SIZE;
 const PIXELS = S * S;

@@ -1,12 +1,12 @@
 /**
- * Bench section `server` (issues 4 and 7): the demo server in this process on
+ * Bench section `server`: the demo server in this process on
  * a loopback port, with the models in models/ (or a stand-in, said so):
  *  - model-only latency per face (batch 1), per model: the forward pass alone,
  *    and with the shared preprocessing (predictFaces);
  *  - POST /api/predict p50/p99 and requests/s for a 48x48 face (?whole=1)
  *    and a 640x480 photo (face detection included), sequential and with 8
  *    concurrent clients;
- *  - the load levels of issue 7: 1, 8 and 32 concurrent clients;
+ *  - the load levels: 1, 8 and 32 concurrent clients;
  *  - RSS, tensors and open file handles after warm-up and after 5,000 requests.
  * Load comes from autocannon in this process (see load.ts). The rate limit is
  * off (every client is 127.0.0.1) and the queue may hold 64, so 32 clients are
@@ -18,7 +18,7 @@
  * (face48 | photo; default face48), models (models/).
  */
 import { predictFaces } from '../../inference/predict.js';
-import { disposeRegistry, type LoadedModel } from '../../inference/registry.js';
+import { disposeRegistry, type LoadedNetwork } from '../../inference/registry.js';
 import { createApp } from '../../server/app.js';
 import { listen } from '../../server/listen.js';
 import { initBackend, tf } from '../../tf/backend.js';
@@ -31,7 +31,7 @@ import { processStats } from '../process-stats.js';
 
 const LOAD_LEVELS = [1, 8, 32];
 
-function modelFigures(entry: LoadedModel, reps: number): Promise<Figure[]> {
+function modelFigures(entry: LoadedNetwork, reps: number): Promise<Figure[]> {
   const spec = entry.card.input;
   const face = new Uint8Array(FACE_SIZE * FACE_SIZE).map((_, i) => (i * 37) % 256);
   const id = entry.id.replace(/[^a-z0-9]+/gi, '_');
@@ -80,7 +80,9 @@ const section: BenchSection = {
     const images = await benchImages();
     notes.push(`backend ${backend}; images: ${images.source}`);
 
+    // An ensemble's cost is its members' (measured here) plus averaging.
     for (const entry of models.registry.models) {
+      if (entry.kind !== 'network') continue;
       ctx.log(`[bench] server: model-only latency of ${entry.id}`);
       figures.push(...await modelFigures(entry, ctx.quick ? 20 : 100));
     }

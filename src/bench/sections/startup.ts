@@ -1,5 +1,5 @@
 /**
- * Bench section `startup` (issue 7): `npm start`'s own code (src/cli/serve.ts)
+ * Bench section `startup`: `npm start`'s own code (src/cli/serve.ts)
  * as a child process on a loopback port, with the models in models/ (or a
  * stand-in, said so):
  *  - start-up time: to listening, to the first /healthz, to the first

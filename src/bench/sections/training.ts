@@ -1,11 +1,11 @@
 /**
- * Bench section `training` (issue 8): images/s of a full training step
+ * Bench section `training`: images/s of a full training step
  * (preprocessing, forward, backward, Adam) exactly as the trainer runs it
  * (trainStep on splitModel), for the custom CNN and MobileNetV2 (head phase
- * and fine-tuning, as issue 8 set them and as the current runs use them), on
+ * and fine-tuning, as the shipped runs use them), on
  * wasm and on cpu, the wasm/cpu ratio and
- * minutes per FER2013 epoch; then the four gradient kernels of issue 8 against
- * the built-in routes they replace, on issue 8's 3x3 conv.
+ * minutes per FER2013 epoch; then the four gradient kernels of src/tf/wasm-gradients.ts against
+ * the built-in routes they replace, on a 3x3 conv.
  *
  * The pure-JS cpu backend is so slow (a batch-64 custom-CNN step ran over ten
  * minutes here) that the custom CNN's cpu steps use a small batch and the
@@ -21,14 +21,16 @@
  */
 import { tf, initBackend } from '../../tf/backend.js';
 import { originalWasmKernels } from '../../tf/wasm-gradients.js';
-import { buildCustomCnn, CNN_DEFAULTS, cnnInput } from '../../training/architectures/custom-cnn.js';
+import { buildCustomCnn, cnnInput } from '../../training/architectures/custom-cnn.js';
+import { CNN_DEFAULTS } from '../../training/config.js';
 import { buildMobileNetV2, keepBatchNormInInference, mobilenetInput } from '../../training/architectures/mobilenetv2.js';
 import { splitModel } from '../../training/split-model.js';
-import { trainStep } from '../../training/trainer.js';
+import { trainStep } from '../../training/step.js';
 import { augmentFaces, DEFAULT_AUGMENT } from '../../training/augment.js';
 import { mulberry32 } from '../../training/random.js';
 import { FACE_PIXELS } from '../../inference/preprocess.js';
-import { NUM_CLASSES, type InputSpec } from '../../types.js';
+import { NUM_CLASSES } from '../../types.js';
+import type { InputSpec } from '../../artifacts/card.js';
 import { timeMedian, type BenchContext, type BenchSection, type Figure, type SectionResult } from '../framework.js';
 
 const BATCH = 64;
@@ -41,7 +43,7 @@ interface ModelCase {
   /** Which cpu batch option applies: the custom CNN's small one, or MobileNetV2's (64 by default). */
   family: 'cnn' | 'mnv2';
   build(): { model: tf.LayersModel; firstTopLayer: string | null; spec: InputSpec };
-  /** Also measured on cpu (the wasm/cpu ratio of issue 8). */
+  /** Also measured on cpu (the wasm/cpu ratio). */
   cpu: boolean;
 }
 
@@ -49,7 +51,7 @@ const cnn = (id: string, label: string, inputSize: number, convsPerBlock: number
   id, label, cpu, family: 'cnn',
   build: () => ({ model: buildCustomCnn({ ...CNN_DEFAULTS, inputSize, convsPerBlock }), firstTopLayer: null, spec: cnnInput(inputSize) }),
 });
-/** `inferenceBn`: batch norm kept in inference mode, as recipes.ts builds MobileNetV2 for real runs. */
+/** `inferenceBn`: batch norm kept in inference mode, as architectures/mobilenetv2.ts builds MobileNetV2 for real runs. */
 const mnv2 = (id: string, label: string, size: number, firstTopLayer: string, cpu: boolean, inferenceBn = false): ModelCase => ({
   id, label, cpu, family: 'mnv2',
   build: () => {
@@ -68,7 +70,7 @@ const MODELS: ModelCase[] = [
 
 /**
  * The shapes of the current long runs (/work/runs/COMMANDS.md). The MobileNetV2
- * run is built as recipes.ts builds it (batch norm kept in inference mode,
+ * run is built as architectures/mobilenetv2.ts builds it (batch norm kept in inference mode,
  * fine-tuning from block 3) and is measured on cpu too.
  */
 const RUN_MODELS: ModelCase[] = [
@@ -143,7 +145,7 @@ function randomTensor(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(Float32Array.from({ length: size }, () => rng() * 2 - 1), shape);
 }
 
-/** The kernels of issue 8 on its 3x3 conv (batch 64, 48x48, 32->64), and MobileNetV2's first strided depthwise. */
+/** The gradient kernels on a 3x3 conv (batch 64, 48x48, 32->64), and MobileNetV2's first strided depthwise. */
 async function kernelFigures(ctx: BenchContext, skipCpu: boolean, cpuBatch: number, skipBuiltin: boolean): Promise<Figure[]> {
   const figs: Figure[] = [];
   const reps = ctx.quick ? 1 : 3;
@@ -216,7 +218,7 @@ async function kernelFigures(ctx: BenchContext, skipCpu: boolean, cpuBatch: numb
 
 const section: BenchSection = {
   name: 'training',
-  title: 'Training throughput on this machine (issue 8)',
+  title: 'Training throughput on this machine',
   async run(ctx: BenchContext): Promise<SectionResult> {
     await initBackend('wasm');
     const num = (key: string, fallback: number) => (ctx.options[key] != null ? Number(ctx.options[key]) : fallback);

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../tf/backend.js';
-import { readModelArtifacts } from '../../tf/model-io.js';
+import { readModelArtifacts } from '../../artifacts/model-folder.js';
 import { packageDir, packageVersion } from './package-dir.js';
 import type { DetectOptions, Detection, FaceDetector, Pixels } from './types.js';
 

@@ -2,6 +2,8 @@
  * English interface strings. Keys are grouped by where they appear; {name}
  * marks a value filled in at run time. id.ts must have every key.
  */
+import { ERROR_MESSAGES } from '../../messages/errors.js';
+
 export const en = {
   // The seven FER2013 labels.
   'label.angry': 'angry',
@@ -344,30 +346,8 @@ export const en = {
   'cmptext.rgb': 'grey replicated to 3 channels',
   'cmptext.faces': '({n} faces)',
 
-  // Error messages (matched from the English text by i18n/errors.ts).
-  'err.noPhoto': 'No photo was chosen. Please choose a photo (or click an example) first.',
-  'err.noImageApi': 'No image was sent. Post it as the multipart field "image" or as the raw request body.',
-  'err.empty': 'The file is empty (0 bytes). Please choose a photo.',
-  'err.notImage': 'This file is not an image we can read. Please upload a photo (JPEG, PNG, WebP, GIF, AVIF or TIFF).',
-  'err.notPhotoFile': '"{name}" is not a photo. Please choose a JPEG, PNG, WebP, GIF, AVIF or TIFF image.',
-  'err.damaged': 'This image looks damaged or incomplete (perhaps the upload was cut off). Please try another file.',
-  'err.noSize': 'This image has no size in its header, so it is probably damaged.',
-  'err.unsupported': '{format} files are not supported. Please upload a JPEG, PNG, WebP, GIF, AVIF or TIFF photo.',
-  'err.heic': 'HEIC photos are not supported. Please export the photo as JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible).',
-  'err.tooManyPixelsSized': 'This image is {w} x {h} pixels, more than the {mp} megapixels we accept. Please upload a smaller photo.',
-  'err.tooManyPixels': 'This image has more than the {mp} megapixels we accept. Please upload a smaller photo.',
-  'err.tooLarge': 'The file is too large: the limit is {mb} MB. Please choose a smaller photo.',
-  'err.uploadTooLarge': 'The upload is too large.',
-  'err.malformed': 'The upload could not be read: the form data is malformed. Please try again.',
-  'err.useForm': 'Please send the photo with the upload form.',
-  'err.noModels': 'No model is loaded yet, so photos cannot be analysed. Train one with "npm run train" and restart the server.',
-  'err.unknownModel': 'There is no model called "{id}". Available: {list}.',
-  'err.unknownExample': 'There is no example called "{id}".',
-  'err.flag01': '"{name}" must be 1 or 0 (got "{value}").',
-  'err.maxFaces': '"max_faces" must be a whole number of at least 1 (got "{value}").',
-  'err.server': 'Something went wrong on our side while analysing the photo. Please try again.',
-  'err.nothingHere': 'Nothing at this address.',
-  'err.nothingAt': 'Nothing at {path}.',
+  // Error messages (src/messages/errors.ts; errors carry these keys).
+  ...ERROR_MESSAGES,
 
   // The API page: operation texts (the OpenAPI document itself stays English).
   'apiop.predict.summary': 'Recognise the expression of every face in a photo',
@@ -391,6 +371,41 @@ export const en = {
   'apiop.response.422': 'The image is damaged or has too many pixels.',
   'apiop.response.429': 'Too many requests (or wrong passwords) from this client; wait the seconds in Retry-After.',
   'apiop.response.503': 'The server is busy (queue full) or has no model loaded; for a full queue, retry after the seconds in Retry-After.',
+
+  // The video timeline (views/video.eta, static/video/).
+  'layout.video': 'Video timeline',
+  'video.title': 'Video timeline',
+  'video.h1': 'Expressions over a video',
+  'video.lead': 'Choose a short video: frames are sampled and analysed in this browser (private mode), each face is followed from frame to frame, and a chart shows its seven expressions over time. The video never leaves this device.',
+  'video.choose': 'Video (mp4 or webm)',
+  'video.fps': 'Frames a second',
+  'video.start': 'Analyse',
+  'video.cancel': 'Cancel',
+  'video.intro': 'Loading…',
+  'video.needsJs': 'The video timeline runs in the browser and needs JavaScript.',
+  'video.noPrivateServer': 'The video timeline runs only in private mode (the models in your browser), and this server does not offer it (it was started with --no-private or --detector ssd). Nothing is uploaded instead.',
+  'video.noModels': 'The video timeline needs a model, and this server has none loaded.',
+  'video.ready': 'Ready: frames are analysed on this device and the video is never uploaded. Choose a video.',
+  'video.noPrivate': 'The video timeline needs private mode (the models running in this browser), and it cannot run here: {reason}. Nothing is uploaded instead.',
+  'video.badFile': 'This file cannot be played in this browser ({reason}). Choose an mp4 (H.264) or webm video.',
+  'video.chosen': '{name}: {duration} s, {width} × {height}. {n} frames at {fps} a second.',
+  'video.tooMany': '{n} frames is more than {max}: choose fewer frames a second.',
+  'video.progress': '{done} / {total} frames ({percent}%)',
+  'video.done': 'Done: {n} frames, {faces} faces followed, {ms} ms a frame on this device.',
+  'video.noFaces': 'Done: {n} frames, and no face in any of them.',
+  'video.cancelled': 'Cancelled after {done} of {total} frames; the timeline shows the part analysed.',
+  'video.failed': 'The analysis stopped: {message}',
+  'video.faceLabel': 'Face',
+  'video.face': 'Face {id}',
+  'video.faceSeen': 'Face {id} (in {n} of {total} frames)',
+  'video.csv': 'Download CSV',
+  'video.chartAria': 'Chart: the selected face’s probability of each expression over the video’s time',
+  'video.frameLabel': 'Frame',
+  'video.frameAria': 'The frame under the cursor with each face boxed and numbered',
+  'video.frameAt': 'Frame at {time} s: {n} faces.',
+  'video.frameAtOne': 'Frame at {time} s: 1 face.',
+  'video.axisTime': 'time (s)',
+  'video.axisP': 'probability',
 } as const;
 
 export type MessageKey = keyof typeof en;

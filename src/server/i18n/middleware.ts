@@ -38,6 +38,9 @@ const CLIENT_KEYS = [
   'camera.resumesIn', 'camera.serverStatus', 'camera.unreachable', 'camera.networkError', 'camera.off', 'camera.hiddenOff',
   // static/camera.js, private mode
   'private.toggle', 'private.onDevice', 'private.onServer', 'private.loading', 'private.unavailable',
+  // static/video/
+  'video.ready', 'video.noPrivate', 'video.badFile', 'video.chosen', 'video.tooMany', 'video.progress', 'video.done',
+  'video.noFaces', 'video.cancelled', 'video.failed', 'video.face', 'video.faceSeen', 'video.frameAt', 'video.frameAtOne', 'video.axisTime', 'video.axisP',
   // static/compare.js
   'compare.chartLoss', 'compare.chartAcc', 'compare.axisEpoch', 'compare.axisLoss', 'compare.axisAcc',
   'compare.seriesTrain', 'compare.seriesVal',

@@ -34,7 +34,7 @@ export function securityHeaders(): MiddlewareHandler {
     // HSTS belongs to whoever terminates TLS (the reverse proxy), not to a
     // demo that is often reached over plain http on a LAN.
     strictTransportSecurity: false,
-    // The webcam (issue 5) is asked for by this origin only; nothing else.
+    // The webcam is asked for by this origin only; nothing else.
     permissionsPolicy: { camera: ['self'], microphone: [], geolocation: [] },
     crossOriginEmbedderPolicy: false,
   });

@@ -37,7 +37,7 @@ export function pageRoutes(deps: AppDeps): Hono {
     let photo: Uint8Array;
     if (fields.example) {
       // The example button was the submitter: it wins over a file still in the picker.
-      if (!examples.get(fields.example)) throw new HttpError(400, `There is no example called "${fields.example}".`);
+      if (!examples.get(fields.example)) throw new HttpError(400, 'err.unknownExample', { id: fields.example });
       photo = await examples.read(fields.example);
     } else {
       if (!bytes) throw noFileError(false);

@@ -5,7 +5,7 @@
  * from @vladmandic/human (as on the server), the expression models are the
  * very files in models/ the server loaded. Nothing here runs a model.
  *
- *   GET /private/manifest.json        models, their input specs, the file URLs
+ *   GET /private/manifest.json        models, their input specs, the file URLs (ensembles: their members)
  *   GET /private/models/:id/:file     model.json and the weight files it names
  *   GET /private/detector/:file       blazeface.json + .bin
  *   GET /vendor/tfjs/:file            tf.min.js, tf-backend-wasm.min.js, *.wasm
@@ -46,6 +46,8 @@ function weightFiles(dir: string): Set<string> {
 }
 
 function modelInfo(m: LoadedModel, base: string) {
+  // An ensemble is run from its members' files (listed as models of their own).
+  if (m.kind === 'ensemble') return { id: m.id, members: m.members.map((x) => x.id) };
   return {
     id: m.id,
     url: `${base}/private/models/${encodeURIComponent(m.id)}/model.json`,
@@ -61,7 +63,7 @@ export function privateRoutes(deps: PrivateRouteDeps): Hono {
   const { registry, base } = deps;
   const pkg = packageDir(BLAZEFACE_PACKAGE);
   const detectorDir = pkg ? path.join(pkg, 'models') : null;
-  const files = new Map(registry.models.map((m) => [m.id, new Set(['model.json', ...weightFiles(m.dir)])]));
+  const files = new Map(registry.models.flatMap((m) => (m.kind === 'network' ? [[m.id, new Set(['model.json', ...weightFiles(m.dir)])] as const] : [])));
   const cache = async (c: { res: Response; header(name: string, value: string): void }, next: () => Promise<void>) => {
     await next();
     if (c.res.ok) c.header('Cache-Control', CACHE);

@@ -1,4 +1,4 @@
-;; SIMD loops over the TF.js wasm backend's own heap (issue 8), loaded by ../wasm-simd.ts.
+;; SIMD loops over the TF.js wasm backend's own heap, loaded by ../wasm-simd.ts.
 ;;
 ;; Compiled to kernels.wasm (committed) by `npm run build:wasm`; tests/wasm-simd.test.ts
 ;; fails when the two differ. Needs the WebAssembly SIMD feature (128-bit, not relaxed).

@@ -5,12 +5,14 @@
  * minutes on two CPU cores.
  */
 import { tf } from '../../tf/backend.js';
-import { FACE_SIZE, NUM_CLASSES, type InputSpec } from '../../types.js';
+import { FACE_SIZE, NUM_CLASSES } from '../../types.js';
+import type { InputSpec } from '../../artifacts/card.js';
+import { CNN_DEFAULTS } from '../config.js';
+import type { Architecture } from './architecture.js';
 
 export function cnnInput(size: number = FACE_SIZE): InputSpec {
   return { size, channels: 1, normalisation: 'unit' };
 }
-
 
 export interface CnnOptions {
   /** Side of the (resized) input face; 48 keeps FER2013's resolution. */
@@ -24,21 +26,11 @@ export interface CnnOptions {
   seed?: number;
 }
 
-export const CNN_DEFAULTS: Required<Omit<CnnOptions, 'seed'>> = {
-  // 32x32 trains about twice as fast as 48x48 on two CPU cores: more epochs in the same hours.
-  inputSize: 32,
-  widths: [32, 64, 128, 256],
-  convsPerBlock: [1, 2, 2, 2],
-  dense: 256,
-  dropout: 0.4,
-  l2: 1e-4,
-};
-
 /** The input of a CNN of the default shape. */
 export const CNN_INPUT: InputSpec = cnnInput(CNN_DEFAULTS.inputSize);
 
 export function buildCustomCnn(options: CnnOptions = {}): tf.LayersModel {
-  const o = { ...CNN_DEFAULTS, ...options };
+  const o: Required<Omit<CnnOptions, 'seed'>> = { ...CNN_DEFAULTS, ...options };
   const seed = options.seed ?? 1;
   let s = seed;
   const init = () => tf.initializers.heNormal({ seed: s++ });
@@ -65,3 +57,14 @@ export function buildCustomCnn(options: CnnOptions = {}): tf.LayersModel {
   const out = tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'predictions' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'custom_cnn' });
 }
+
+/** One phase: every layer trains from the first epoch. */
+export const customCnn: Architecture = {
+  modelName: 'custom-cnn',
+  budget: { epochs: CNN_DEFAULTS.epochs, cosineCycle: CNN_DEFAULTS.cosineCycle },
+  usesBase: false,
+  async build(s) {
+    return { model: buildCustomCnn({ ...s.cnn, seed: s.seed }), input: cnnInput(s.cnn?.inputSize ?? CNN_DEFAULTS.inputSize) };
+  },
+  phases: (s) => [{ name: 'train', lastEpoch: s.epochs, firstTopLayer: null }],
+};

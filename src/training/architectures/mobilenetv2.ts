@@ -4,7 +4,11 @@
  * Faces are resized (default 96x96) and their grey channel replicated to RGB.
  */
 import { tf } from '../../tf/backend.js';
-import { NUM_CLASSES, type InputSpec } from '../../types.js';
+import { NUM_CLASSES } from '../../types.js';
+import type { InputSpec } from '../../artifacts/card.js';
+import { loadModelFrom } from '../../artifacts/model-folder.js';
+import { MOBILENET_DEFAULTS } from '../config.js';
+import type { Architecture, Phase } from './architecture.js';
 
 export interface MobileNetOptions {
   alpha?: number;
@@ -158,3 +162,40 @@ export function copyBaseWeights(base: tf.LayersModel, model: tf.LayersModel): nu
   visit(base.layers);
   return copied;
 }
+
+/**
+ * First only a new head on the frozen ImageNet base (kept as its own artifact, `<name>-frozen`), then
+ * fine-tuning from block `finetuneFrom` up at a lower learning rate.
+ */
+export const mobileNetV2: Architecture = {
+  modelName: 'mobilenetv2',
+  budget: { epochs: MOBILENET_DEFAULTS.epochs, cosineCycle: MOBILENET_DEFAULTS.cosineCycle },
+  usesBase: true,
+  async build(s, log) {
+    const model = buildMobileNetV2({ alpha: s.alpha, inputSize: s.inputSize, dropout: s.dropout, seed: s.seed });
+    if (s.finetuneBatchNorm === 'adapt') adaptBatchNorm(model); else keepBatchNormInInference(model);
+    if (s.base) {
+      const base = await loadModelFrom(s.base).catch((e: Error) => {
+        throw new Error(`cannot load the ImageNet base from ${s.base}: ${e.message}`);
+      });
+      const n = copyBaseWeights(base, model);
+      base.dispose();
+      log(`copied ${n} ImageNet weight tensors from ${s.base}`);
+    } else {
+      log('no --base: MobileNetV2 starts from random weights');
+    }
+    return { model, input: mobilenetInput(s.inputSize) };
+  },
+  phases(s) {
+    const head = Math.min(s.headEpochs, s.epochs);
+    const phases: Phase[] = [{
+      name: 'head', lastEpoch: head, firstTopLayer: 'global_average_pooling2d', lr: s.lr,
+      artifact: `${s.name}-frozen`,
+      artifactNote: 'ImageNet MobileNetV2 used as it is (frozen, inference-mode batch norm); only the new classification head was trained.',
+    }];
+    if (s.epochs > head) {
+      phases.push({ name: 'finetune', lastEpoch: s.epochs, firstTopLayer: `block_${s.finetuneFrom}_expand`, lr: s.finetuneLr });
+    }
+    return phases;
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * The artifact a run leaves: models/<name>/ (and per phase, e.g.
+ * mobilenetv2-frozen) written atomically with its card whenever validation
+ * accuracy improves.
+ */
+import path from 'node:path';
+import type { tf } from '../tf/backend.js';
+import { LABELS } from '../types.js';
+import { cardJson, type EvalReport, type InputSpec, type ModelCard } from '../artifacts/card.js';
+import { saveModelFolder } from '../artifacts/model-folder.js';
+import type { RunState } from './checkpoint.js';
+
+/** A card names files, not where they were on the training machine (URLs stay whole). */
+function shortPath<T extends string | null | undefined>(p: T): T {
+  return (p && !/^https?:/.test(p) ? path.basename(p) : p) as T;
+}
+
+export function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metrics: ModelCard['metrics'], name: string, notes?: string): ModelCard {
+  const s = state.settings;
+  const prior = state.prior ?? { history: [], trainSeconds: 0 };
+  return {
+    name,
+    arch: s.arch,
+    input: spec,
+    labels: [...LABELS],
+    trained_on: state.trainedOn,
+    params: model.countParams(),
+    created: new Date().toISOString(),
+    metrics,
+    history: [...prior.history, ...state.history.map((e) => ({ ...e, epoch: e.epoch + prior.history.length }))],
+    settings: { ...s, base: shortPath(s.base), init: shortPath(s.init), validation: state.valName },
+    ...(state.command ? { command: state.command } : {}),
+    train_seconds: Math.round(prior.trainSeconds + state.trainSeconds),
+    tta: 'none',
+    quantization: s.quantize,
+    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${shortPath(state.prior.from)}, its own settings); the rest are this run's (settings).`]
+      .filter(Boolean).join(' ') || undefined,
+  };
+}
+
+/** Writes models/<name>/ from the model's current weights, with `r`: their metrics on the validation split. */
+export async function exportArtifact(dir: string, name: string, model: tf.LayersModel, spec: InputSpec, state: RunState,
+  r: Omit<EvalReport, 'model' | 'usage'>, notes?: string): Promise<void> {
+  const metrics = { [state.valName === 'PublicTest' ? 'PublicTest' : 'validation']: {
+    n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion } };
+  const card = cardFor(state, model, spec, metrics, name, notes);
+  await saveModelFolder(dir, model, { 'card.json': cardJson(card) }, state.settings.quantize);
+}
