@@ -100,7 +100,7 @@ for (const lang of ['en', 'id'] as const) {
       await page.waitForSelector('#share-card');
       await check(page, 'the Share panel', `${lang}-share`);
 
-      for (const [where, shot] of [['/compare', 'compare'], ['/api', 'api'], ['/flagged', 'flagged'], ['/share', 'share-page']] as const) {
+      for (const [where, shot] of [['/compare', 'compare'], ['/api', 'api'], ['/flagged', 'flagged'], ['/share', 'share-page'], ['/video', 'video']] as const) {
         await page.goto(`${server.url}${where}${q}`);
         await page.waitForLoadState('load');
         if (where === '/compare') await page.waitForSelector('.chart[data-drawn]');
