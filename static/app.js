@@ -1,5 +1,6 @@
-// Browser side of the demo page: preview, drag and drop, Clear, and showing
-// which example was picked. The form works without this file (plain POST);
+// Browser side of the demo page: preview, drag and drop, paste (Ctrl+V), Clear,
+// refusing a file that is not a photo before it is sent, and showing which
+// example was picked. The form works without this file (plain POST);
 // htmx does the posting. No inline scripts anywhere: a strict CSP comes later.
 (function () {
   'use strict';
@@ -26,9 +27,56 @@
     else { preview.removeAttribute('src'); preview.hidden = true; zone.classList.remove('has-preview'); }
   }
 
+  // The formats the server reads (the file input's accept list); a file of
+  // another kind is refused here, before a phone spends the upload on it.
+  var ACCEPT = (input.getAttribute('accept') || '').split(',').map(function (s) { return s.trim().toLowerCase(); }).filter(Boolean);
+  function isPhoto(file) {
+    var type = (file.type || '').toLowerCase();
+    var dot = file.name ? file.name.lastIndexOf('.') : -1;
+    var ext = dot >= 0 ? file.name.slice(dot).toLowerCase() : '';
+    if (type) return ACCEPT.indexOf(type) >= 0;
+    return ext !== '' && ACCEPT.indexOf(ext) >= 0;
+  }
+  function refuse(file) {
+    var heic = /hei[cf]/i.test(file.type || '') || /\.hei[cf]$/i.test(file.name || '');
+    showError(heic
+      ? t('err.heic', 'HEIC photos are not supported. Please export the photo as JPEG.')
+      : t('err.notPhotoFile', '"{name}" is not a photo. Please choose a JPEG, PNG, WebP, GIF, AVIF or TIFF image.', { name: file.name || '?' }));
+  }
+
   input.addEventListener('change', function () {
     var file = input.files && input.files[0];
+    if (file && !isPhoto(file)) {
+      input.value = '';
+      showPreview(null);
+      refuse(file);
+      return;
+    }
     showPreview(file ? URL.createObjectURL(file) : null);
+  });
+
+  // Paste a photo (Ctrl+V / Cmd+V) anywhere on the page but in a text field:
+  // it fills the file input like a pick or a drop.
+  var pasteHint = document.getElementById('paste-hint');
+  if (pasteHint) pasteHint.hidden = false;
+  document.addEventListener('paste', function (e) {
+    var data = e.clipboardData;
+    var files = data && data.files;
+    if (!files || files.length === 0) return;
+    var el = e.target;
+    if (el && el.closest && el.closest('textarea, input[type="text"], input:not([type])')) return;
+    e.preventDefault();
+    var file = files[0];
+    if (!isPhoto(file)) { refuse(file); return; }
+    var photoTab = document.getElementById('tab-photo');
+    if (photoTab && zone.hidden) photoTab.click();
+    var list = new DataTransfer();
+    // A pasted screenshot has no name of its own: give it one with the right extension.
+    var named = file.name && file.name !== 'image.png' ? file
+      : new File([file], 'pasted.' + ((file.type.split('/')[1] || 'png').replace('jpeg', 'jpg')), { type: file.type });
+    list.items.add(named);
+    input.files = list.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
   });
 
   // Drag and drop onto the zone fills the file input, so the form (and the
@@ -63,6 +111,11 @@
     var body = e.detail && e.detail.ctx && e.detail.ctx.request && e.detail.ctx.request.body;
     if (!maxBytes || !body || typeof body.get !== 'function' || body.get('example')) return;
     var file = body.get('image');
+    if (file && file.size > 0 && !isPhoto(file)) {
+      e.preventDefault();
+      refuse(file);
+      return;
+    }
     if (file && file.size > maxBytes) {
       e.preventDefault();
       showError(t('err.tooLarge', 'The file is too large: the limit is {mb} MB. Please choose a smaller photo.', { mb: Math.round(maxBytes / 1048576 * 10) / 10 }));
@@ -90,12 +143,18 @@
     result.replaceChildren(placeholder);
   });
 
-  // Move focus to the result for screen readers and keyboards once it arrives.
+  // Once a result arrives: focus its first heading (screen readers,
+  // keyboards) without jumping to it, and bring the annotated photo into view,
+  // its top at the top of the screen: the numbers on it lead to the faces below.
   document.addEventListener('htmx:after:swap', function (e) {
     var target = e.detail && e.detail.ctx && e.detail.ctx.target;
-    if (target === result) {
-      var heading = result.querySelector('.top-label, .error-card h2');
-      if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus({ preventScroll: false }); }
+    if (target !== result) return;
+    var heading = result.querySelector('.top-label, .error-card h2, .model-column .top-label');
+    if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus({ preventScroll: true }); }
+    var show = result.querySelector('.photo-frame') || result.firstElementChild;
+    if (show && show.scrollIntoView) {
+      var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+      show.scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
     }
   });
 })();

@@ -352,7 +352,7 @@
       const ty = y >= tag ? y - tag : y;
       ctx.fillStyle = c;
       ctx.fillRect(x, ty, tag, tag);
-      ctx.fillStyle = f.label === 'happy' ? '#1c1d1f' : '#ffffff';
+      ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('--t-' + f.label).trim() || '#ffffff';
       ctx.font = 'bold 14px system-ui, sans-serif';
       ctx.textAlign = 'center';
       ctx.fillText(String(i + 1), x + tag / 2, ty + 15);

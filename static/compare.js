@@ -17,27 +17,53 @@
   function t(key, fallback) { return strings[key] || fallback; }
   var VAL = '#d9480f';
 
-  // Dashed vertical lines where the learning rate or the phase changed.
-  function markChanges(changes) {
+  // Dashed vertical lines where the learning rate or the phase changed, each
+  // labelled with the new value when the label fits: a label goes right of its
+  // line (left of it near the right edge), on the first of two rows where it
+  // overlaps no other; one that fits nowhere is left out (the full list is
+  // printed under the charts). The drawn boxes go to data-labels (CSS pixels).
+  function changeLabel(c) {
+    if (c.lr !== undefined && c.phase === undefined) return 'lr ' + c.lr.toExponential(1);
+    return c.text.replace(/^phase /, '').replace(/, lr .* → /, ', lr ');
+  }
+  function markChanges(changes, el) {
     return function (u) {
       var ctx = u.ctx;
+      var dpr = devicePixelRatio;
+      var gap = 3 * dpr, rowHeight = 13 * dpr;
+      var left = u.bbox.left, right = u.bbox.left + u.bbox.width;
+      var rows = [[], []]; // the [from, to] spans taken on each row
+      var placed = [];
       ctx.save();
       ctx.strokeStyle = muted;
       ctx.fillStyle = muted;
       ctx.setLineDash([4, 4]);
       ctx.lineWidth = 1;
-      ctx.font = (11 * devicePixelRatio) + 'px system-ui, sans-serif';
+      ctx.font = (11 * dpr) + 'px system-ui, sans-serif';
       changes.forEach(function (c) {
         // The change takes effect in this epoch: draw just before it.
         var x = Math.round(u.valToPos(c.epoch - 0.5, 'x', true));
-        if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+        if (x < left || x > right) return;
         ctx.beginPath();
         ctx.moveTo(x, u.bbox.top);
         ctx.lineTo(x, u.bbox.top + u.bbox.height);
         ctx.stroke();
-        ctx.fillText(c.text.replace(/^phase /, ''), x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+        var text = changeLabel(c);
+        var w = ctx.measureText(text).width;
+        var from = x + gap <= right - w ? x + gap : x - gap - w;
+        if (from < left) return;
+        for (var r = 0; r < rows.length; r++) {
+          var free = rows[r].every(function (s) { return from + w + gap <= s[0] || from >= s[1] + gap; });
+          if (!free) continue;
+          rows[r].push([from, from + w]);
+          var y = u.bbox.top + rowHeight * (r + 1) - 2 * dpr;
+          ctx.fillText(text, from, y);
+          placed.push({ text: text, left: from / dpr, right: (from + w) / dpr, row: r, plotLeft: left / dpr, plotRight: right / dpr });
+          return;
+        }
       });
       ctx.restore();
+      el.setAttribute('data-labels', JSON.stringify(placed));
     };
   }
 
@@ -68,7 +94,7 @@
         { label: t('compare.seriesTrain', 'training'), stroke: TRAIN, width: 2, value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
         { label: t('compare.seriesVal', 'validation'), stroke: VAL, width: 2, dash: [6, 3], value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
       ],
-      hooks: { draw: [markChanges(data.changes || [])] },
+      hooks: { draw: [markChanges(data.changes || [], el)] },
     };
     var rows = [data.epoch, isAcc ? data.acc : data.loss, isAcc ? data.val_acc : data.val_loss];
     var plot = new uPlot(opts, rows, el);

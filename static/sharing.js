@@ -1,4 +1,4 @@
-// Browser side of sharing the demo: the Share panel (copy, close), the copy
+// Browser side of sharing the demo: the Share panel (copy, close, Escape), the copy
 // buttons of the API page, and waiting politely when the server is busy
 // (503 or 429 with Retry-After: count down, then send the same request again).
 // Strings come from the page's JSON block #ui-strings (no inline scripts).
@@ -47,12 +47,20 @@
       copy(text || '', copyButton, from ? t('api.copied', 'Copied') : t('share.copied', 'Link copied'));
       return;
     }
-    if (target.closest('.share-close')) {
-      var panel = document.getElementById('share-panel');
-      if (panel) panel.replaceChildren();
-      var opener = document.querySelector('.share-button');
-      if (opener) opener.focus();
-    }
+    if (target.closest('.share-close')) closeSharePanel();
+  });
+
+  function closeSharePanel() {
+    var panel = document.getElementById('share-panel');
+    if (!panel || !panel.firstElementChild) return false;
+    panel.replaceChildren();
+    var opener = document.querySelector('.share-button');
+    if (opener) opener.focus();
+    return true;
+  }
+  // Escape closes the Share panel, as it would a dialog.
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape' && !e.defaultPrevented && closeSharePanel()) e.preventDefault();
   });
 
   // Move focus into the share panel when it opens.
@@ -84,29 +92,31 @@
   }, true);
   form.addEventListener('reset', cancelRetry);
 
-  var pending = null; // seconds to wait, set by the response, used after the swap
+  var pending = null; // { seconds, status } to wait, set by the response, used after the swap
   document.addEventListener('htmx:after:request', function (e) {
     var ctx = e.detail && e.detail.ctx;
     if (!ctx || !ctx.response || ctx.sourceElement !== form && !form.contains(ctx.sourceElement)) return;
     var status = ctx.response.status;
     var after = Number(ctx.response.headers && ctx.response.headers.get('Retry-After'));
-    pending = (status === 503 || status === 429) && after > 0 ? Math.min(after, 120) : null;
+    pending = (status === 503 || status === 429) && after > 0 ? { seconds: Math.min(after, 120), status: status } : null;
   });
 
   document.addEventListener('htmx:after:swap', function (e) {
     var ctx = e.detail && e.detail.ctx;
     if (!ctx || ctx.target !== document.getElementById('result') || pending === null) return;
-    var seconds = pending;
+    var seconds = pending.seconds;
+    var status = pending.status;
     pending = null;
     var tries = (retry ? retry.tries : 0) + 1;
     cancelRetry();
     if (tries > MAX_TRIES) return;
     var card = ctx.target.querySelector('.error-card');
     if (!card) return;
-    var line = document.createElement('p');
-    line.className = 'retrying';
+    // One countdown: the server's sentence (with its fixed number of seconds)
+    // gives way to the same sentence counting down, then the retry.
+    var line = card.querySelector('.error-message') || card.appendChild(document.createElement('p'));
+    line.classList.add('retrying');
     line.setAttribute('role', 'status');
-    card.appendChild(line);
     retry = { left: seconds, tries: tries, timer: null };
     function tick() {
       if (!retry) return;
@@ -118,7 +128,9 @@
         else form.requestSubmit();
         return;
       }
-      line.textContent = t('limit.retrying', 'Waiting for a free place… trying again in {seconds} s.', { seconds: retry.left });
+      line.textContent = status === 429
+        ? t('limit.rateRetrying', 'You have sent many photos in a short time. Trying again in {seconds} s…', { seconds: retry.left })
+        : t('limit.retrying', 'Many people are using the demo right now. Trying again in {seconds} s…', { seconds: retry.left });
       retry.left -= 1;
     }
     tick();

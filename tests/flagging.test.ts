@@ -271,8 +271,24 @@ describe('flagging switched off', () => {
       const res = await fetch(`${off.url}/flag`, { method: 'POST', body: new FormData(), headers: { 'HX-Request': 'true', ...SAME_ORIGIN } });
       assert.equal(res.status, 404);
       assert.match(await (await fetch(`${off.url}/flagged`)).text(), /turned off/);
+      assert.doesNotMatch(await (await fetch(`${off.url}/`)).text(), /href="\/flagged"/, 'no link to a review page that is off');
     } finally {
       await off.close();
+    }
+  });
+});
+
+describe('finding the review page', () => {
+  test('with flagging on, every page links /flagged (under the base path too)', async () => {
+    const prefixed = await startSharingServer(models.dir, { basePath: '/demo' });
+    try {
+      for (const [base, where] of [[server.url, '/'], [server.url, '/compare'], [server.url, '/api'], [prefixed.url, '/']] as const) {
+        const html = await (await fetch(`${base}${where}`)).text();
+        const prefix = new URL(base).pathname.replace(/\/$/, '');
+        assert.match(html, new RegExp(`<a href="${prefix}/flagged">Flagged faces</a>`), `${base}${where}`);
+      }
+    } finally {
+      await prefixed.close();
     }
   });
 });

@@ -14,7 +14,7 @@ import { ImageInputError } from '../src/inference/decode.js';
 import { id } from '../src/server/i18n/id.js';
 import { isMessageKey, translator } from '../src/server/i18n/index.js';
 import { loadExamples } from '../src/server/examples.js';
-import { VIEWS_DIR } from '../src/server/paths.js';
+import { PROJECT_ROOT, VIEWS_DIR } from '../src/server/paths.js';
 import { LABELS } from '../src/types.js';
 import { facePng } from './helpers/images.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
@@ -150,4 +150,53 @@ describe('the language of a real server', () => {
     const api = await fetch(`${server.url}/api/predict?model=nope`, { method: 'POST', body: new Uint8Array(await facePng(64)), headers: { 'Accept-Language': 'id', 'content-type': 'image/png' } });
     assert.match(((await api.json()) as { error: string }).error, /^Tidak ada model bernama "nope"/);
   });
+});
+
+describe('the Indonesian /compare and /api pages', () => {
+  let server: SharingServer;
+  // The shipped models and their comparison: the texts `npm run compare` really wrote.
+  before(async () => { server = await startSharingServer(path.join(PROJECT_ROOT, 'models'), { flag: false }); });
+  after(async () => { await server?.close(); });
+
+  /** What a reader meets: the HTML without scripts, chart data, code samples and notes marked as English. */
+  const readable = (html: string) => html
+    .replace(/<script\b[\s\S]*?<\/script>/g, ' ')
+    .replace(/\sdata-(series|labels)="[^"]*"/g, ' ')
+    .replace(/<pre\b[\s\S]*?<\/pre>/g, ' ')
+    .replace(/<p class="note" lang="en">[\s\S]*?<\/p>/g, ' ')
+    .replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+  /** Sentences these pages used to show in English whatever the language, and the catalogue's own phrases of three words or more. */
+  const knownEnglish = (): string[] => {
+    const fixed = [
+      'Accuracy', 'Size on disk', 'Latency per face', 'faces predicted as', 'taken for', 'exact binomial', 'continuity-corrected',
+      'backend) on', 'rows (', 'the other way round', 'is better, and', 'no real difference', 'validation set during training',
+      'mirror image', 'Built for faces', 'Trained by', 'Trained on FER2013', 'bilinear resize', 'facesToTensor:', 'Changes:',
+      'The request is wrong', 'Model id from', 'most accurate model', 'the photo is one face', 'Grad-CAM heatmap per face',
+      'The server is up', 'is a File, e.g.', 'Too many requests', 'The upload', 'Not an image', 'numbered left to right', 'faces)',
+    ];
+    const phrases = Object.entries(en)
+      .filter(([k, v]) => /^(compare|api|apiop|cmptext)\./.test(k) && v !== id[k as keyof typeof en])
+      .flatMap(([, v]) => v.split(/\{\w+\}|<[^>]+>|`[^`]*`/))
+      .map((s) => s.trim())
+      .filter((s) => s.split(/\s+/).length >= 3);
+    return [...fixed, ...phrases];
+  };
+
+  for (const where of ['/compare', '/api']) {
+    test(`${where}?lang=id has no English text left`, async () => {
+      const html = await (await fetch(`${server.url}${where}?lang=id`)).text();
+      assert.match(html, /<html lang="id"/);
+      const text = readable(html);
+      const left = knownEnglish().filter((s) => text.includes(s));
+      assert.deepEqual(left, [], `${where} in Indonesian still says`);
+      if (where === '/compare') {
+        const f1Head = /<table class="compare-table" id="f1-table">[\s\S]*?<\/thead>/.exec(html)![0];
+        for (const l of LABELS) assert.ok(f1Head.includes(`>${translator('id')(`label.${l}`)}<`), `F1 column ${l}`);
+      }
+      // ...and the same check finds them on the English page (it is not blind).
+      const english = readable(await (await fetch(`${server.url}${where}?lang=en`)).text());
+      assert.ok(knownEnglish().filter((s) => english.includes(s)).length >= 10, `${where} in English`);
+    });
+  }
 });

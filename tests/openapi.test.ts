@@ -167,5 +167,41 @@ describe('the API page', () => {
     await snippet(new File([new Uint8Array(await photoJpeg())], 'photo.jpg', { type: 'image/jpeg' }), { log: (v: unknown) => logged.push(v) });
     assert.equal(logged.length, 1);
     assert.ok(Array.isArray((logged[0] as { faces: unknown[] }).faces));
+
+    // The Python snippet, run as it is next to a photo.jpg (where Python has requests).
+    const python = unescape(/<code id="op-predict-python">([^<]+)<\/code>/.exec(html)![1]);
+    assert.match(python, /^import requests\n/);
+    assert.match(python, /requests\.post\('http:\/\/127\.0\.0\.1:\d+\/api\/predict', files=\{'image': photo\}\)/);
+    const hasRequests = await run('python3', ['-c', 'import requests']).then(() => true, () => false);
+    if (hasRequests) {
+      const pyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ekspresi-python-'));
+      try {
+        fs.writeFileSync(path.join(pyDir, 'photo.jpg'), await photoJpeg());
+        const { stdout } = await run('python3', ['-c', python], { cwd: pyDir });
+        assert.match(stdout, /'faces': \[/);
+      } finally {
+        fs.rmSync(pyDir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  test('descriptions are rendered, not shown as markdown; each operation has an example answer that its schema accepts', async () => {
+    const html = await (await fetch(`${server.url}/api`)).text();
+    const prose = html.replace(/<pre\b[\s\S]*?<\/pre>/g, '').replace(/<script\b[\s\S]*?<\/script>/g, '');
+    assert.ok(!prose.includes('`'), 'no literal backticks outside code samples');
+    assert.match(prose, /<code>image<\/code>/, 'inline code is <code>');
+    const unescape = (s: string) => s.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    for (const [p, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const shown = /<code id="op-[^"]+-example">([^<]+)<\/code>/.exec(html.slice(html.indexOf(`id="op-${op.operationId}"`)));
+        assert.ok(shown, `${op.operationId} shows an example`);
+        const example = JSON.parse(unescape(shown[1])) as unknown;
+        const content = op.responses['200'].content!['application/json'] as { schema: object; example?: unknown };
+        assert.deepEqual(content.example, example, `${op.operationId}: the page shows the document's example`);
+        const validate = ajv.compile({ ...content.schema, components: doc.components });
+        assert.ok(validate(example), `${method.toUpperCase()} ${p} example: ${ajv.errorsText(validate.errors)}`);
+        assert.match(html, new RegExp(`id="op-${op.operationId}-python"`));
+      }
+    }
   });
 });

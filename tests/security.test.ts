@@ -427,6 +427,37 @@ describe('what is served', () => {
     assert.equal(redactPaths('C:\\Users\\me\\run and ~/x/y'), '…/run and …/y');
   });
 
+  test('the shipped cards, the comparison and the pages made from them name no folder of the training machine', { timeout: 120_000 }, async () => {
+    // Absolute paths, home folders, paths climbing out of the project, and run/checkpoint folders.
+    const LOCAL = /(?<![\w.:/])\/(?:work|home|root|tmp|Users|mnt|data)\/|(?<![\w.])\.\.[/\\]|[A-Za-z]:\\|\bruns\/|checkpoint\//;
+    const shipped = path.join(import.meta.dirname, '..', 'models');
+    const files = fs.readdirSync(shipped, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? [path.join(e.name, 'card.json')] : e.name.endsWith('.json') ? [e.name] : []))
+      .filter((f) => fs.existsSync(path.join(shipped, f)));
+    assert.ok(files.filter((f) => f.endsWith('card.json')).length >= 2, `cards found: ${files.join(', ')}`);
+    for (const f of files) {
+      const strings: string[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string') strings.push(v);
+        else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      };
+      walk(JSON.parse(fs.readFileSync(path.join(shipped, f), 'utf8')));
+      const local = strings.filter((x) => LOCAL.test(x));
+      assert.deepEqual(local, [], `models/${f} names local paths`);
+    }
+    assert.equal(redactPaths('base ../shared/data/pretrained/mb2 of models/custom-cnn'), 'base …/mb2 of models/custom-cnn');
+
+    const server = await startSharingServer(shipped, { flag: false });
+    try {
+      for (const where of ['/compare', '/compare?lang=id', '/api/models', '/']) {
+        const text = await (await fetch(`${server.url}${where}`)).text();
+        assert.doesNotMatch(text, LOCAL, `${where} shows a local path`);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   test('API answers say Cache-Control: no-store, errors included', async () => {
     const server = await startSharingServer(models.dir, { flag: false });
     try {

@@ -131,48 +131,65 @@ test('the language switch: Bahasa Indonesia for the page and the seven labels, a
   assert.equal(new URL(page.url()).pathname, '/demo/api', 'the switch stays on the same page');
 });
 
-test('the Share panel shows the link and its QR code', { skip, timeout: 60_000 }, async () => {
+test('the Share panel shows the link (no QR code for a loopback address) and closes with its button or Escape', { skip, timeout: 60_000 }, async () => {
   await page.goto(`${server.url}/`);
   await page.waitForFunction(() => 'htmx' in window, null, { timeout: 10_000 });
   await page.click('.share-button');
   await page.waitForSelector('#share-panel .share-card');
   const href = await page.getAttribute('#share-url', 'href');
   assert.match(href ?? '', /^http:\/\/127\.0\.0\.1:\d+\/demo\/$/);
-  await page.waitForFunction(() => (document.querySelector('#share-panel img.qr') as HTMLImageElement | null)?.naturalWidth ?? 0 > 0);
+  assert.equal(await page.$('#share-panel img.qr'), null, '127.0.0.1 cannot be opened from a phone: no QR code');
+  assert.ok((await page.textContent('#share-panel'))?.includes(en('share.loopbackOnly').slice(0, 40)), 'says why');
   await page.screenshot({ path: path.join(OUT, 'sharing-share-panel.png'), fullPage: false });
   await page.click('#share-panel .share-close');
   assert.equal(await page.$('#share-panel .share-card'), null);
+  // Open again, close with Escape: focus goes back to the Share button.
+  await page.click('.share-button');
+  await page.waitForSelector('#share-panel .share-card');
+  await page.keyboard.press('Escape');
+  assert.equal(await page.$('#share-panel .share-card'), null);
+  assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('share-button')), true);
 });
 
-test('a busy server: the page says it is waiting, then retries by itself', { skip, timeout: 120_000 }, async () => {
+test('a busy server or a rate limit: the page counts down once, then retries by itself', { skip, timeout: 120_000 }, async () => {
   await page.goto(`${server.url}/`);
   await page.waitForFunction(() => 'htmx' in window, null, { timeout: 10_000 });
-  // The first prediction is answered as a full queue would answer it; the retry goes to the server.
+  // The first prediction is answered as the rate limit would answer it, the first retry as a full queue;
+  // the second retry goes to the server.
   let calls = 0;
+  const answers = [[429, en('limit.rate', { seconds: 2 })], [503, en('limit.busy', { seconds: 2 })]] as const;
   await page.route('**/demo/predict', async (route) => {
     calls++;
-    if (calls === 1) {
+    const answer = answers[calls - 1];
+    if (answer) {
       await route.fulfill({
-        status: 503,
+        status: answer[0],
         headers: { 'Content-Type': 'text/html; charset=utf-8', 'Retry-After': '2' },
-        body: `<div class="error-card" role="alert"><h2>x</h2><p class="error-message">${en('limit.busy', { seconds: 2 })}</p></div>`,
+        body: `<div class="error-card" role="alert"><h2>x</h2><p class="error-message">${answer[1]}</p></div>`,
       });
     } else {
       await route.continue();
     }
   });
+  /** Every "N seconds" / "N s" the card shows: one countdown means exactly one. */
+  const countdowns = async () => ((await page.textContent('#result .error-card')) ?? '').match(/\d+\s*(seconds|s\b)/g) ?? [];
   const photo = path.join(OUT, 'sharing-face.png');
   await page.setInputFiles('#image', photo);
   if (await page.$('#opt-whole')) await page.check('#opt-whole');
   await page.click('#submit');
   await page.waitForSelector('#result .error-card .retrying');
-  assert.match((await page.textContent('#result .retrying')) ?? '', /trying again in \d s/);
+  assert.match((await page.textContent('#result .retrying')) ?? '', /many photos in a short time\. Trying again in \d s/);
+  assert.equal((await countdowns()).length, 1, `one countdown: ${await page.textContent('#result .error-card')}`);
+  await page.waitForFunction(() => /using the demo right now/.test(document.querySelector('#result .retrying')?.textContent ?? ''), null, { timeout: 10_000 });
+  assert.equal((await countdowns()).length, 1, `one countdown: ${await page.textContent('#result .error-card')}`);
   await page.waitForSelector('#result .result-card .face', { timeout: 30_000 });
-  assert.equal(calls, 2);
+  assert.equal(calls, 3);
   await page.unroute('**/demo/predict');
-  // Chromium logs every 5xx answer as a console error: this one was on purpose.
-  const expected = problems.findIndex((m) => /status of 503/.test(m));
-  if (expected >= 0) problems.splice(expected, 1);
+  // Chromium logs every 4xx/5xx answer as a console error: these were on purpose.
+  for (const status of [429, 503]) {
+    const expected = problems.findIndex((m) => new RegExp(`status of ${status}`).test(m));
+    if (expected >= 0) problems.splice(expected, 1);
+  }
 });
 
 test('the API page works under the CSP, and nothing on any page logged an error', { skip, timeout: 60_000 }, async () => {

@@ -169,12 +169,13 @@ describe('share link', () => {
       const a = await (await fetch(`${local.url}/share`, { headers: { 'HX-Request': 'true' } })).text();
       assert.match(a, new RegExp(`id="share-url">${local.url}/<`));
       assert.match(a, /only works on this computer/);
-      assert.match(a, /<img class="qr" src="data:image\/svg\+xml;base64,/);
+      assert.doesNotMatch(a, /<img class="qr"/, 'no QR code for an address other devices cannot open');
       assert.doesNotMatch(a, /<html/, 'a partial for htmx');
       // Opened through a name other devices use: that is the link.
       const b = await getWithHost(`${local.url}/share`, 'ekspresi.lan:7860');
       assert.match(b, /id="share-url">http:\/\/ekspresi\.lan:7860\/</);
       assert.match(b, /<html/, 'a whole page without htmx');
+      assert.match(b, /<img class="qr" src="data:image\/svg\+xml;base64,/);
       // Listening on all interfaces and opened on loopback: the LAN address (when this machine has one).
       const c = await (await fetch(`${lan.url}/share`)).text();
       const port = new URL(lan.url).port;
@@ -182,6 +183,7 @@ describe('share link', () => {
       if (first) assert.match(c, new RegExp(`id="share-url">http://\\[?${first.replace(/\./g, '\\.')}\\]?:${port}/<`));
       const d = await (await fetch(`${pub.url}/share`)).text();
       assert.match(d, /id="share-url">https:\/\/demo\.example\.org\/ekspresi\/</);
+      assert.match(d, /<img class="qr" src="data:image\/svg\+xml;base64,/);
     } finally {
       await Promise.all([local.close(), lan.close(), pub.close()]);
     }

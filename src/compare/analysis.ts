@@ -36,15 +36,18 @@ export function describeConfusion(c: Confusion): string {
   return `${c.truth} taken for ${c.predicted}: ${(c.rate * 100).toFixed(1)}% of ${c.truth} faces (${c.count} of ${c.support})`;
 }
 
+export interface HistoryChange { epoch: number; text: string; phase?: string; lr?: number; prevLr?: number }
+
 /** Epochs where the learning rate (or the training phase) changed, for the chart markers and the text. */
-export function lrChanges(history: HistoryEntry[]): Array<{ epoch: number; text: string }> {
-  const out: Array<{ epoch: number; text: string }> = [];
+export function lrChanges(history: HistoryEntry[]): HistoryChange[] {
+  const out: HistoryChange[] = [];
   for (let i = 1; i < history.length; i++) {
     const prev = history[i - 1], h = history[i];
     const parts: string[] = [];
-    if (h.phase && h.phase !== prev.phase) parts.push(`phase ${h.phase}`);
-    if (h.lr !== prev.lr) parts.push(`lr ${prev.lr.toExponential(1)} → ${h.lr.toExponential(1)}`);
-    if (parts.length) out.push({ epoch: h.epoch, text: parts.join(', ') });
+    const change: HistoryChange = { epoch: h.epoch, text: '' };
+    if (h.phase && h.phase !== prev.phase) { parts.push(`phase ${h.phase}`); change.phase = h.phase; }
+    if (h.lr !== prev.lr) { parts.push(`lr ${prev.lr.toExponential(1)} → ${h.lr.toExponential(1)}`); change.lr = h.lr; change.prevLr = prev.lr; }
+    if (parts.length) out.push({ ...change, text: parts.join(', ') });
   }
   return out;
 }

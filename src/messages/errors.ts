@@ -9,6 +9,7 @@ export const ERROR_MESSAGES = {
   'err.noImageApi': 'No image was sent. Post it as the multipart field "image" or as the raw request body.',
   'err.empty': 'The file is empty (0 bytes). Please choose a photo.',
   'err.notImage': 'This file is not an image we can read. Please upload a photo (JPEG, PNG, WebP, GIF, AVIF or TIFF).',
+  'err.notPhotoFile': '"{name}" is not a photo. Please choose a JPEG, PNG, WebP, GIF, AVIF or TIFF image.',
   'err.damaged': 'This image looks damaged or incomplete (perhaps the upload was cut off). Please try another file.',
   'err.noSize': 'This image has no size in its header, so it is probably damaged.',
   'err.unsupported': '{format} files are not supported. Please upload a JPEG, PNG, WebP, GIF, AVIF or TIFF photo.',

@@ -10,6 +10,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { describeRoute, resolver, validator } from 'hono-openapi';
 import { z } from 'zod';
 import { LABELS } from '../types.js';
+import { en } from './i18n/en.js';
 import { HttpError } from './errors.js';
 import { uiLocals } from './request-context.js';
 
@@ -66,15 +67,15 @@ export const HealthSchema = z.object({
 }).loose().meta({ id: 'Health' });
 
 const modelId = z.string().min(1).max(100).regex(/^[\w.-]+$/, 'a model id has only letters, digits, ".", "_" and "-"')
-  .describe('Model id from GET /api/models, or "all" for every model side by side. Default: the most accurate model.');
+  .describe(en['apiop.param.model']);
 
 const yesNo = (what: string) => z.string().regex(/^(1|0|true|false|on|off|yes|no)?$/i, 'use 1 or 0').describe(what);
 /** The analysis choices (analysis-options.ts reads them), as query parameters or form fields. */
 const choices = {
-  whole: yesNo('1: the photo is one face (skip face detection).').optional(),
-  explain: yesNo('1: add a Grad-CAM heatmap per face (slower).').optional(),
-  tta: yesNo('1: average each face with its mirror image; 0: never.').optional(),
-  max_faces: z.string().regex(/^[1-9]\d*$/, 'a whole number of at least 1').describe('At most this many faces, the ones the detector is most sure of (default: the server\'s --max-faces, 20); they are still numbered left to right.').optional(),
+  whole: yesNo(en['apiop.param.whole']).optional(),
+  explain: yesNo(en['apiop.param.explain']).optional(),
+  tta: yesNo(en['apiop.param.tta']).optional(),
+  max_faces: z.string().regex(/^[1-9]\d*$/, 'a whole number of at least 1').describe(en['apiop.param.max_faces']).optional(),
 };
 
 export const PredictQuerySchema = z.object({ model: modelId.optional(), ...choices });
@@ -108,23 +109,47 @@ const formFields: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
-const json = (schema: Parameters<typeof resolver>[0], description: string) => ({
+const json = (schema: Parameters<typeof resolver>[0], description: string, example?: unknown) => ({
   description,
-  content: { 'application/json': { schema: resolver(schema) } },
+  content: { 'application/json': { schema: resolver(schema), ...(example === undefined ? {} : { example }) } },
 });
 
+/** A typical answer of each operation, shown on /api and in the document (the API tests check them against the schemas). */
+export const EXAMPLES = {
+  predict: {
+    model: 'mobilenetv2',
+    image: { width: 640, height: 480 },
+    faces: [{
+      box: { x: 212, y: 96, width: 180, height: 180 },
+      label: 'happy',
+      scores: { angry: 0.012, disgust: 0.001, fear: 0.018, happy: 0.874, sad: 0.021, surprise: 0.034, neutral: 0.04 },
+    }],
+    face_source: 'blazeface',
+    ms: 84.2,
+  },
+  listModels: {
+    default: 'mobilenetv2',
+    models: [
+      { id: 'mobilenetv2', card: { name: 'mobilenetv2', arch: 'mobilenetv2', labels: [...LABELS], input: { size: 64, channels: 3, normalisation: 'symmetric' } } },
+      { id: 'custom-cnn', card: { name: 'custom-cnn', arch: 'cnn', labels: [...LABELS], input: { size: 32, channels: 1, normalisation: 'unit' } } },
+    ],
+    skipped: [],
+  },
+  health: { status: 'ok', models: 2, backend: 'wasm', uptime_s: 3600 },
+} as const;
+
 const errors = {
-  400: json(ErrorSchema, 'The request is wrong: no image, an unknown model, invalid fields.'),
-  401: json(ErrorSchema, 'The server asks for a user name and password (HTTP basic auth) and none or wrong ones were sent.'),
-  421: json(ErrorSchema, 'The request named a host this server does not answer to (see --allow-host).'),
-  429: json(ErrorSchema, 'Too many requests (or wrong passwords) from this client; wait the seconds in Retry-After.'),
+  400: json(ErrorSchema, en['apiop.response.400']),
+  401: json(ErrorSchema, en['apiop.response.401']),
+  421: json(ErrorSchema, en['apiop.response.421']),
+  429: json(ErrorSchema, en['apiop.response.429']),
 };
 
 export const apiDocs = {
   predict: describeRoute({
     operationId: 'predict',
-    summary: 'Recognise the expression of every face in a photo',
-    description: 'Send the photo as the multipart field `image`, or as the raw request body. Each face found gets a box, the most probable of the seven expressions and all seven probabilities; faces are numbered left to right, and ?explain=1 adds a Grad-CAM `heatmap` to each. A photo without a face is not an error: the answer is 200 with `faces: []` and a `message`.',
+    summary: en['apiop.predict.summary'],
+    description: en['apiop.predict.description'],
     tags: ['Prediction'],
     requestBody: {
       required: true,
@@ -136,15 +161,15 @@ export const apiDocs = {
     },
     responses: {
       200: {
-        description: 'The faces and their expressions, left to right; `faces` is empty (with a `message`) when no face was found. With ?model=all, every model\'s answer per face (no `face_source`, `message` or `heatmap`).',
-        content: { 'application/json': { schema: resolver(z.union([PredictionSchema, AllModelsPredictionSchema])) } },
+        description: en['apiop.predict.response.200'],
+        content: { 'application/json': { schema: resolver(z.union([PredictionSchema, AllModelsPredictionSchema])), example: EXAMPLES.predict } },
       },
       ...errors,
-      408: json(ErrorSchema, 'The upload stopped arriving (nothing for 12 s) and was cut off.'),
-      413: json(ErrorSchema, 'The upload is larger than the server accepts.'),
-      415: json(ErrorSchema, 'Not an image, or an image format that is not supported.'),
-      422: json(ErrorSchema, 'The image is damaged or has too many pixels.'),
-      503: json(ErrorSchema, 'The server is busy (queue full) or has no model loaded; for a full queue, retry after the seconds in Retry-After.'),
+      408: json(ErrorSchema, en['apiop.response.408']),
+      413: json(ErrorSchema, en['apiop.response.413']),
+      415: json(ErrorSchema, en['apiop.response.415']),
+      422: json(ErrorSchema, en['apiop.response.422']),
+      503: json(ErrorSchema, en['apiop.response.503']),
     },
   }),
   /** The query (?model=) checked by its schema; also puts the parameter in the document. */
@@ -153,15 +178,15 @@ export const apiDocs = {
   predictForm: formFields,
   models: describeRoute({
     operationId: 'listModels',
-    summary: 'The loaded models and their cards',
+    summary: en['apiop.listModels.summary'],
     tags: ['Models'],
-    responses: { 200: json(ModelsSchema, 'The models, the default one, and folders that were skipped.'), 401: errors[401], 421: errors[421], 429: errors[429] },
+    responses: { 200: json(ModelsSchema, en['apiop.listModels.response.200'], EXAMPLES.listModels), 401: errors[401], 421: errors[421], 429: errors[429] },
   }),
   health: describeRoute({
     operationId: 'health',
-    summary: 'Health check (never needs a password)',
+    summary: en['apiop.health.summary'],
     tags: ['Server'],
     security: [],
-    responses: { 200: json(HealthSchema, 'The server is up.') },
+    responses: { 200: json(HealthSchema, en['apiop.health.response.200'], EXAMPLES.health) },
   }),
 };

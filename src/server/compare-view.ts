@@ -5,10 +5,13 @@
  * static/compare.js. The template only prints and loops.
  */
 import { z } from 'zod';
-import { describeConfusion, lrChanges, mostConfused, rowNormalise } from '../compare/analysis.js';
+import { lrChanges, mostConfused, rowNormalise, type HistoryChange } from '../compare/analysis.js';
 import { formatP } from '../compare/mcnemar.js';
 import type { Comparison, ModelResult } from '../compare/types.js';
-import { LABELS } from '../types.js';
+import { LABELS, type Label } from '../types.js';
+import { labelNames, type Translate } from './i18n/index.js';
+import { translateComparisonText } from './compare-text.js';
+import { inlineMarkdown } from './inline-markdown.js';
 import { uiLocals } from './request-context.js';
 
 const classMetrics = z.object({ precision: z.number(), recall: z.number(), f1: z.number(), support: z.number() });
@@ -51,7 +54,7 @@ export interface Heatmap {
   rows: Array<{ label: string; support: number; cells: HeatCell[] }>;
   confused: string[];
   classes: Array<{ label: string; precision: string; recall: string; f1: string; support: number }>;
-  notes: string[];
+  notes: Array<{ html: string; english: boolean }>;
   preprocessing: string;
   mapping: string | null;
 }
@@ -108,37 +111,54 @@ function formatBytes(b: number): string {
 }
 
 function formatCount(n: number): string {
-  return n.toLocaleString('en-GB');
+  return n.toLocaleString(uiLocals().lang === 'id' ? 'id-ID' : 'en-GB');
 }
 
 function heatmap(m: ModelResult): Heatmap {
+  const { t } = uiLocals();
+  const names = labelNames(t);
+  const name = (k: number) => names[LABELS[k]];
+  const labelName = (l: string) => names[l as Label] ?? l;
   const rates = rowNormalise(m.confusion);
   return {
     id: m.id,
     kind: m.kind,
-    rows: m.confusion.map((row, t) => ({
-      label: LABELS[t],
+    rows: m.confusion.map((row, truth) => ({
+      label: LABELS[truth],
       support: row.reduce((a, b) => a + b, 0),
       cells: row.map((count, p) => ({
         count,
-        percent: pct(rates[t][p], 0),
+        percent: pct(rates[truth][p], 0),
         // Eleven shades by row share: classes, not inline styles (a strict CSP is coming).
-        shade: `heat-${Math.round(rates[t][p] * 10)}`,
-        diagonal: t === p,
-        title: `${LABELS[t]} faces predicted as ${LABELS[p]}: ${count} (${pct(rates[t][p])})`,
+        shade: `heat-${Math.round(rates[truth][p] * 10)}`,
+        diagonal: truth === p,
+        title: t('compare.cellTitle', { truth: name(truth), predicted: name(p), count, percent: pct(rates[truth][p]) }),
       })),
     })),
-    confused: mostConfused(m.confusion, 3).map(describeConfusion),
+    confused: mostConfused(m.confusion, 3).map((c) => t('compare.confusedPair', {
+      truth: labelName(c.truth), predicted: labelName(c.predicted), percent: pct(c.rate), count: c.count, support: c.support,
+    })),
     classes: LABELS.map((l) => {
       const c = m.per_class[l];
       return { label: l, precision: c.precision.toFixed(3), recall: c.recall.toFixed(3), f1: c.f1.toFixed(3), support: c.support };
     }),
-    notes: m.notes,
-    preprocessing: m.preprocessing,
+    notes: m.notes.map((n) => {
+      const text = translateComparisonText(n, t);
+      // A note no phrase matched (a card's own, written by hand) stays English: say so to screen readers.
+      return { html: inlineMarkdown(text), english: uiLocals().lang !== 'en' && text === n };
+    }),
+    preprocessing: translateComparisonText(m.preprocessing, t),
     mapping: m.label_mapping
       ? Object.entries(m.label_mapping).map(([own, fer]) => (own === fer ? own : `${own} → ${fer}`)).join(', ')
       : null,
   };
+}
+
+function changeText(c: HistoryChange, t: Translate): string {
+  const parts: string[] = [];
+  if (c.phase !== undefined) parts.push(t('compare.changePhase', { phase: c.phase }));
+  if (c.lr !== undefined && c.prevLr !== undefined) parts.push(`lr ${c.prevLr.toExponential(1)} → ${c.lr.toExponential(1)}`);
+  return t('compare.changeAt', { epoch: c.epoch, change: parts.join(', ') });
 }
 
 function curve(m: ModelResult, i: number): CurveView | null {
@@ -153,7 +173,7 @@ function curve(m: ModelResult, i: number): CurveView | null {
       epoch: h.map((e) => e.epoch), loss: h.map((e) => e.loss), val_loss: h.map((e) => e.val_loss),
       acc: h.map((e) => e.acc), val_acc: h.map((e) => e.val_acc), lr: h.map((e) => e.lr), changes,
     }),
-    lrChanges: changes.map((c) => `epoch ${c.epoch}: ${c.text}`),
+    lrChanges: changes.map((c) => changeText(c, uiLocals().t)),
     epochs: h.length,
   };
 }
@@ -166,7 +186,7 @@ function calibrationRow(m: ModelResult, usage: string): CalibrationRow | null {
     eceBefore: k.ece_before.toFixed(3),
     eceAfter: k.ece_after === null ? null : k.ece_after.toFixed(3),
     temperature: k.temperature === null ? null : k.temperature.toFixed(2),
-    fittedOn: k.fitted_on,
+    fittedOn: k.fitted_on === null ? null : translateComparisonText(k.fitted_on, uiLocals().t),
     sameRows: k.fitted_on !== null && k.fitted_on.includes(usage),
   };
 }
@@ -190,9 +210,19 @@ function reliabilityChart(m: ModelResult, i: number): ReliabilityChart | null {
   };
 }
 
+/** The test's result in words, from its figures (comparison.json's own summary is English). */
+function mcnemarSummary(m: Comparison['mcnemar'][number], t: Translate): string {
+  const how = m.method === 'exact-binomial' ? t('compare.howExact') : t('compare.howChi', { statistic: m.statistic?.toFixed(2) ?? '' });
+  const verdict = m.significant && m.better
+    ? t('compare.verdictBetter', { better: m.better, alpha: m.alpha })
+    : t('compare.verdictNone', { alpha: m.alpha });
+  return t('compare.mcnemarSummary', { a: m.a, b: m.b, aOnly: m.a_only, bOnly: m.b_only, p: formatP(m.p_value), how, verdict });
+}
+
 export function toCompareView(c: Comparison): CompareView {
+  const { t } = uiLocals();
   const ok = c.models.filter((m): m is ModelResult => m.available);
-  const columns = ['Accuracy', 'Macro-F1', 'Parameters', 'Size on disk', 'Latency per face'];
+  const columns = [t('compare.colAccuracy'), t('compare.colMacroF1'), t('compare.colParams'), t('compare.colSize'), t('compare.colLatency')];
   const values: Array<[number[], boolean]> = [
     [ok.map((m) => m.accuracy), true],
     [ok.map((m) => m.macro_f1), true],
@@ -219,26 +249,26 @@ export function toCompareView(c: Comparison): CompareView {
   const runs = ok[0]?.latency.runs ?? 0;
   const total = c.data.n || 1;
   return {
-    dataStatement: uiLocals().t('compare.rowsStatement', { description: c.data.description }),
+    dataStatement: t('compare.rowsStatement', { description: t('compare.dataDescription', { name: c.data.name, usage: c.data.usage, n: c.data.n }) }),
     usage: c.data.usage,
     created: c.created.slice(0, 10),
-    environment: `TF.js ${c.environment.tfjs} (${c.environment.backend} backend) on ${c.environment.cpu}`,
-    latencyNote: uiLocals().t('compare.latencyNote', { runs }),
+    environment: t('compare.environment', { tfjs: c.environment.tfjs, backend: c.environment.backend, cpu: c.environment.cpu }),
+    latencyNote: t('compare.latencyNote', { runs }),
     classCounts: LABELS.map((l) => ({ label: l, count: c.data.class_counts?.[l] ?? 0, percent: pct((c.data.class_counts?.[l] ?? 0) / total) })),
     columns,
     rows,
     unavailable: c.models.filter((m) => !m.available).map((m) => ({ id: m.id, kind: m.kind, source: m.source, reason: (m as { reason: string }).reason })),
-    f1Columns: [...LABELS],
+    f1Columns: LABELS.map((l) => t(`label.${l}`)),
     f1Rows,
     f1Groups: LABELS.map((l, k) => ({
       label: l,
       bars: ok.map((m, r) => ({ id: m.id, value: m.per_class[l].f1.toFixed(4), text: m.per_class[l].f1.toFixed(2), best: f1Flags[k][r] })),
     })),
     heatmaps: ok.map(heatmap),
-    mcnemar: c.mcnemar.map((t) => ({
-      a: t.a, b: t.b, bothCorrect: t.both_correct, aOnly: t.a_only, bOnly: t.b_only, bothWrong: t.both_wrong,
-      method: t.method === 'exact-binomial' ? 'exact binomial' : `χ² = ${t.statistic?.toFixed(2)} (continuity-corrected)`,
-      p: formatP(t.p_value), significant: t.significant, summary: t.summary,
+    mcnemar: c.mcnemar.map((m) => ({
+      a: m.a, b: m.b, bothCorrect: m.both_correct, aOnly: m.a_only, bOnly: m.b_only, bothWrong: m.both_wrong,
+      method: m.method === 'exact-binomial' ? t('compare.methodExact') : t('compare.methodChi', { statistic: m.statistic?.toFixed(2) ?? '' }),
+      p: formatP(m.p_value), significant: m.significant, summary: mcnemarSummary(m, t),
     })),
     curves: ok.map((m, i) => curve(m, i)).filter((x): x is CurveView => x !== null),
     calibration: ok.map((m) => calibrationRow(m, c.data.usage)).filter((x): x is CalibrationRow => x !== null),

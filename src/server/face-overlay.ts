@@ -1,26 +1,33 @@
 /**
  * The photo with numbered boxes, for the result view: a downsized JPEG of the
  * photo (data: URL) and, drawn over it by an inline SVG in the photo's own
- * pixel coordinates, one box per face coloured by its expression, its number
- * in a tag, and (when explained) its Grad-CAM heatmap turned like the crop.
- * Drawn on the server so the result also works without JavaScript; colours
- * come from CSS classes (no style attributes: the CSP forbids them).
+ * pixel coordinates, one box per face coloured by its expression and (when
+ * explained) its Grad-CAM heatmap turned like the crop. The number tags are a
+ * second SVG placed in percent of the photo but sized in screen pixels, and
+ * the box lines do not scale either, so both read the same on a phone and on
+ * a big screen, for a 48x48 face or a 4000 px photo. A small photo is shown
+ * at a modest size rather than stretched to the column. Drawn on the server so
+ * the result also works without JavaScript; colours come from CSS classes (no
+ * style attributes: the CSP forbids them).
  */
 import sharp from 'sharp';
 import type { Analysis } from '../inference/pipeline.js';
 import type { Label } from '../types.js';
 import { heatmapDataUrl } from './heatmap-png.js';
+import { uiLocals } from './request-context.js';
 
 /** Longest side of the photo shown in the result. */
 export const PREVIEW_SIZE = 960;
+/** A photo whose longer side is smaller than this (CSS px) is enlarged to it, no further. */
+export const MIN_SHOWN = 160;
 
 export interface OverlayBox {
   /** 1-based, as printed on the photo and over the face's bars. */
   number: number;
   label: Label;
   x: number; y: number; width: number; height: number;
-  /** The number tag: a small square at the box's top-left corner. */
-  tag: { x: number; y: number; size: number };
+  /** Where the number tag's corner is, in percent of the photo; `above`: the tag sits on the box's top edge, else just inside it. */
+  tag: { left: number; top: number; above: boolean };
   /** The heatmap over the (rotated) square the model saw. */
   heat?: { href: string; x: number; y: number; size: number; transform: string };
 }
@@ -30,14 +37,18 @@ export interface OverlayView {
   /** The upright photo's size: the SVG's coordinate system. */
   width: number;
   height: number;
-  stroke: number;
-  fontSize: number;
+  /** The size it is shown at (CSS px) when the column is wide enough. */
+  shownWidth: number;
+  shownHeight: number;
+  /** Enlarged (a small photo): drawn with sharp pixels. */
+  enlarged: boolean;
   boxes: OverlayBox[];
   /** Text alternative for the whole picture. */
   alt: string;
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
+const percent = (v: number) => Math.round(v * 1000) / 10;
 
 async function previewUrl(a: Analysis): Promise<string> {
   const { rgb, width, height } = a.working;
@@ -50,15 +61,14 @@ async function previewUrl(a: Analysis): Promise<string> {
 
 export async function faceOverlay(a: Analysis): Promise<OverlayView> {
   const { width, height } = a.image;
-  const long = Math.max(width, height);
-  const stroke = round(Math.max(2, long / 300));
-  const size = round(Math.max(14, long / 28));
+  const scale = Math.max(1, MIN_SHOWN / Math.max(width, height));
   const boxes = await Promise.all(a.faces.map(async (f, i): Promise<OverlayBox> => {
     const { x, y, width: w, height: h } = f.box;
     const r = f.region;
     const box: OverlayBox = {
       number: i + 1, label: f.label, x, y, width: w, height: h,
-      tag: { x, y: y >= size ? y - size : y, size },
+      // Above the box when there is room for a 22 px tag over it at the usual sizes, else inside its top.
+      tag: { left: percent(x / width), top: percent(y / height), above: y / height >= 0.08 },
     };
     if (f.heatmap) {
       const deg = round((r.angle * 180) / Math.PI);
@@ -70,8 +80,15 @@ export async function faceOverlay(a: Analysis): Promise<OverlayView> {
     }
     return box;
   }));
+  const { t } = uiLocals();
   const alt = a.faces.length === 0
-    ? 'The photo; no face was found in it.'
-    : `The photo with ${a.faces.length} numbered ${a.faces.length === 1 ? 'box' : 'boxes'}: ${a.faces.map((f, i) => `${i + 1} ${f.label}`).join(', ')}.`;
-  return { photoUrl: await previewUrl(a), width, height, stroke, fontSize: round(size * 0.75), boxes, alt };
+    ? t('overlay.altNoFace')
+    : t(a.faces.length === 1 ? 'overlay.altOne' : 'overlay.altMany', {
+      n: a.faces.length, list: a.faces.map((f, i) => `${i + 1} ${t(`label.${f.label}`)}`).join(', '),
+    });
+  return {
+    photoUrl: await previewUrl(a), width, height,
+    shownWidth: Math.round(width * scale), shownHeight: Math.round(height * scale), enlarged: scale > 1,
+    boxes, alt,
+  };
 }

@@ -3,13 +3,14 @@
  * trained on: absolute paths in cards, comparison notes and messages
  * ("/work/runs/exp/cw-sqrt/checkpoint") become their last part
  * ("…/checkpoint"). The files in models/ stay as they are; this runs on what
- * is served. URLs and relative paths ("models/custom-cnn") are left alone.
+ * is served. URLs and paths inside the project ("models/custom-cnn") are left alone.
  */
 
 // An absolute POSIX path of two or more parts, not inside a URL or a relative
 // path (nothing word-like, '.', ':' or '/' just before it); a home path; a
-// Windows drive path; a file: URL.
-const LOCAL_PATH = /(?:file:\/\/|(?<![\w.:/\\~-]))(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\"'`()<>,;]+){2,}[/\\]?|~[/\\][^\s"'`()<>,;]+|\b[A-Za-z]:\\[^\s"'`()<>,;]*/g;
+// Windows drive path; a file: URL; a path that climbs out of the project
+// ("../shared/data/..."), which only means something on that machine.
+const LOCAL_PATH = /(?:file:\/\/|(?<![\w.:/\\~-]))(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\"'`()<>,;]+){2,}[/\\]?|~[/\\][^\s"'`()<>,;]+|\b[A-Za-z]:\\[^\s"'`()<>,;]*|(?<![\w.])\.\.(?:[/\\][^\s/\\"'`()<>,;]+)+[/\\]?/g;
 
 function lastPart(match: string): string {
   const parts = match.split(/[/\\]/).filter(Boolean);

@@ -23,7 +23,7 @@ export interface FlaggedData {
 export interface ApiPageData { documentUrl: string; operations: ApiOperationView[]; auth: boolean }
 
 export interface ShareData {
-  url: string; qrDataUrl: string; reachable: 'lan' | 'public' | 'loopback'; page: boolean;
+  url: string; qrDataUrl: string | null; reachable: 'lan' | 'public' | 'loopback'; page: boolean;
   /** The --share link's state, when the server was started with --share. */
   tunnel?: 'opening' | 'open' | 'failed';
   /** The generated login that guards a --share link. */

@@ -29,7 +29,7 @@ const DETECT: DetectorOptions = {
 
 /** Strings the browser scripts show (static/*.js read them from a JSON data block). */
 const CLIENT_KEYS = [
-  'share.copied', 'api.copied', 'limit.retrying', 'error.title', 'index.placeholder', 'err.tooLarge',
+  'share.copied', 'api.copied', 'limit.retrying', 'limit.rateRetrying', 'error.title', 'index.placeholder', 'err.tooLarge', 'err.notPhotoFile', 'err.heic',
   'label.angry', 'label.disgust', 'label.fear', 'label.happy', 'label.sad', 'label.surprise', 'label.neutral',
   // static/camera.js
   'camera.live', 'camera.pause', 'camera.denied', 'camera.notFound', 'camera.inUse', 'camera.failed', 'camera.failedWith',

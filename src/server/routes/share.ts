@@ -59,7 +59,8 @@ export function shareRoutes(deps: ShareRouteDeps): Hono {
     const target = link?.status === 'open' && link.url ? { url: link.url, reachable: 'public' as const } : shareTarget(c, deps);
     c.header('Cache-Control', 'no-store');
     return c.html(deps.views.share({
-      ...target, qrDataUrl: await qrSvgDataUrl(target.url), page: !isHtmx(c),
+      // A loopback address means nothing on another device: no QR code to scan for it.
+      ...target, qrDataUrl: target.reachable === 'loopback' ? null : await qrSvgDataUrl(target.url), page: !isHtmx(c),
       tunnel: link?.status, login: link?.login,
     }));
   });
