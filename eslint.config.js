@@ -13,6 +13,8 @@ export default tseslint.config(
     rules: {
       // Unused names are errors, except the deliberately ignored (_name).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // A timer handle declared before the callback that clears it is assigned once, later.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

@@ -13,7 +13,7 @@
   var objectUrl = null;
   // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
   var strings = {};
-  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch (e) { /* fallbacks */ }
+  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch { /* fallbacks */ }
   function t(key, fallback, params) {
     var s = strings[key] || fallback;
     Object.keys(params || {}).forEach(function (k) { s = s.replace('{' + k + '}', params[k]); });

@@ -18,7 +18,7 @@
   const LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
   // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
   let strings = {};
-  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch (e) { /* fallbacks */ }
+  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch { /* fallbacks */ }
   function t(key, fallback, params) {
     let s = strings[key] || fallback;
     Object.keys(params || {}).forEach(function (k) { s = s.replace('{' + k + '}', function () { return String(params[k]); }); });
@@ -161,7 +161,7 @@
       return;
     }
     video.srcObject = stream;
-    try { await video.play(); } catch (e) { /* autoplay of a muted stream is allowed; ignore */ }
+    try { await video.play(); } catch { /* autoplay of a muted stream is allowed; ignore */ }
     if (!video.videoWidth) await new Promise(function (r) { video.addEventListener('loadedmetadata', r, { once: true }); });
     panel.classList.add('camera-on');
     syncButtons();
@@ -218,7 +218,7 @@
       const dt = new DataTransfer();
       dt.items.add(file);
       input.files = dt.files;
-    } catch (e) {
+    } catch {
       say(t('camera.noHandOff', 'This browser cannot hand the snapshot to the form; please upload a photo instead.'), true);
       return;
     }

@@ -13,7 +13,7 @@
   var TRAIN = '#2f6fdf';
   // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
   var strings = {};
-  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch (e) { /* fallbacks */ }
+  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch { /* fallbacks */ }
   function t(key, fallback) { return strings[key] || fallback; }
   var VAL = '#d9480f';
 
@@ -105,7 +105,7 @@
   var plots = [];
   document.querySelectorAll('figure.curves[data-series]').forEach(function (fig) {
     var data;
-    try { data = JSON.parse(fig.getAttribute('data-series')); } catch (e) { return; }
+    try { data = JSON.parse(fig.getAttribute('data-series')); } catch { return; }
     fig.querySelectorAll('.chart[data-metric]').forEach(function (el) {
       plots.push({ el: el, plot: draw(el, data, el.getAttribute('data-metric')) });
     });
@@ -144,7 +144,7 @@
   }
   document.querySelectorAll('figure.reliability[data-series]').forEach(function (fig) {
     var data;
-    try { data = JSON.parse(fig.getAttribute('data-series')); } catch (e) { return; }
+    try { data = JSON.parse(fig.getAttribute('data-series')); } catch { return; }
     var el = fig.querySelector('.chart');
     if (el) plots.push({ el: el, plot: drawReliability(el, data), square: true });
   });

@@ -5,7 +5,7 @@
 (function () {
   'use strict';
   var strings = {};
-  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch (e) { /* English fallbacks below */ }
+  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch { /* English fallbacks below */ }
   function t(key, fallback, params) {
     var s = strings[key] || fallback;
     if (params) Object.keys(params).forEach(function (k) { s = s.replace('{' + k + '}', params[k]); });

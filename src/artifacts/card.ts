@@ -137,7 +137,7 @@ export async function readCard(dir: string): Promise<ModelCard> {
   try {
     raw = JSON.parse(await fs.readFile(path.join(dir, 'card.json'), 'utf8'));
   } catch (e) {
-    throw new Error(`card.json is missing or not JSON (${(e as Error).message})`);
+    throw new Error(`card.json is missing or not JSON (${(e as Error).message})`, { cause: e });
   }
   return parseCard(raw);
 }

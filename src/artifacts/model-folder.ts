@@ -64,7 +64,7 @@ export async function readModelArtifacts(modelJsonPath: string): Promise<tf.io.M
   try {
     json = JSON.parse(await fs.readFile(modelJsonPath, 'utf8')) as ModelJson;
   } catch (e) {
-    throw new Error(`${modelJsonPath}: cannot read model.json (${(e as Error).message})`);
+    throw new Error(`${modelJsonPath}: cannot read model.json (${(e as Error).message})`, { cause: e });
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new Error(`${modelJsonPath}: not a TF.js layers model (no modelTopology/weightsManifest)`);

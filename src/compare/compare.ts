@@ -16,7 +16,7 @@ import { FACE_PIXELS } from '../inference/preprocess.js';
 import { applyTemperature, temperatureOf } from '../inference/calibration.js';
 import { expectedCalibrationError, reliability, type ReliabilityBin } from '../training/calibration.js';
 import { LABELS, type Label } from '../types.js';
-import type { InputSpec, ModelCard } from '../artifacts/card.js';
+import { ENSEMBLE_ARCH, type InputSpec, type ModelCard } from '../artifacts/card.js';
 import { formatP, mcnemarCounts, mcnemarTest } from './mcnemar.js';
 import { PEERS, type PeerSpec } from './peers.js';
 import { COMPARISON_VERSION, type CalibrationResult, type Comparison, type Latency, type McNemarResult, type ModelEntry, type ModelResult } from './types.js';
@@ -272,7 +272,7 @@ export function formatComparison(c: Comparison): string {
     for (const m of calibrated) {
       const k = m.calibration!;
       lines.push(`  ${m.id.padEnd(20)}ECE ${k.ece_before.toFixed(4)}`
-        + (k.ece_after === null ? (m.kind === 'ours' ? '  (no temperature in its card: npm run calibrate)' : '')
+        + (k.ece_after === null ? (m.kind !== 'ours' ? '' : m.arch === ENSEMBLE_ARCH ? '  (the mean of its calibrated members)' : '  (no temperature in its card: npm run calibrate)')
           : ` -> ${k.ece_after.toFixed(4)} with temperature ${k.temperature!.toFixed(3)} (fitted on ${k.fitted_on})`));
     }
   }

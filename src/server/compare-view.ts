@@ -36,7 +36,7 @@ const comparisonSchema = z.object({
 /** Parses comparison.json; throws a message that says what is wrong. */
 export function parseComparison(text: string): Comparison {
   let raw: unknown;
-  try { raw = JSON.parse(text); } catch (e) { throw new Error(`not JSON (${(e as Error).message})`); }
+  try { raw = JSON.parse(text); } catch (e) { throw new Error(`not JSON (${(e as Error).message})`, { cause: e }); }
   const parsed = comparisonSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

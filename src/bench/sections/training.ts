@@ -246,14 +246,13 @@ const section: BenchSection = {
       // One epoch: every step plus its augmentation (validation not included).
       const epochMin = ((EPOCH_IMAGES / BATCH) * (wasmMs + aug)) / 60_000;
       figures.push({ id: `${c.id}_wasm_minutes_per_epoch`, label: `${c.label}: wasm, one FER2013 epoch (28,709)`, value: epochMin, unit: 'min', note: 'steps + augmentation; target < 10' });
-      let cpuIps: number | null = null;
       if (!skipCpu && c.cpu) {
         await tf.setBackend('cpu');
         const b = cpuBatchOf(c);
         ctx.log(`[bench] ${c.label}: cpu, batch ${b}, ${cpuSteps} steps (slow)`);
         // No warm-up on cpu: nothing to compile, and a step costs minutes.
         const cpuMs = await stepMs(c, b, cpuSteps, 0);
-        cpuIps = (b / cpuMs) * 1000;
+        const cpuIps = (b / cpuMs) * 1000;
         figures.push({ id: `${c.id}_cpu_images_per_s`, label: `${c.label}: cpu`, value: cpuIps, unit: 'images/s', note: `${Math.round(cpuMs)} ms per step of ${b}` });
         figures.push({ id: `${c.id}_wasm_cpu_ratio`, label: `${c.label}: wasm / cpu`, value: wasmIps / cpuIps, unit: 'x', note: 'target > 100' });
       }

@@ -83,7 +83,7 @@ class FailureCounter {
     // Clients whose allowance is full again are forgotten (bounded memory).
     if (t - this.lastSweep > 60_000) {
       this.lastSweep = t;
-      for (const [k, v] of this.clients) if (this.current(k, t).tries >= this.o.burst) this.clients.delete(k);
+      for (const k of this.clients.keys()) if (this.current(k, t).tries >= this.o.burst) this.clients.delete(k);
     }
   }
 }
