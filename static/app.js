@@ -13,23 +13,41 @@
   var objectUrl = null;
   // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
   var strings = {};
-  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch { /* fallbacks */ }
+  try {
+    strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}');
+  } catch {
+    /* fallbacks */
+  }
   function t(key, fallback, params) {
     var s = strings[key] || fallback;
-    Object.keys(params || {}).forEach(function (k) { s = s.replace('{' + k + '}', params[k]); });
+    Object.keys(params || {}).forEach(function (k) {
+      s = s.replace('{' + k + '}', params[k]);
+    });
     return s;
   }
 
   function showPreview(src) {
     if (objectUrl && objectUrl !== src) URL.revokeObjectURL(objectUrl);
     objectUrl = src && src.indexOf('blob:') === 0 ? src : null;
-    if (src) { preview.src = src; preview.hidden = false; zone.classList.add('has-preview'); }
-    else { preview.removeAttribute('src'); preview.hidden = true; zone.classList.remove('has-preview'); }
+    if (src) {
+      preview.src = src;
+      preview.hidden = false;
+      zone.classList.add('has-preview');
+    } else {
+      preview.removeAttribute('src');
+      preview.hidden = true;
+      zone.classList.remove('has-preview');
+    }
   }
 
   // The formats the server reads (the file input's accept list); a file of
   // another kind is refused here, before a phone spends the upload on it.
-  var ACCEPT = (input.getAttribute('accept') || '').split(',').map(function (s) { return s.trim().toLowerCase(); }).filter(Boolean);
+  var ACCEPT = (input.getAttribute('accept') || '')
+    .split(',')
+    .map(function (s) {
+      return s.trim().toLowerCase();
+    })
+    .filter(Boolean);
   function isPhoto(file) {
     var type = (file.type || '').toLowerCase();
     var dot = file.name ? file.name.lastIndexOf('.') : -1;
@@ -39,9 +57,13 @@
   }
   function refuse(file) {
     var heic = /hei[cf]/i.test(file.type || '') || /\.hei[cf]$/i.test(file.name || '');
-    showError(heic
-      ? t('err.heic', 'HEIC photos are not supported. Please export the photo as JPEG.')
-      : t('err.notPhotoFile', '"{name}" is not a photo. Please choose a JPEG, PNG, WebP, GIF, AVIF or TIFF image.', { name: file.name || '?' }));
+    showError(
+      heic
+        ? t('err.heic', 'HEIC photos are not supported. Please export the photo as JPEG.')
+        : t('err.notPhotoFile', '"{name}" is not a photo. Please choose a JPEG, PNG, WebP, GIF, AVIF or TIFF image.', {
+            name: file.name || '?',
+          }),
+    );
   }
 
   input.addEventListener('change', function () {
@@ -67,13 +89,18 @@
     if (el && el.closest && el.closest('textarea, input[type="text"], input:not([type])')) return;
     e.preventDefault();
     var file = files[0];
-    if (!isPhoto(file)) { refuse(file); return; }
+    if (!isPhoto(file)) {
+      refuse(file);
+      return;
+    }
     var photoTab = document.getElementById('tab-photo');
     if (photoTab && zone.hidden) photoTab.click();
     var list = new DataTransfer();
     // A pasted screenshot has no name of its own: give it one with the right extension.
-    var named = file.name && file.name !== 'image.png' ? file
-      : new File([file], 'pasted.' + ((file.type.split('/')[1] || 'png').replace('jpeg', 'jpg')), { type: file.type });
+    var named =
+      file.name && file.name !== 'image.png'
+        ? file
+        : new File([file], 'pasted.' + (file.type.split('/')[1] || 'png').replace('jpeg', 'jpg'), { type: file.type });
     list.items.add(named);
     input.files = list.files;
     input.dispatchEvent(new Event('change', { bubbles: true }));
@@ -82,10 +109,15 @@
   // Drag and drop onto the zone fills the file input, so the form (and the
   // no-JavaScript path) sees one and the same field.
   ['dragenter', 'dragover'].forEach(function (type) {
-    zone.addEventListener(type, function (e) { e.preventDefault(); zone.classList.add('dragging'); });
+    zone.addEventListener(type, function (e) {
+      e.preventDefault();
+      zone.classList.add('dragging');
+    });
   });
   ['dragleave', 'dragend'].forEach(function (type) {
-    zone.addEventListener(type, function () { zone.classList.remove('dragging'); });
+    zone.addEventListener(type, function () {
+      zone.classList.remove('dragging');
+    });
   });
   zone.addEventListener('drop', function (e) {
     e.preventDefault();
@@ -118,7 +150,11 @@
     }
     if (file && file.size > maxBytes) {
       e.preventDefault();
-      showError(t('err.tooLarge', 'The file is too large: the limit is {mb} MB. Please choose a smaller photo.', { mb: Math.round(maxBytes / 1048576 * 10) / 10 }));
+      showError(
+        t('err.tooLarge', 'The file is too large: the limit is {mb} MB. Please choose a smaller photo.', {
+          mb: Math.round((maxBytes / 1048576) * 10) / 10,
+        }),
+      );
     }
   });
 
@@ -150,7 +186,10 @@
     var target = e.detail && e.detail.ctx && e.detail.ctx.target;
     if (target !== result) return;
     var heading = result.querySelector('.top-label, .error-card h2, .model-column .top-label');
-    if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus({ preventScroll: true }); }
+    if (heading) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+    }
     var show = result.querySelector('.photo-frame') || result.firstElementChild;
     if (show && show.scrollIntoView) {
       var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;

@@ -18,13 +18,23 @@
   const LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
   // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
   let strings = {};
-  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch { /* fallbacks */ }
+  try {
+    strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}');
+  } catch {
+    /* fallbacks */
+  }
   function t(key, fallback, params) {
     let s = strings[key] || fallback;
-    Object.keys(params || {}).forEach(function (k) { s = s.replace('{' + k + '}', function () { return String(params[k]); }); });
+    Object.keys(params || {}).forEach(function (k) {
+      s = s.replace('{' + k + '}', function () {
+        return String(params[k]);
+      });
+    });
     return s;
   }
-  function labelName(l) { return t('label.' + l, l); }
+  function labelName(l) {
+    return t('label.' + l, l);
+  }
   const tabPhoto = document.getElementById('tab-photo');
   const tabCamera = document.getElementById('tab-camera');
   const dropzone = document.getElementById('dropzone');
@@ -80,8 +90,12 @@
     panel.hidden = !camera;
     if (!camera) stopCamera('');
   }
-  tabPhoto.addEventListener('click', function () { selectTab(false); });
-  tabCamera.addEventListener('click', function () { selectTab(true); });
+  tabPhoto.addEventListener('click', function () {
+    selectTab(false);
+  });
+  tabCamera.addEventListener('click', function () {
+    selectTab(true);
+  });
   tabs.addEventListener('keydown', function (e) {
     if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
     e.preventDefault();
@@ -91,31 +105,44 @@
   });
 
   // ------------------------------------------------------- private mode
-  function onDevice() { return !!device && privateBox.checked; }
+  function onDevice() {
+    return !!device && privateBox.checked;
+  }
   function showWhere() {
     const here = onDevice();
     where.classList.toggle('where-device', here);
-    where.textContent = deviceLoading && privateBox.checked
-      ? t('private.loading', 'Loading the model into this browser…')
-      : here
-        ? t('private.onDevice', 'On this device: camera frames never leave this browser.')
-        : deviceError && privateBox.checked
-          ? t('private.unavailable', 'Private mode cannot run here ({reason}); frames go to the server.', { reason: deviceError })
-          : t('private.onServer', 'On the server: camera frames are sent to the server.');
+    where.textContent =
+      deviceLoading && privateBox.checked
+        ? t('private.loading', 'Loading the model into this browser…')
+        : here
+          ? t('private.onDevice', 'On this device: camera frames never leave this browser.')
+          : deviceError && privateBox.checked
+            ? t('private.unavailable', 'Private mode cannot run here ({reason}); frames go to the server.', { reason: deviceError })
+            : t('private.onServer', 'On the server: camera frames are sent to the server.');
     panel.setAttribute('data-where', here ? 'device' : 'server');
   }
   function loadDevice() {
     if (device || deviceLoading) return deviceLoading;
     privateRow.hidden = false;
     deviceLoading = import(base + '/static/private/runtime.js')
-      .then(function (m) { return m.loadPrivate(base); })
-      .then(function (rt) { device = rt; deviceError = ''; },
+      .then(function (m) {
+        return m.loadPrivate(base);
+      })
+      .then(
+        function (rt) {
+          device = rt;
+          deviceError = '';
+        },
         function (err) {
           deviceError = err && err.message ? err.message : String(err);
           // A server without private mode: no toggle, frames go to the server as before.
           if (/does not offer private mode/.test(deviceError)) privateRow.hidden = true;
-        })
-      .finally(function () { deviceLoading = null; showWhere(); });
+        },
+      )
+      .finally(function () {
+        deviceLoading = null;
+        showWhere();
+      });
     showWhere();
     return deviceLoading;
   }
@@ -130,7 +157,10 @@
   function cameraErrorMessage(err) {
     const name = err && err.name;
     if (name === 'NotAllowedError' || name === 'SecurityError') {
-      return t('camera.denied', 'Camera access was denied. Allow the camera for this site (the camera icon in the address bar or the browser settings), then press “Start camera” again. You can still upload a photo in the Photo tab.');
+      return t(
+        'camera.denied',
+        'Camera access was denied. Allow the camera for this site (the camera icon in the address bar or the browser settings), then press “Start camera” again. You can still upload a photo in the Photo tab.',
+      );
     }
     if (name === 'NotFoundError' || name === 'OverconstrainedError' || name === 'DevicesNotFoundError') {
       return t('camera.notFound', 'No camera was found on this device. Connect one, or upload a photo in the Photo tab.');
@@ -145,14 +175,21 @@
 
   async function startCamera() {
     if (!navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== 'function') {
-      say(t('camera.unsupported', 'This browser offers no camera access here. Cameras work on secure pages (https:// or http://localhost) in a current browser. You can still upload a photo in the Photo tab.'), true);
+      say(
+        t(
+          'camera.unsupported',
+          'This browser offers no camera access here. Cameras work on secure pages (https:// or http://localhost) in a current browser. You can still upload a photo in the Photo tab.',
+        ),
+        true,
+      );
       return;
     }
     startBtn.disabled = true;
     say(t('camera.asking', 'Asking for the camera…'));
     try {
       stream = await navigator.mediaDevices.getUserMedia({
-        video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } }, audio: false,
+        video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } },
+        audio: false,
       });
     } catch (err) {
       stream = null;
@@ -161,8 +198,15 @@
       return;
     }
     video.srcObject = stream;
-    try { await video.play(); } catch { /* autoplay of a muted stream is allowed; ignore */ }
-    if (!video.videoWidth) await new Promise(function (r) { video.addEventListener('loadedmetadata', r, { once: true }); });
+    try {
+      await video.play();
+    } catch {
+      /* autoplay of a muted stream is allowed; ignore */
+    }
+    if (!video.videoWidth)
+      await new Promise(function (r) {
+        video.addEventListener('loadedmetadata', r, { once: true });
+      });
     panel.classList.add('camera-on');
     syncButtons();
     loadDevice();
@@ -171,7 +215,10 @@
 
   function stopCamera(message) {
     setLive(false);
-    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+    if (stream)
+      stream.getTracks().forEach(function (t) {
+        t.stop();
+      });
     stream = null;
     video.srcObject = null;
     panel.classList.remove('camera-on');
@@ -187,7 +234,9 @@
     liveBtn.disabled = !stream;
     stopBtn.disabled = !stream;
   }
-  document.addEventListener('htmx:finally:request', function () { setTimeout(syncButtons, 0); });
+  document.addEventListener('htmx:finally:request', function () {
+    setTimeout(syncButtons, 0);
+  });
 
   /** The current frame on a canvas, at most `maxWidth` wide. */
   function frameCanvas(maxWidth) {
@@ -204,7 +253,14 @@
   function grabFrame(maxWidth) {
     const canvas = frameCanvas(maxWidth);
     return new Promise(function (resolve, reject) {
-      canvas.toBlob(function (b) { if (b) resolve({ blob: b, width: canvas.width, height: canvas.height }); else reject(new Error('no frame')); }, 'image/jpeg', 0.85);
+      canvas.toBlob(
+        function (b) {
+          if (b) resolve({ blob: b, width: canvas.width, height: canvas.height });
+          else reject(new Error('no frame'));
+        },
+        'image/jpeg',
+        0.85,
+      );
     });
   }
 
@@ -232,9 +288,20 @@
     live = on;
     liveBtn.setAttribute('aria-pressed', String(on));
     liveBtn.textContent = on ? t('camera.pause', 'Pause live') : t('camera.live', 'Live');
-    if (timer) { clearTimeout(timer); timer = null; }
-    if (inFlight) { inFlight.abort(); inFlight = null; }
-    if (on) { say(t('camera.liveStarting', 'Live: analysing about {fps} frames a second…', { fps: fps })); tick(); } else { clearOverlay(); }
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (inFlight) {
+      inFlight.abort();
+      inFlight = null;
+    }
+    if (on) {
+      say(t('camera.liveStarting', 'Live: analysing about {fps} frames a second…', { fps: fps }));
+      tick();
+    } else {
+      clearOverlay();
+    }
   }
 
   function selectedModel() {
@@ -253,11 +320,13 @@
     draw(lastFaces, lastFrame);
     updateBars(lastFaces);
     panel.setAttribute('data-ms', String(ms));
-    say(lastFaces.length === 0
-      ? t('camera.liveNoFace', 'Live: no face in view ({ms} ms). Face the camera in good light.', { ms: ms })
-      : lastFaces.length === 1
-        ? t('camera.liveOneFace', 'Live: 1 face · {ms} ms a frame', { ms: ms })
-        : t('camera.liveFaces', 'Live: {n} faces · {ms} ms a frame', { n: lastFaces.length, ms: ms }));
+    say(
+      lastFaces.length === 0
+        ? t('camera.liveNoFace', 'Live: no face in view ({ms} ms). Face the camera in good light.', { ms: ms })
+        : lastFaces.length === 1
+          ? t('camera.liveOneFace', 'Live: 1 face · {ms} ms a frame', { ms: ms })
+          : t('camera.liveFaces', 'Live: {n} faces · {ms} ms a frame', { n: lastFaces.length, ms: ms }),
+    );
   }
   /** One frame analysed in this browser; false when private mode failed (the server takes over). */
   async function tickOnDevice(started) {
@@ -285,7 +354,10 @@
       inFlight = new AbortController();
       const ok = await tickOnDevice(started);
       inFlight = null;
-      if (ok) { schedule(1000 / fps - (performance.now() - started)); return; }
+      if (ok) {
+        schedule(1000 / fps - (performance.now() - started));
+        return;
+      }
     }
     const controller = new AbortController();
     inFlight = controller;
@@ -297,7 +369,9 @@
       const model = selectedModel();
       if (model) body.append('model', model);
       const res = await fetch(apiUrl, { method: 'POST', body: body, signal: controller.signal, headers: { Accept: 'application/json' } });
-      const json = await res.json().catch(function () { return {}; });
+      const json = await res.json().catch(function () {
+        return {};
+      });
       if (!live) return;
       if (res.ok) {
         showFaces(json.faces || [], json.image || frame, Math.round(performance.now() - started));
@@ -305,7 +379,13 @@
         // Busy or rate-limited: wait as long as the server asks, then go on.
         const after = Number(res.headers.get('Retry-After')) || 2;
         wait = after * 1000;
-        say(t('camera.resumesIn', '{error} Live resumes in {seconds} s.', { error: json.error || t('camera.serverBusy', 'The server is busy.'), seconds: after }), true);
+        say(
+          t('camera.resumesIn', '{error} Live resumes in {seconds} s.', {
+            error: json.error || t('camera.serverBusy', 'The server is busy.'),
+            seconds: after,
+          }),
+          true,
+        );
       } else {
         wait = 2000;
         say(json.error || t('camera.serverStatus', 'The server answered {status}.', { status: res.status }), true);
@@ -313,7 +393,12 @@
     } catch (err) {
       if (err && err.name === 'AbortError') return;
       wait = 2000;
-      say(t('camera.unreachable', 'Live: the server could not be reached ({details}). Retrying…', { details: err && err.message ? err.message : t('camera.networkError', 'network error') }), true);
+      say(
+        t('camera.unreachable', 'Live: the server could not be reached ({details}). Retrying…', {
+          details: err && err.message ? err.message : t('camera.networkError', 'network error'),
+        }),
+        true,
+      );
     } finally {
       if (inFlight === controller) inFlight = null;
     }
@@ -322,7 +407,11 @@
   }
 
   function colour(label) {
-    return getComputedStyle(document.documentElement).getPropertyValue('--c-' + label).trim() || '#2f6fdf';
+    return (
+      getComputedStyle(document.documentElement)
+        .getPropertyValue('--c-' + label)
+        .trim() || '#2f6fdf'
+    );
   }
 
   function clearOverlay() {
@@ -345,14 +434,18 @@
     const tag = 20;
     faces.forEach(function (f, i) {
       const c = colour(f.label);
-      const x = f.box.x * sx; const y = f.box.y * sy;
+      const x = f.box.x * sx;
+      const y = f.box.y * sy;
       ctx.lineWidth = 3;
       ctx.strokeStyle = c;
       ctx.strokeRect(x, y, f.box.width * sx, f.box.height * sy);
       const ty = y >= tag ? y - tag : y;
       ctx.fillStyle = c;
       ctx.fillRect(x, ty, tag, tag);
-      ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('--t-' + f.label).trim() || '#ffffff';
+      ctx.fillStyle =
+        getComputedStyle(document.documentElement)
+          .getPropertyValue('--t-' + f.label)
+          .trim() || '#ffffff';
       ctx.font = 'bold 14px system-ui, sans-serif';
       ctx.textAlign = 'center';
       ctx.fillText(String(i + 1), x + tag / 2, ty + 15);
@@ -385,7 +478,8 @@
           name.className = 'bar-label';
           name.textContent = labelName(l);
           const meter = document.createElement('meter');
-          meter.min = 0; meter.max = 1;
+          meter.min = 0;
+          meter.max = 1;
           const value = document.createElement('span');
           value.className = 'bar-value';
           bar.append(name, meter, value);
@@ -407,12 +501,27 @@
   }
 
   startBtn.addEventListener('click', startCamera);
-  stopBtn.addEventListener('click', function () { stopCamera(t('camera.off', 'Camera off.')); });
-  snapBtn.addEventListener('click', function () { snapshot().catch(function (e) { say(t('camera.snapFailed', 'The snapshot failed: {message}', { message: e.message }), true); }); });
-  liveBtn.addEventListener('click', function () { if (stream) setLive(!live); });
+  stopBtn.addEventListener('click', function () {
+    stopCamera(t('camera.off', 'Camera off.'));
+  });
+  snapBtn.addEventListener('click', function () {
+    snapshot().catch(function (e) {
+      say(t('camera.snapFailed', 'The snapshot failed: {message}', { message: e.message }), true);
+    });
+  });
+  liveBtn.addEventListener('click', function () {
+    if (stream) setLive(!live);
+  });
   // The video changed size: redraw the last boxes at the new scale.
-  window.addEventListener('resize', function () { if (live && lastFrame) draw(lastFaces, lastFrame); });
+  window.addEventListener('resize', function () {
+    if (live && lastFrame) draw(lastFaces, lastFrame);
+  });
   // A hidden tab keeps no camera busy and sends no frames.
-  document.addEventListener('visibilitychange', function () { if (document.hidden && stream) stopCamera(t('camera.hiddenOff', 'Camera off while the page was hidden. Press “Start camera” to resume.')); });
-  window.addEventListener('pagehide', function () { stopCamera(''); });
+  document.addEventListener('visibilitychange', function () {
+    if (document.hidden && stream)
+      stopCamera(t('camera.hiddenOff', 'Camera off while the page was hidden. Press “Start camera” to resume.'));
+  });
+  window.addEventListener('pagehide', function () {
+    stopCamera('');
+  });
 })();

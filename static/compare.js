@@ -13,8 +13,14 @@
   var TRAIN = '#2f6fdf';
   // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
   var strings = {};
-  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch { /* fallbacks */ }
-  function t(key, fallback) { return strings[key] || fallback; }
+  try {
+    strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}');
+  } catch {
+    /* fallbacks */
+  }
+  function t(key, fallback) {
+    return strings[key] || fallback;
+  }
   var VAL = '#d9480f';
 
   // Dashed vertical lines where the learning rate or the phase changed, each
@@ -30,8 +36,10 @@
     return function (u) {
       var ctx = u.ctx;
       var dpr = devicePixelRatio;
-      var gap = 3 * dpr, rowHeight = 13 * dpr;
-      var left = u.bbox.left, right = u.bbox.left + u.bbox.width;
+      var gap = 3 * dpr,
+        rowHeight = 13 * dpr;
+      var left = u.bbox.left,
+        right = u.bbox.left + u.bbox.width;
       var rows = [[], []]; // the [from, to] spans taken on each row
       var placed = [];
       ctx.save();
@@ -39,7 +47,7 @@
       ctx.fillStyle = muted;
       ctx.setLineDash([4, 4]);
       ctx.lineWidth = 1;
-      ctx.font = (11 * dpr) + 'px system-ui, sans-serif';
+      ctx.font = 11 * dpr + 'px system-ui, sans-serif';
       changes.forEach(function (c) {
         // The change takes effect in this epoch: draw just before it.
         var x = Math.round(u.valToPos(c.epoch - 0.5, 'x', true));
@@ -53,7 +61,9 @@
         var from = x + gap <= right - w ? x + gap : x - gap - w;
         if (from < left) return;
         for (var r = 0; r < rows.length; r++) {
-          var free = rows[r].every(function (s) { return from + w + gap <= s[0] || from >= s[1] + gap; });
+          var free = rows[r].every(function (s) {
+            return from + w + gap <= s[0] || from >= s[1] + gap;
+          });
           if (!free) continue;
           rows[r].push([from, from + w]);
           var y = u.bbox.top + rowHeight * (r + 1) - 2 * dpr;
@@ -76,7 +86,10 @@
   function draw(el, data, metric) {
     var isAcc = metric === 'acc';
     var pct = function (u, vals) {
-      return vals.map(function (v) { var p = Math.round(v * 1000) / 10; return (p % 1 ? p.toFixed(1) : p.toFixed(0)) + '%'; });
+      return vals.map(function (v) {
+        var p = Math.round(v * 1000) / 10;
+        return (p % 1 ? p.toFixed(1) : p.toFixed(0)) + '%';
+      });
     };
     var width = Math.max(280, Math.floor(el.getBoundingClientRect().width) || 320);
     var opts = {
@@ -87,12 +100,33 @@
       // Whole epochs only on the x axis.
       axes: [
         axis(t('compare.axisEpoch', 'epoch'), undefined, [1, 2, 5, 10, 20, 50, 100]),
-        Object.assign(axis(isAcc ? t('compare.axisAcc', 'accuracy') : t('compare.axisLoss', 'loss'), isAcc ? pct : undefined), { size: 64 }),
+        Object.assign(axis(isAcc ? t('compare.axisAcc', 'accuracy') : t('compare.axisLoss', 'loss'), isAcc ? pct : undefined), {
+          size: 64,
+        }),
       ],
       series: [
         { label: t('compare.axisEpoch', 'epoch') },
-        { label: t('compare.seriesTrain', 'training'), stroke: TRAIN, width: 2, value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
-        { label: t('compare.seriesVal', 'validation'), stroke: VAL, width: 2, dash: [6, 3], value: isAcc ? function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; } : undefined },
+        {
+          label: t('compare.seriesTrain', 'training'),
+          stroke: TRAIN,
+          width: 2,
+          value: isAcc
+            ? function (u, v) {
+                return v == null ? '–' : (v * 100).toFixed(1) + '%';
+              }
+            : undefined,
+        },
+        {
+          label: t('compare.seriesVal', 'validation'),
+          stroke: VAL,
+          width: 2,
+          dash: [6, 3],
+          value: isAcc
+            ? function (u, v) {
+                return v == null ? '–' : (v * 100).toFixed(1) + '%';
+              }
+            : undefined,
+        },
       ],
       hooks: { draw: [markChanges(data.changes || [], el)] },
     };
@@ -105,7 +139,11 @@
   var plots = [];
   document.querySelectorAll('figure.curves[data-series]').forEach(function (fig) {
     var data;
-    try { data = JSON.parse(fig.getAttribute('data-series')); } catch { return; }
+    try {
+      data = JSON.parse(fig.getAttribute('data-series'));
+    } catch {
+      return;
+    }
     fig.querySelectorAll('.chart[data-metric]').forEach(function (el) {
       plots.push({ el: el, plot: draw(el, data, el.getAttribute('data-metric')) });
     });
@@ -115,16 +153,43 @@
   // temperature, against the diagonal of a perfectly calibrated model.
   function drawReliability(el, data) {
     var width = Math.max(260, Math.min(420, Math.floor(el.getBoundingClientRect().width) || 320));
-    var pctAxis = function (u, vals) { return vals.map(function (v) { return Math.round(v * 100) + '%'; }); };
-    var pctValue = function (u, v) { return v == null ? '–' : (v * 100).toFixed(1) + '%'; };
+    var pctAxis = function (u, vals) {
+      return vals.map(function (v) {
+        return Math.round(v * 100) + '%';
+      });
+    };
+    var pctValue = function (u, v) {
+      return v == null ? '–' : (v * 100).toFixed(1) + '%';
+    };
     var series = [
       { label: t('compare.axisConfidence', 'top score'), value: pctValue },
-      { label: t('compare.seriesPerfect', 'perfectly calibrated'), stroke: muted, width: 1, dash: [4, 4], points: { show: false }, value: pctValue },
-      { label: t('compare.seriesBefore', 'as scored'), stroke: VAL, width: 2, points: { show: true, size: 6 }, spanGaps: false, value: pctValue },
+      {
+        label: t('compare.seriesPerfect', 'perfectly calibrated'),
+        stroke: muted,
+        width: 1,
+        dash: [4, 4],
+        points: { show: false },
+        value: pctValue,
+      },
+      {
+        label: t('compare.seriesBefore', 'as scored'),
+        stroke: VAL,
+        width: 2,
+        points: { show: true, size: 6 },
+        spanGaps: false,
+        value: pctValue,
+      },
     ];
     var rows = [data.x, data.x, data.before];
     if (data.after) {
-      series.push({ label: t('compare.seriesAfter', 'after temperature'), stroke: TRAIN, width: 2, points: { show: true, size: 6 }, spanGaps: false, value: pctValue });
+      series.push({
+        label: t('compare.seriesAfter', 'after temperature'),
+        stroke: TRAIN,
+        width: 2,
+        points: { show: true, size: 6 },
+        spanGaps: false,
+        value: pctValue,
+      });
       rows.push(data.after);
     }
     var opts = {
@@ -144,7 +209,11 @@
   }
   document.querySelectorAll('figure.reliability[data-series]').forEach(function (fig) {
     var data;
-    try { data = JSON.parse(fig.getAttribute('data-series')); } catch { return; }
+    try {
+      data = JSON.parse(fig.getAttribute('data-series'));
+    } catch {
+      return;
+    }
     var el = fig.querySelector('.chart');
     if (el) plots.push({ el: el, plot: drawReliability(el, data), square: true });
   });

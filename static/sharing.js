@@ -5,10 +5,17 @@
 (function () {
   'use strict';
   var strings = {};
-  try { strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}'); } catch { /* English fallbacks below */ }
+  try {
+    strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}');
+  } catch {
+    /* English fallbacks below */
+  }
   function t(key, fallback, params) {
     var s = strings[key] || fallback;
-    if (params) Object.keys(params).forEach(function (k) { s = s.replace('{' + k + '}', params[k]); });
+    if (params)
+      Object.keys(params).forEach(function (k) {
+        s = s.replace('{' + k + '}', params[k]);
+      });
     return s;
   }
 
@@ -17,10 +24,14 @@
     function done() {
       var before = button.textContent;
       button.textContent = doneText;
-      setTimeout(function () { button.textContent = before; }, 1500);
+      setTimeout(function () {
+        button.textContent = before;
+      }, 1500);
     }
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { selectText(button); });
+      navigator.clipboard.writeText(text).then(done, function () {
+        selectText(button);
+      });
     } else {
       // Plain http on a LAN address is not a secure context: select it for Ctrl+C instead.
       selectText(button);
@@ -68,7 +79,10 @@
     var target = e.detail && e.detail.ctx && e.detail.ctx.target;
     if (target && target.id === 'share-panel') {
       var h = target.querySelector('h2');
-      if (h) { h.setAttribute('tabindex', '-1'); h.focus(); }
+      if (h) {
+        h.setAttribute('tabindex', '-1');
+        h.focus();
+      }
     }
   });
 
@@ -85,17 +99,24 @@
     retry = null;
   }
 
-  form.addEventListener('submit', function (e) {
-    if (retrying) { retrying = false; return; } // our own retry keeps the count
-    lastSubmitter = e.submitter || null;
-    cancelRetry();
-  }, true);
+  form.addEventListener(
+    'submit',
+    function (e) {
+      if (retrying) {
+        retrying = false;
+        return;
+      } // our own retry keeps the count
+      lastSubmitter = e.submitter || null;
+      cancelRetry();
+    },
+    true,
+  );
   form.addEventListener('reset', cancelRetry);
 
   var pending = null; // { seconds, status } to wait, set by the response, used after the swap
   document.addEventListener('htmx:after:request', function (e) {
     var ctx = e.detail && e.detail.ctx;
-    if (!ctx || !ctx.response || ctx.sourceElement !== form && !form.contains(ctx.sourceElement)) return;
+    if (!ctx || !ctx.response || (ctx.sourceElement !== form && !form.contains(ctx.sourceElement))) return;
     var status = ctx.response.status;
     var after = Number(ctx.response.headers && ctx.response.headers.get('Retry-After'));
     pending = (status === 503 || status === 429) && after > 0 ? { seconds: Math.min(after, 120), status: status } : null;
@@ -128,9 +149,10 @@
         else form.requestSubmit();
         return;
       }
-      line.textContent = status === 429
-        ? t('limit.rateRetrying', 'You have sent many photos in a short time. Trying again in {seconds} s…', { seconds: retry.left })
-        : t('limit.retrying', 'Many people are using the demo right now. Trying again in {seconds} s…', { seconds: retry.left });
+      line.textContent =
+        status === 429
+          ? t('limit.rateRetrying', 'You have sent many photos in a short time. Trying again in {seconds} s…', { seconds: retry.left })
+          : t('limit.retrying', 'Many people are using the demo right now. Trying again in {seconds} s…', { seconds: retry.left });
       retry.left -= 1;
     }
     tick();

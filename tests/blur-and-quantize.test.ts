@@ -30,7 +30,9 @@ function faces(n: number, seed: number): Uint8Array {
 
 const toBytes = (f: Float32Array) => Uint8Array.from(f, (v) => Math.round(Math.min(255, Math.max(0, v))));
 
-before(async () => { await initBackend('wasm'); });
+before(async () => {
+  await initBackend('wasm');
+});
 
 describe('blur matching', () => {
   test('a blurred copy is detected and its sigma estimated', () => {
@@ -72,23 +74,31 @@ describe('npm run quantize', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ekspresi-quant-'));
     await saveTinyModel(dir, testCard('tiny', 0.5), 3);
   });
-  after(async () => { await fs.rm(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
 
   test('halves the weights, records float16 and predicts the same', async () => {
-    const src = path.join(dir, 'tiny'), out = path.join(dir, 'tiny-f16');
+    const src = path.join(dir, 'tiny'),
+      out = path.join(dir, 'tiny-f16');
     await run(process.execPath, ['--import', 'tsx', 'src/cli/quantize.ts', '--model', src, '--out', out], { cwd: ROOT });
     const [a, b] = await Promise.all([fs.stat(path.join(src, 'weights.bin')), fs.stat(path.join(out, 'weights.bin'))]);
     assert.ok(b.size < a.size * 0.55, `${a.size} -> ${b.size} bytes`);
     const [m32, m16] = await Promise.all([loadTrainedModel(src), loadTrainedModel(out)]);
     assert.equal(m16.card.quantization, 'float16');
     const x = facesToTensor(faces(4, 9), m32.card.input);
-    const diff = tf.sub(m32.model.predict(x) as tf.Tensor, m16.model.predict(x) as tf.Tensor).abs().max().dataSync()[0];
+    const diff = tf
+      .sub(m32.model.predict(x) as tf.Tensor, m16.model.predict(x) as tf.Tensor)
+      .abs()
+      .max()
+      .dataSync()[0];
     assert.ok(diff < 5e-3, `float16 changed a probability by ${diff}`);
   });
 
   test('refuses a model that is already float16, with a message', async () => {
     await assert.rejects(
       run(process.execPath, ['--import', 'tsx', 'src/cli/quantize.ts', '--model', path.join(dir, 'tiny-f16')], { cwd: ROOT }),
-      (e: { stderr: string; code: number }) => e.code === 1 && /already float16/.test(e.stderr));
+      (e: { stderr: string; code: number }) => e.code === 1 && /already float16/.test(e.stderr),
+    );
   });
 });

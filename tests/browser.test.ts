@@ -14,7 +14,6 @@ import { facePng } from './helpers/images.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-
 let models: TestModels;
 let server: TestServer;
 let browser: Browser;
@@ -37,11 +36,13 @@ after(async () => {
 
 /** The seven bars of the first face, as the user reads them. */
 async function bars(p: Page): Promise<Array<{ label: string; value: number; text: string }>> {
-  return p.$$eval('#result .face:first-of-type li.bar', (items) => items.map((li) => ({
-    label: li.querySelector('label')?.textContent?.trim() ?? '',
-    value: Number(li.querySelector('meter')?.getAttribute('value')),
-    text: li.querySelector('.bar-value')?.textContent?.trim() ?? '',
-  })));
+  return p.$$eval('#result .face:first-of-type li.bar', (items) =>
+    items.map((li) => ({
+      label: li.querySelector('label')?.textContent?.trim() ?? '',
+      value: Number(li.querySelector('meter')?.getAttribute('value')),
+      text: li.querySelector('.bar-value')?.textContent?.trim() ?? '',
+    })),
+  );
 }
 
 test('upload a photo, see seven labelled bars, then click an example', { skip, timeout: 120_000 }, async () => {
@@ -76,7 +77,9 @@ test('upload a photo, see seven labelled bars, then click an example', { skip, t
   if (examples.length === 0) {
     assert.fail('no example photos: is @vladmandic/face-api installed (npm install)?');
   }
-  await page.evaluate(() => { document.querySelector('#result')!.innerHTML = ''; });
+  await page.evaluate(() => {
+    document.querySelector('#result')!.innerHTML = '';
+  });
   await page.uncheck('#opt-whole'); // a group photo: find the faces
   await examples[0].click();
   await page.waitForSelector('#result .result-card');

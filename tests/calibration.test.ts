@@ -25,7 +25,8 @@ import { saveTinyModel, testCard } from './helpers/models.js';
 /** A seeded generator (mulberry32). */
 function rng(seed: number): () => number {
   return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -42,10 +43,18 @@ function syntheticScores(n: number, sharpen: number, seed = 1): { probs: Float32
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const z = Array.from({ length: NUM_CLASSES }, () => r() * 3);
-    const softmax = (k: number) => { const e = z.map((v) => Math.exp(v * k)); const s = e.reduce((a, b) => a + b, 0); return e.map((v) => v / s); };
+    const softmax = (k: number) => {
+      const e = z.map((v) => Math.exp(v * k));
+      const s = e.reduce((a, b) => a + b, 0);
+      return e.map((v) => v / s);
+    };
     const truth = softmax(1);
-    let u = r(); let label = 0;
-    while (label < NUM_CLASSES - 1 && u > truth[label]) { u -= truth[label]; label++; }
+    let u = r();
+    let label = 0;
+    while (label < NUM_CLASSES - 1 && u > truth[label]) {
+      u -= truth[label];
+      label++;
+    }
     labels[i] = label;
     probs.set(softmax(sharpen), i * NUM_CLASSES);
   }
@@ -70,7 +79,8 @@ describe('temperature scaling', () => {
     const warmer = applyTemperature(Float32Array.from(probs), 2.5);
     for (let i = 0; i < 50; i++) {
       const row = (p: Float32Array) => Array.from(p.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES));
-      const a = row(probs); const b = row(warmer);
+      const a = row(probs);
+      const b = row(warmer);
       assert.equal(b.indexOf(Math.max(...b)), a.indexOf(Math.max(...a)), 'same top class');
       assert.ok(Math.abs(b.reduce((x, y) => x + y, 0) - 1) < 1e-5);
       assert.ok(Math.max(...b) <= Math.max(...a) + 1e-6, 'T > 1 softens');
@@ -83,7 +93,10 @@ describe('temperature scaling', () => {
   test('ECE and the reliability bins', () => {
     // Four faces, all scored 0.95 for class 0; three are right: ECE = |0.95 - 0.75|.
     const probs = new Float32Array(4 * NUM_CLASSES);
-    for (let i = 0; i < 4; i++) { probs.fill(0.05 / 6, i * NUM_CLASSES, (i + 1) * NUM_CLASSES); probs[i * NUM_CLASSES] = 0.95; }
+    for (let i = 0; i < 4; i++) {
+      probs.fill(0.05 / 6, i * NUM_CLASSES, (i + 1) * NUM_CLASSES);
+      probs[i * NUM_CLASSES] = 0.95;
+    }
     const labels = Uint8Array.from([0, 0, 0, 3]);
     assert.ok(Math.abs(expectedCalibrationError(probs, labels) - 0.2) < 1e-6);
     const bins = reliability(probs, labels, 10);
@@ -93,7 +106,11 @@ describe('temperature scaling', () => {
     assert.equal(bins[0].accuracy, null, 'an empty bin has no accuracy');
     // What compare reports: before only without a card temperature, before and after with one.
     assert.equal(calibrationOf(probs, labels, null).ece_after, null);
-    const withT = calibrationOf(probs, labels, testCard('t', 0.5, { calibration: { temperature: 2, ece_before: 0, ece_after: 0, fitted_on: 'rows' } }));
+    const withT = calibrationOf(
+      probs,
+      labels,
+      testCard('t', 0.5, { calibration: { temperature: 2, ece_before: 0, ece_after: 0, fitted_on: 'rows' } }),
+    );
     assert.equal(withT.temperature, 2);
     assert.notEqual(withT.ece_after, null);
   });
@@ -106,9 +123,11 @@ describe('a model folder with a temperature', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ekspresi-calib-'));
     await saveTinyModel(dir, testCard('tiny', 0.5), 3);
   });
-  after(async () => { await fs.rm(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
 
-  test('npm run calibrate\'s fit is written into card.json, and every prediction then uses it', async () => {
+  test("npm run calibrate's fit is written into card.json, and every prediction then uses it", async () => {
     const folder = path.join(dir, 'tiny');
     const r = rng(9);
     const n = 200;
@@ -123,7 +142,11 @@ describe('a model folder with a temperature', () => {
     assert.equal(calibration.fitted_on, 'random faces (200)');
     await writeCard(folder, card);
     assert.deepEqual((await readCard(folder)).calibration, calibration, 'the card keeps it');
-    assert.deepEqual((await fs.readdir(folder)).filter((f) => f.startsWith('.')), [], 'no temporary file left');
+    assert.deepEqual(
+      (await fs.readdir(folder)).filter((f) => f.startsWith('.')),
+      [],
+      'no temporary file left',
+    );
 
     // The same face through the calibrated model: the card's temperature applied.
     const calibrated = await loadModelEntry(folder);

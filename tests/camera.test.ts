@@ -16,7 +16,6 @@ import { demoPhoto, demoSkip, resizedJpeg } from './helpers/face-photos.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-
 let models: TestModels;
 let server: TestServer;
 let browser: Browser;
@@ -51,8 +50,18 @@ test('Camera tab: snapshot through the form, Live one request at a time', { skip
   let inFlight = 0;
   let maxInFlight = 0;
   let answered = 0;
-  page.on('request', (r) => { if (r.url().endsWith('/api/predict')) { inFlight++; maxInFlight = Math.max(maxInFlight, inFlight); } });
-  const done = (r: { url(): string }) => { if (r.url().endsWith('/api/predict')) { inFlight--; answered++; } };
+  page.on('request', (r) => {
+    if (r.url().endsWith('/api/predict')) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+    }
+  });
+  const done = (r: { url(): string }) => {
+    if (r.url().endsWith('/api/predict')) {
+      inFlight--;
+      answered++;
+    }
+  };
   page.on('requestfinished', done);
   page.on('requestfailed', done);
 
@@ -64,7 +73,7 @@ test('Camera tab: snapshot through the form, Live one request at a time', { skip
 
   await page.click('#camera-start');
   await page.waitForFunction(() => (document.getElementById('camera-video') as HTMLVideoElement).videoWidth > 0, null, { timeout: 20_000 });
-  assert.match(await page.textContent('#camera-status') ?? '', /Camera on/);
+  assert.match((await page.textContent('#camera-status')) ?? '', /Camera on/);
 
   // Snapshot: the frame becomes the form's file and the usual result comes back.
   await page.click('#camera-snap');
@@ -73,7 +82,7 @@ test('Camera tab: snapshot through the form, Live one request at a time', { skip
   assert.equal(fileName, 'camera-snapshot.jpg');
   // The fake camera shows a test pattern, not a face: the plain message and the whole-image offer.
   const faces = Number(await page.getAttribute('#result .result-card', 'data-faces'));
-  if (faces === 0) assert.match(await page.textContent('#result') ?? '', /No face was found/);
+  if (faces === 0) assert.match((await page.textContent('#result')) ?? '', /No face was found/);
   assert.equal(await page.isDisabled('#camera-snap'), false, 'camera buttons stay usable after the form request');
   await page.screenshot({ path: path.join(OUT, 'camera-snapshot.png'), fullPage: true });
 
@@ -104,9 +113,21 @@ test('Camera tab: snapshot through the form, Live one request at a time', { skip
 
 test('Camera denied or absent: a clear message, no error', { skip, timeout: 60_000 }, async () => {
   const cases: Array<[string, string, RegExp]> = [
-    ['denied', `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));`, /Camera access was denied/],
-    ['no device', `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));`, /No camera was found/],
-    ['no API (plain http on a LAN address)', `Object.defineProperty(navigator, 'mediaDevices', { value: undefined });`, /no camera access here/],
+    [
+      'denied',
+      `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));`,
+      /Camera access was denied/,
+    ],
+    [
+      'no device',
+      `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));`,
+      /No camera was found/,
+    ],
+    [
+      'no API (plain http on a LAN address)',
+      `Object.defineProperty(navigator, 'mediaDevices', { value: undefined });`,
+      /no camera access here/,
+    ],
   ];
   for (const [name, script, message] of cases) {
     const page = await browser.newPage();
@@ -115,8 +136,10 @@ test('Camera denied or absent: a clear message, no error', { skip, timeout: 60_0
     await page.addInitScript(script);
     await openCameraTab(page);
     await page.click('#camera-start');
-    await page.waitForFunction(() => document.getElementById('camera-status')?.classList.contains('camera-error'), null, { timeout: 10_000 });
-    assert.match(await page.textContent('#camera-status') ?? '', message, name);
+    await page.waitForFunction(() => document.getElementById('camera-status')?.classList.contains('camera-error'), null, {
+      timeout: 10_000,
+    });
+    assert.match((await page.textContent('#camera-status')) ?? '', message, name);
     assert.equal(await page.isDisabled('#camera-start'), false, `${name}: can try again`);
     assert.deepEqual(errors, [], `${name}: no JavaScript errors`);
     await page.close();
@@ -128,31 +151,47 @@ test('Live with faces in view: numbered boxes drawn, bars updated in place', { s
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ekspresi-cam-'));
   const video = path.join(dir, 'faces.mjpeg');
   fs.writeFileSync(video, await resizedJpeg(demoPhoto('sample5'), 640, 480));
-  const faceBrowser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`]);
+  const faceBrowser = await launchChromium([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${video}`,
+  ]);
   try {
     const page = await faceBrowser.newPage({ viewport: { width: 900, height: 1400 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     let answered = 0;
-    page.on('requestfinished', (r) => { if (r.url().endsWith('/api/predict')) answered++; });
+    page.on('requestfinished', (r) => {
+      if (r.url().endsWith('/api/predict')) answered++;
+    });
     await openCameraTab(page);
     await page.click('#camera-start');
-    await page.waitForFunction(() => (document.getElementById('camera-video') as HTMLVideoElement).videoWidth > 0, null, { timeout: 20_000 });
+    await page.waitForFunction(() => (document.getElementById('camera-video') as HTMLVideoElement).videoWidth > 0, null, {
+      timeout: 20_000,
+    });
     await page.click('#camera-live');
     await page.waitForFunction(() => document.querySelectorAll('#live-faces > li').length >= 3, null, { timeout: 60_000 });
     // Mark the first entry, let more frames arrive: the same element is updated, not replaced.
-    await page.evaluate(() => { (document.querySelector('#live-faces > li') as HTMLElement).dataset.mark = 'first'; });
+    await page.evaluate(() => {
+      (document.querySelector('#live-faces > li') as HTMLElement).dataset.mark = 'first';
+    });
     const seen = answered;
     const until = Date.now() + 60_000;
     while (answered < seen + 2 && Date.now() < until) await page.waitForTimeout(200);
     assert.ok(answered >= seen + 2, 'more live frames arrived');
     assert.equal(await page.getAttribute('#live-faces > li', 'data-mark'), 'first', 'bars updated in place');
-    const entries = await page.$$eval('#live-faces > li', (lis) => lis.map((li) => ({
-      number: li.querySelector('.face-number')?.textContent, meters: li.querySelectorAll('meter').length,
-    })));
+    const entries = await page.$$eval('#live-faces > li', (lis) =>
+      lis.map((li) => ({
+        number: li.querySelector('.face-number')?.textContent,
+        meters: li.querySelectorAll('meter').length,
+      })),
+    );
     assert.equal(entries.length, 5, 'the five faces of the photo');
-    entries.forEach((e, i) => { assert.equal(e.number, String(i + 1)); assert.equal(e.meters, 7); });
-    assert.match(await page.textContent('#camera-status') ?? '', /^Live: 5 faces/);
+    entries.forEach((e, i) => {
+      assert.equal(e.number, String(i + 1));
+      assert.equal(e.meters, 7);
+    });
+    assert.match((await page.textContent('#camera-status')) ?? '', /^Live: 5 faces/);
     // Something was drawn on the overlay canvas.
     const drawn = await page.evaluate(() => {
       const c = document.getElementById('camera-overlay') as HTMLCanvasElement;

@@ -34,7 +34,11 @@ const run = promisify(execFile);
 /** A few fake epochs with one learning-rate drop, so the page has curves to draw. */
 function history(seed: number): HistoryEntry[] {
   return [1, 2, 3, 4, 5].map((epoch) => ({
-    epoch, loss: 2 - epoch * 0.2 - seed * 0.05, acc: 0.2 + epoch * 0.05, val_loss: 2.1 - epoch * 0.15, val_acc: 0.18 + epoch * 0.04,
+    epoch,
+    loss: 2 - epoch * 0.2 - seed * 0.05,
+    acc: 0.2 + epoch * 0.05,
+    val_loss: 2.1 - epoch * 0.15,
+    val_acc: 0.18 + epoch * 0.04,
     lr: epoch < 4 ? 1e-3 : 5e-4,
   }));
 }
@@ -48,12 +52,17 @@ before(async () => {
   syn = await makeSyntheticFer();
   modelsDir = path.join(syn.dir, 'models');
   // Named like our two main models, so McNemar's test runs between them.
-  for (const [name, seed] of [['custom-cnn', 1], ['mobilenetv2', 2]] as const) {
+  for (const [name, seed] of [
+    ['custom-cnn', 1],
+    ['mobilenetv2', 2],
+  ] as const) {
     await saveTinyModel(modelsDir, testCard(name, 0.3, { history: history(seed), settings: { validation: 'PublicTest' } }), seed);
   }
   split = (await loadDataSet(syn.csv)).get('PublicTest')!;
 });
-after(async () => { await syn?.cleanup(); });
+after(async () => {
+  await syn?.cleanup();
+});
 
 describe('McNemar', () => {
   test('exact binomial for few discordant faces (b=3, c=9: p = 2 * 299/4096)', () => {
@@ -93,8 +102,26 @@ describe('npm run compare', () => {
   const out = () => path.join(syn.dir, 'comparison.json');
 
   test('writes comparison.json with the data name, usage and n stated', { timeout: 180_000 }, async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/compare.ts', '--data', syn.csv, '--usage', 'PublicTest',
-      '--models', modelsDir, '--out', out(), '--no-peers', '--latency-runs', '3'], { cwd: PROJECT_ROOT });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/compare.ts',
+        '--data',
+        syn.csv,
+        '--usage',
+        'PublicTest',
+        '--models',
+        modelsDir,
+        '--out',
+        out(),
+        '--no-peers',
+        '--latency-runs',
+        '3',
+      ],
+      { cwd: PROJECT_ROOT },
+    );
     assert.match(stdout, /custom-cnn/);
     comparison = JSON.parse(await fsp.readFile(out(), 'utf8')) as Comparison;
     assert.equal(comparison.version, 1);
@@ -103,7 +130,10 @@ describe('npm run compare', () => {
     assert.equal(comparison.data.n, split.size);
     assert.match(comparison.data.description, /synthetic-fer\.csv, PublicTest rows \(\d+ faces\)/);
     assert.deepEqual(comparison.labels, [...LABELS]);
-    assert.deepEqual(comparison.models.map((m) => m.id), ['custom-cnn', 'mobilenetv2']);
+    assert.deepEqual(
+      comparison.models.map((m) => m.id),
+      ['custom-cnn', 'mobilenetv2'],
+    );
     for (const m of comparison.models) {
       assert.ok(m.available);
       const r = m as ModelResult;
@@ -114,7 +144,10 @@ describe('npm run compare', () => {
       assert.equal(r.latency.runs, 3);
       assert.ok(r.latency.median_ms > 0);
       assert.equal(r.history?.length, 5);
-      assert.ok(r.notes.some((n) => /validation set/.test(n)), 'says PublicTest was the validation set');
+      assert.ok(
+        r.notes.some((n) => /validation set/.test(n)),
+        'says PublicTest was the validation set',
+      );
     }
     assert.equal(comparison.mcnemar.length, 1);
     const t = comparison.mcnemar[0];
@@ -124,40 +157,92 @@ describe('npm run compare', () => {
 
   test('figures match `npm run evaluate --json` exactly', { timeout: 180_000 }, async () => {
     assert.ok(comparison, 'the previous test wrote the comparison');
-    const reports = await Promise.all(['custom-cnn', 'mobilenetv2'].map(async (name) => {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/evaluate.ts', '--model', path.join(modelsDir, name),
-        '--data', syn.csv, '--usage', 'PublicTest', '--json'], { cwd: PROJECT_ROOT });
-      return JSON.parse(stdout) as EvalReport;
-    }));
+    const reports = await Promise.all(
+      ['custom-cnn', 'mobilenetv2'].map(async (name) => {
+        const { stdout } = await run(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            'src/cli/evaluate.ts',
+            '--model',
+            path.join(modelsDir, name),
+            '--data',
+            syn.csv,
+            '--usage',
+            'PublicTest',
+            '--json',
+          ],
+          { cwd: PROJECT_ROOT },
+        );
+        return JSON.parse(stdout) as EvalReport;
+      }),
+    );
     for (const report of reports) {
       const m = comparison.models.find((x) => x.id === report.model) as ModelResult;
-      const mine: EvalReport = { model: m.model, usage: m.usage, n: m.n, accuracy: m.accuracy, macro_f1: m.macro_f1, per_class: m.per_class, confusion: m.confusion };
+      const mine: EvalReport = {
+        model: m.model,
+        usage: m.usage,
+        n: m.n,
+        accuracy: m.accuracy,
+        macro_f1: m.macro_f1,
+        per_class: m.per_class,
+        confusion: m.confusion,
+      };
       assert.deepEqual(mine, report);
     }
   });
 
   const peersInstalled = PEERS.every((p) => packageDir(p.pkg) !== null);
-  test('peer models run on this TF.js with their labels mapped onto FER2013', {
-    skip: peersInstalled ? false : 'peer packages (@vladmandic/face-api, @vladmandic/human) are not installed', timeout: 120_000,
-  }, async () => {
-    const c = await compareModels({ modelsDir: path.join(syn.dir, 'none'), split, usage: 'PublicTest', dataName: 'synthetic', latencyRuns: 2 });
-    assert.deepEqual(c.models.map((m) => m.id), ['face-api-expression', 'human-emotion']);
-    for (const m of c.models) {
-      assert.ok(m.available, m.available ? '' : m.reason);
-      const r = m as ModelResult;
-      assert.equal(r.kind, 'peer');
-      assert.equal(r.n, split.size);
-      assert.deepEqual(Object.values(r.label_mapping ?? {}).sort(), [...LABELS].sort());
-      assert.ok(r.params > 100_000 && r.size_bytes > 100_000);
-      assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
-    }
-    assert.equal(c.mcnemar.length, 0, 'no pair of ours in this run');
-  });
+  test(
+    'peer models run on this TF.js with their labels mapped onto FER2013',
+    {
+      skip: peersInstalled ? false : 'peer packages (@vladmandic/face-api, @vladmandic/human) are not installed',
+      timeout: 120_000,
+    },
+    async () => {
+      const c = await compareModels({
+        modelsDir: path.join(syn.dir, 'none'),
+        split,
+        usage: 'PublicTest',
+        dataName: 'synthetic',
+        latencyRuns: 2,
+      });
+      assert.deepEqual(
+        c.models.map((m) => m.id),
+        ['face-api-expression', 'human-emotion'],
+      );
+      for (const m of c.models) {
+        assert.ok(m.available, m.available ? '' : m.reason);
+        const r = m as ModelResult;
+        assert.equal(r.kind, 'peer');
+        assert.equal(r.n, split.size);
+        assert.deepEqual(Object.values(r.label_mapping ?? {}).sort(), [...LABELS].sort());
+        assert.ok(r.params > 100_000 && r.size_bytes > 100_000);
+        assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
+      }
+      assert.equal(c.mcnemar.length, 0, 'no pair of ours in this run');
+    },
+  );
 
   test('a peer that cannot load is reported, not fatal', async () => {
-    const broken = { id: 'broken-peer', pkg: 'nothing', load: async () => { throw new Error('needs another TF.js'); } };
-    const c = await compareModels({ modelsDir: path.join(syn.dir, 'none'), split, usage: 'PublicTest', dataName: 'synthetic', peers: [broken] });
-    assert.deepEqual(c.models, [{ id: 'broken-peer', kind: 'peer', available: false, source: 'nothing', reason: 'cannot run here: needs another TF.js' }]);
+    const broken = {
+      id: 'broken-peer',
+      pkg: 'nothing',
+      load: async () => {
+        throw new Error('needs another TF.js');
+      },
+    };
+    const c = await compareModels({
+      modelsDir: path.join(syn.dir, 'none'),
+      split,
+      usage: 'PublicTest',
+      dataName: 'synthetic',
+      peers: [broken],
+    });
+    assert.deepEqual(c.models, [
+      { id: 'broken-peer', kind: 'peer', available: false, source: 'nothing', reason: 'cannot run here: needs another TF.js' },
+    ]);
   });
 });
 
@@ -168,7 +253,9 @@ describe('GET /compare', () => {
     await fsp.copyFile(path.join(syn.dir, 'comparison.json'), path.join(modelsDir, 'comparison.json'));
     server = await startTestServer(modelsDir);
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
   test('renders the table, heatmaps and what the rows were', async () => {
     const res = await fetch(`${server.url}/compare`);
@@ -189,7 +276,9 @@ describe('GET /compare', () => {
       const html = await (await fetch(`${empty.url}/compare`)).text();
       assert.match(html, /npm run compare -- --data/);
       assert.match(html, /does not exist/);
-    } finally { await empty.close(); }
+    } finally {
+      await empty.close();
+    }
   });
 
   test('in the browser: table, heatmaps and uPlot charts (screenshot)', { skip: noBrowser, timeout: 120_000 }, async () => {
@@ -202,11 +291,14 @@ describe('GET /compare', () => {
       assert.equal(await page.title(), 'Model comparison · ekspresi');
       await page.waitForSelector('.chart[data-drawn="true"] canvas', { timeout: 15_000 });
       assert.equal(await page.locator('#summary-table tbody tr').count(), 2);
-      assert.equal(await page.locator('#summary-table td.best').count() >= 1, true);
+      assert.equal((await page.locator('#summary-table td.best').count()) >= 1, true);
       assert.equal(await page.locator('table.confusion').count(), 2);
       // Two charts (loss, accuracy) per model with a history, and a reliability diagram per calibrated model.
       assert.equal(await page.locator('.chart[data-drawn="true"] .uplot').count(), 6);
-      const shade = await page.locator('table.confusion td.diagonal').first().evaluate((td) => getComputedStyle(td).backgroundColor);
+      const shade = await page
+        .locator('table.confusion td.diagonal')
+        .first()
+        .evaluate((td) => getComputedStyle(td).backgroundColor);
       assert.notEqual(shade, 'rgba(0, 0, 0, 0)', 'heatmap cells are shaded');
       assert.deepEqual(errors, []);
       fs.mkdirSync(OUT, { recursive: true });
@@ -225,7 +317,10 @@ describe('side by side', () => {
     cleanup = models.cleanup;
     server = await startTestServer(models.dir);
   });
-  after(async () => { await server?.close(); await cleanup?.(); });
+  after(async () => {
+    await server?.close();
+    await cleanup?.();
+  });
 
   function form(photo: Uint8Array, extra: Record<string, string> = {}): FormData {
     const fd = new FormData();
@@ -239,12 +334,18 @@ describe('side by side', () => {
     const res = await fetch(`${server.url}/api/predict?model=all`, { method: 'POST', body: form(photo) });
     assert.equal(res.status, 200);
     type Verdict = { label: string; scores: Record<string, number> };
-    const body = await res.json() as { model: string; models: string[]; faces: Array<{ box: object; by_model: Record<string, Verdict> }> };
+    const body = (await res.json()) as {
+      model: string;
+      models: string[];
+      faces: Array<{ box: object; by_model: Record<string, Verdict> }>;
+    };
     assert.equal(body.model, 'all');
     assert.deepEqual(body.models, ['tiny-b', 'tiny-a']);
     assert.ok(body.faces.length >= 1);
     for (const id of body.models) {
-      const alone = await (await fetch(`${server.url}/api/predict?model=${id}`, { method: 'POST', body: form(photo) })).json() as { faces: Verdict[] };
+      const alone = (await (await fetch(`${server.url}/api/predict?model=${id}`, { method: 'POST', body: form(photo) })).json()) as {
+        faces: Verdict[];
+      };
       assert.equal(alone.faces.length, body.faces.length, 'the same faces');
       body.faces.forEach((f, i) => {
         const v = f.by_model[id];
@@ -256,7 +357,11 @@ describe('side by side', () => {
   });
 
   test('POST /predict with all=1 returns one column of bars per model', async () => {
-    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: form(await facePng(120), { all: '1' }), headers: { 'HX-Request': 'true' } });
+    const res = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      body: form(await facePng(120), { all: '1' }),
+      headers: { 'HX-Request': 'true' },
+    });
     assert.equal(res.status, 200);
     const html = await res.text();
     const faces = html.match(/<article class="face"/g)?.length ?? 0;

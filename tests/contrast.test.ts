@@ -16,7 +16,13 @@ const CSS = fs.readFileSync(path.join(PROJECT_ROOT, 'static', 'style.css'), 'utf
 function declared(selector: string, property: string): string | undefined {
   let value: string | undefined;
   for (const m of CSS.matchAll(/([^{}]+)\{([^{}]*)\}/g)) {
-    if (!m[1].split(',').map((s) => s.trim()).includes(selector)) continue;
+    if (
+      !m[1]
+        .split(',')
+        .map((s) => s.trim())
+        .includes(selector)
+    )
+      continue;
     for (const d of m[2].split(';')) {
       const [k, ...v] = d.split(':');
       if (k.trim() === property) value = v.join(':').trim();
@@ -36,7 +42,8 @@ function luminance(hex: string): number {
   const m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(hex);
   assert.ok(m, `${hex} is a hex colour`);
   const full = m[1].length === 3 ? [...m[1]].map((c) => c + c).join('') : m[1];
-  const [r, g, b] = [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16) / 255)
+  const [r, g, b] = [0, 2, 4]
+    .map((i) => parseInt(full.slice(i, i + 2), 16) / 255)
     .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
@@ -55,8 +62,16 @@ test('every number tag reaches 4.5:1, on the photo and over the face', () => {
   const low: string[] = [];
   for (const l of LABELS) {
     const pairs: Array<[string, string, string]> = [
-      ['photo tag', resolve(declared(`.face-tag.expr-${l}`, 'fill')), resolve(declared(`.face-tag-text.expr-${l}`, 'fill') ?? declared('.face-tag-text', 'fill'))],
-      ['face number', resolve(declared(`.face-number.expr-${l}`, 'background')), resolve(declared(`.face-number.expr-${l}`, 'color') ?? declared('.face-number', 'color'))],
+      [
+        'photo tag',
+        resolve(declared(`.face-tag.expr-${l}`, 'fill')),
+        resolve(declared(`.face-tag-text.expr-${l}`, 'fill') ?? declared('.face-tag-text', 'fill')),
+      ],
+      [
+        'face number',
+        resolve(declared(`.face-number.expr-${l}`, 'background')),
+        resolve(declared(`.face-number.expr-${l}`, 'color') ?? declared('.face-number', 'color')),
+      ],
     ];
     for (const [where, bg, fg] of pairs) {
       const ratio = contrast(bg, fg);

@@ -10,8 +10,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
-  classCounts, DataError, loadCsv, loadDataSet, loadImageFolders, makeSplit, stratifiedSplit, trainValSplits,
-  type DataSet, type LoadOptions, type Split,
+  classCounts,
+  DataError,
+  loadCsv,
+  loadDataSet,
+  loadImageFolders,
+  makeSplit,
+  stratifiedSplit,
+  trainValSplits,
+  type DataSet,
+  type LoadOptions,
+  type Split,
 } from '../src/training/dataset.js';
 import { FACE_PIXELS } from '../src/inference/preprocess.js';
 import { LABELS, type Usage } from '../src/types.js';
@@ -25,7 +34,9 @@ let data: SyntheticFaces;
 before(async () => {
   data = await makeSyntheticFaces({ trainPerClass: TRAIN_PER_CLASS, testPerClass: TEST_PER_CLASS, seed: 3 });
 });
-after(async () => { await data?.cleanup(); });
+after(async () => {
+  await data?.cleanup();
+});
 
 function assertSameRows(got: Split | undefined, want: SyntheticSplit, what: string): void {
   assert.ok(got, `${what}: split missing`);
@@ -37,7 +48,9 @@ function assertSameRows(got: Split | undefined, want: SyntheticSplit, what: stri
 /** The faces of one class, in order, as buffers (folders list class by class). */
 function facesOfClass(pixels: Uint8Array, labels: Uint8Array, c: number): Buffer[] {
   const out: Buffer[] = [];
-  labels.forEach((l, i) => { if (l === c) out.push(Buffer.from(pixels.subarray(i * FACE_PIXELS, (i + 1) * FACE_PIXELS))); });
+  labels.forEach((l, i) => {
+    if (l === c) out.push(Buffer.from(pixels.subarray(i * FACE_PIXELS, (i + 1) * FACE_PIXELS)));
+  });
   return out;
 }
 
@@ -64,7 +77,8 @@ describe('the three layouts give the same faces', () => {
       assert.equal(got.size, want.labels.length, `${usage}: size`);
       assert.deepEqual(classCounts(got), classCounts(makeSplit(want.pixels, want.labels)), `${usage}: per-class counts`);
       for (let c = 0; c < LABELS.length; c++) {
-        const a = facesOfClass(got.pixels, got.labels, c), b = facesOfClass(want.pixels, want.labels, c);
+        const a = facesOfClass(got.pixels, got.labels, c),
+          b = facesOfClass(want.pixels, want.labels, c);
         a.forEach((face, i) => assert.ok(face.equals(b[i]), `${usage}/${LABELS[c]} face ${i}: pixels differ`));
       }
     }
@@ -109,12 +123,18 @@ describe('bad rows: file:line, then stop or skip', () => {
     ['2305 values', `3,${pixels(new Array(FACE_PIXELS + 1).fill(1))},Training`, /more than 2304 values/],
     ['value 256', `3,${pixels([...new Array(FACE_PIXELS - 1).fill(1), 256])},Training`, /pixel 2304 is above 255/],
     ['a non-number pixel', `3,${pixels([...new Array(FACE_PIXELS - 1).fill(1), -1])},Training`, /found "-"/],
-    ['unknown Usage', `3,${pixels(new Array(FACE_PIXELS).fill(1))},Validation`, /Usage must be one of Training, PublicTest, PrivateTest, got "Validation"/],
+    [
+      'unknown Usage',
+      `3,${pixels(new Array(FACE_PIXELS).fill(1))},Validation`,
+      /Usage must be one of Training, PublicTest, PrivateTest, got "Validation"/,
+    ],
     ['two fields', `3,${pixels(new Array(FACE_PIXELS).fill(1))}`, /expected 3 comma-separated fields/],
   ];
 
   let dir: string;
-  before(async () => { dir = await fs.mkdtemp(path.join(data.dir, 'bad-')); });
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(data.dir, 'bad-'));
+  });
 
   for (const [name, row, message] of cases) {
     for (const gz of [false, true]) {
@@ -145,8 +165,11 @@ describe('bad rows: file:line, then stop or skip', () => {
     const file = path.join(dir, 'header.csv');
     await fs.writeFile(file, ['label,pixels,split', good(0)].join('\n'));
     for (const options of [{}, { skipBad: true }] as LoadOptions[]) {
-      await assert.rejects(loadCsv(file, options), (e: unknown) =>
-        e instanceof DataError && e.line === 1 && e.message.startsWith(`${file}:1: expected the header "emotion,pixels,Usage"`));
+      await assert.rejects(
+        loadCsv(file, options),
+        (e: unknown) =>
+          e instanceof DataError && e.line === 1 && e.message.startsWith(`${file}:1: expected the header "emotion,pixels,Usage"`),
+      );
     }
   });
 
@@ -159,16 +182,25 @@ describe('bad rows: file:line, then stop or skip', () => {
     await assert.rejects(loadCsv(emptyGz), (e: unknown) => e instanceof DataError && e.message === `${emptyGz}: the file is empty`);
     const missing = path.join(dir, 'nope.csv');
     await assert.rejects(loadCsv(missing), (e: unknown) => e instanceof DataError && e.message.startsWith(`${missing}: cannot open`));
-    await assert.rejects(loadDataSet(missing), (e: unknown) => e instanceof DataError && e.message === `${missing}: no such file or folder`);
+    await assert.rejects(
+      loadDataSet(missing),
+      (e: unknown) => e instanceof DataError && e.message === `${missing}: no such file or folder`,
+    );
     const bare = await fs.mkdtemp(path.join(dir, 'bare-'));
-    await assert.rejects(loadDataSet(bare), (e: unknown) => e instanceof DataError && e.message.startsWith(`${bare}: expected sub-folders train/ and test/`));
+    await assert.rejects(
+      loadDataSet(bare),
+      (e: unknown) => e instanceof DataError && e.message.startsWith(`${bare}: expected sub-folders train/ and test/`),
+    );
   });
 
   test('a truncated .csv.gz is an error naming the file, not a hang or a silent short read', async () => {
     const whole = await fs.readFile(data.csvGz);
     const file = path.join(dir, 'truncated.csv.gz');
     await fs.writeFile(file, whole.subarray(0, Math.floor(whole.length / 2)));
-    await assert.rejects(loadCsv(file), (e: unknown) => e instanceof DataError && e.message.startsWith(`${file}:`) && /cannot read/.test(e.message));
+    await assert.rejects(
+      loadCsv(file),
+      (e: unknown) => e instanceof DataError && e.message.startsWith(`${file}:`) && /cannot read/.test(e.message),
+    );
   });
 
   test('image folders: an unknown class folder and an unreadable image', async () => {
@@ -176,7 +208,10 @@ describe('bad rows: file:line, then stop or skip', () => {
     await fs.cp(path.join(data.folder, 'test'), path.join(root, 'test'), { recursive: true });
     const unknown = path.join(root, 'test', 'contempt');
     await fs.mkdir(unknown);
-    await assert.rejects(loadImageFolders(root), (e: unknown) => e instanceof DataError && e.message.startsWith(`${unknown}: unknown class folder`));
+    await assert.rejects(
+      loadImageFolders(root),
+      (e: unknown) => e instanceof DataError && e.message.startsWith(`${unknown}: unknown class folder`),
+    );
     const warnings: string[] = [];
     let ds: DataSet = await loadImageFolders(root, { skipBad: true, onWarning: (w) => warnings.push(w) });
     assert.equal(ds.get('PublicTest')!.size, data.splits.PublicTest!.labels.length);
@@ -185,7 +220,10 @@ describe('bad rows: file:line, then stop or skip', () => {
 
     const broken = path.join(root, 'test', 'happy', 'broken.png');
     await fs.writeFile(broken, 'not a png at all');
-    await assert.rejects(loadImageFolders(root), (e: unknown) => e instanceof DataError && e.message.startsWith(`${broken}: not a readable image`));
+    await assert.rejects(
+      loadImageFolders(root),
+      (e: unknown) => e instanceof DataError && e.message.startsWith(`${broken}: not a readable image`),
+    );
     ds = await loadImageFolders(root, { skipBad: true, onWarning: (w) => warnings.push(w) });
     assert.equal(ds.get('PublicTest')!.size, data.splits.PublicTest!.labels.length);
     assert.ok(warnings[1].includes(broken));
@@ -197,9 +235,16 @@ describe('held-out validation split', () => {
     const train = (await loadCsv(data.csv)).get('Training')!;
     const [rest, held] = stratifiedSplit(train, 0.2, 42);
     const counts = classCounts(train);
-    assert.deepEqual(classCounts(held), counts.map((c) => Math.round(c * 0.2)));
-    assert.deepEqual(classCounts(rest), counts.map((c) => c - Math.round(c * 0.2)));
-    const key = (s: Split, i: number) => `${s.labels[i]}:${Buffer.from(s.pixels.subarray(i * FACE_PIXELS, (i + 1) * FACE_PIXELS)).toString('base64')}`;
+    assert.deepEqual(
+      classCounts(held),
+      counts.map((c) => Math.round(c * 0.2)),
+    );
+    assert.deepEqual(
+      classCounts(rest),
+      counts.map((c) => c - Math.round(c * 0.2)),
+    );
+    const key = (s: Split, i: number) =>
+      `${s.labels[i]}:${Buffer.from(s.pixels.subarray(i * FACE_PIXELS, (i + 1) * FACE_PIXELS)).toString('base64')}`;
     const all = (s: Split) => Array.from({ length: s.size }, (_, i) => key(s, i));
     assert.deepEqual([...all(rest), ...all(held)].sort(), all(train).sort());
   });
@@ -234,7 +279,9 @@ describe('the real FER2013', () => {
   };
 
   test('all 32,298 rows load with the per-class counts of its README', async (t) => {
-    try { await fs.access(REAL); } catch {
+    try {
+      await fs.access(REAL);
+    } catch {
       t.skip(`${REAL} is absent (the shared FER2013 copy is not on this machine)`);
       return;
     }

@@ -25,7 +25,8 @@ import { startTestServer } from './helpers/server.js';
 import { makeSyntheticFer, type SyntheticData } from './helpers/synthetic-fer.js';
 
 const run = promisify(execFile);
-const cli = (script: string, args: string[]) => run(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], { cwd: PROJECT_ROOT });
+const cli = (script: string, args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], { cwd: PROJECT_ROOT });
 
 let syn: SyntheticData;
 let modelsDir: string;
@@ -65,7 +66,10 @@ describe('npm run ensemble', () => {
 
   test('refuses fewer than two members, and names a member that is missing', async () => {
     await assert.rejects(cli('ensemble', ['--data', syn.csv, '--models', modelsDir, '--members', 'custom-cnn']), /two or more/);
-    await assert.rejects(cli('ensemble', ['--data', syn.csv, '--models', modelsDir, '--members', 'custom-cnn,nope', '--name', 'e2']), /--members nope/);
+    await assert.rejects(
+      cli('ensemble', ['--data', syn.csv, '--models', modelsDir, '--members', 'custom-cnn,nope', '--name', 'e2']),
+      /--members nope/,
+    );
   });
 });
 
@@ -74,7 +78,10 @@ describe('serving an ensemble', () => {
     const e = registry.get('ensemble')!;
     assert.equal(e.kind, 'ensemble');
     if (e.kind !== 'ensemble') return;
-    assert.deepEqual(e.members.map((m) => m.id), ['custom-cnn', 'mobilenetv2']);
+    assert.deepEqual(
+      e.members.map((m) => m.id),
+      ['custom-cnn', 'mobilenetv2'],
+    );
     assert.equal(e.members[0], registry.get('custom-cnn'), 'the same loaded network, not a second copy');
     const faces = split.pixels.slice(0, 3 * 48 * 48);
     const mine = predictFaces(e, faces);
@@ -88,7 +95,15 @@ describe('serving an ensemble', () => {
   });
 
   test('npm run evaluate and npm run compare measure what the server answers', async () => {
-    const { stdout } = await cli('evaluate', ['--model', path.join(modelsDir, 'ensemble'), '--data', syn.csv, '--usage', 'PublicTest', '--json']);
+    const { stdout } = await cli('evaluate', [
+      '--model',
+      path.join(modelsDir, 'ensemble'),
+      '--data',
+      syn.csv,
+      '--usage',
+      'PublicTest',
+      '--json',
+    ]);
     const report = JSON.parse(stdout) as EvalReport;
     const e = registry.get('ensemble')!;
     const served = predictFaces(e, split.pixels).map(topLabel);
@@ -114,9 +129,11 @@ describe('serving an ensemble', () => {
       body.append('image', new Blob([new Uint8Array(await facePng(200))], { type: 'image/png' }), 'face.png');
       const res = await fetch(`${server.url}/api/predict?model=ensemble`, { method: 'POST', body });
       assert.equal(res.status, 200);
-      const answer = await res.json() as { model: string };
+      const answer = (await res.json()) as { model: string };
       assert.equal(answer.model, 'ensemble');
-      const manifest = await (await fetch(`${server.url}/private/manifest.json`)).json() as { models: Array<{ id: string; members?: string[]; url?: string }> };
+      const manifest = (await (await fetch(`${server.url}/private/manifest.json`)).json()) as {
+        models: Array<{ id: string; members?: string[]; url?: string }>;
+      };
       const e = manifest.models.find((m) => m.id === 'ensemble');
       assert.deepEqual(e, { id: 'ensemble', members: ['custom-cnn', 'mobilenetv2'] });
       assert.equal((await fetch(`${server.url}/private/models/ensemble/model.json`)).status, 404);

@@ -32,8 +32,20 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 const DECODE = { maxPixels: 50_000_000 };
 const skip = demoSkip;
 
-interface ApiFace { box: { x: number; y: number; width: number; height: number }; label: string; scores: Record<string, number>; heatmap?: string }
-interface ApiBody { model: string; image: { width: number; height: number }; faces: ApiFace[]; face_source: string; message?: string; ms: number }
+interface ApiFace {
+  box: { x: number; y: number; width: number; height: number };
+  label: string;
+  scores: Record<string, number>;
+  heatmap?: string;
+}
+interface ApiBody {
+  model: string;
+  image: { width: number; height: number };
+  faces: ApiFace[];
+  face_source: string;
+  message?: string;
+  ms: number;
+}
 
 let models: TestModels;
 let server: TestServer;
@@ -57,7 +69,7 @@ async function api(bytes: Uint8Array, query = ''): Promise<{ status: number; bod
   const fd = new FormData();
   fd.append('image', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'photo.jpg');
   const res = await fetch(`${server.url}/api/predict${query}`, { method: 'POST', body: fd });
-  return { status: res.status, body: await res.json() as ApiBody };
+  return { status: res.status, body: (await res.json()) as ApiBody };
 }
 
 async function page(fields: Record<string, string | Uint8Array>): Promise<{ status: number; html: string }> {
@@ -73,7 +85,10 @@ async function page(fields: Record<string, string | Uint8Array>): Promise<{ stat
 function assertInside(box: ApiFace['box'], image: { width: number; height: number }, what: string): void {
   assert.ok(box.x >= 0 && box.y >= 0, `${what}: box starts inside the photo`);
   assert.ok(box.width > 0 && box.height > 0, `${what}: box has a size`);
-  assert.ok(box.x + box.width <= image.width && box.y + box.height <= image.height, `${what}: box ends inside the photo (${JSON.stringify(box)} in ${image.width}x${image.height})`);
+  assert.ok(
+    box.x + box.width <= image.width && box.y + box.height <= image.height,
+    `${what}: box ends inside the photo (${JSON.stringify(box)} in ${image.width}x${image.height})`,
+  );
 }
 
 describe('face detection on real group photos', { skip }, () => {
@@ -91,7 +106,8 @@ describe('face detection on real group photos', { skip }, () => {
       // Faces do not overlap much: one box per person, not two.
       for (let i = 0; i < regions.length; i++) {
         for (let j = i + 1; j < regions.length; j++) {
-          const a = regions[i].box; const b = regions[j].box;
+          const a = regions[i].box;
+          const b = regions[j].box;
           const ix = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
           const iy = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
           assert.ok(ix * iy < 0.5 * Math.min(a.width * a.height, b.width * b.height), `${id}: faces ${i + 1} and ${j + 1} overlap`);
@@ -146,7 +162,10 @@ describe('close-ups: a face that fills the photo gets one box', { skip }, () => 
       for (const c of cases) {
         const image = await decodeImage(c.bytes, DECODE);
         const regions = await findFaces(image);
-        const m = matchFaces(c.faces, regions.map((r) => r.box));
+        const m = matchFaces(
+          c.faces,
+          regions.map((r) => r.box),
+        );
         if (m.found !== 1 || m.extra !== 0) wrong.push(`${c.name}: ${regions.length} box(es) ${JSON.stringify(regions.map((r) => r.box))}`);
         for (const r of regions) assertInside(r.box, image, c.name);
       }
@@ -176,11 +195,16 @@ describe('close-ups: a face that fills the photo gets one box', { skip }, () => 
     // A detector that sees one face filling the frame: it is asked again on the padded copy.
     const calls: number[] = [];
     const fake = {
-      name: 'fake', source: 'test', margin: 1,
+      name: 'fake',
+      source: 'test',
+      margin: 1,
       async detect(p: { width: number }) {
         calls.push(p.width);
         return calls.length === 1
-          ? [{ x: 0, y: 0, width: 4, height: 2, score: 0.9 }, { x: 0, y: 0, width: 2, height: 2, score: 0.5 }]
+          ? [
+              { x: 0, y: 0, width: 4, height: 2, score: 0.9 },
+              { x: 0, y: 0, width: 2, height: 2, score: 0.5 },
+            ]
           : [{ x: 3, y: 4, width: 3, height: 2, score: 0.9, rightEye: { x: 4, y: 5 } }];
       },
       dispose() {},
@@ -239,7 +263,12 @@ describe('a photo with no face', () => {
     // An example: a small form of its own names the example.
     const example = await page({ example: 'blank', model: 'tiny-a', explain: '1' });
     assert.match(example.html, /<form class="whole-offer" action="\/predict"/);
-    for (const [name, value] of [['example', 'blank'], ['model', 'tiny-a'], ['explain', '1'], ['whole', '1']]) {
+    for (const [name, value] of [
+      ['example', 'blank'],
+      ['model', 'tiny-a'],
+      ['explain', '1'],
+      ['whole', '1'],
+    ]) {
       assert.match(example.html, new RegExp(`<input type="hidden" name="${name}" value="${value}">`));
     }
     // Following the offer gives one face.
@@ -262,7 +291,10 @@ describe('alignment', () => {
         data[y * size + x] = d < 6 ? 255 : 0;
       }
     }
-    const eyes = { rightEye: { x: 100 - 30 * Math.cos(angle), y: 100 - 30 * Math.sin(angle) }, leftEye: { x: 100 + 30 * Math.cos(angle), y: 100 + 30 * Math.sin(angle) } };
+    const eyes = {
+      rightEye: { x: 100 - 30 * Math.cos(angle), y: 100 - 30 * Math.sin(angle) },
+      leftEye: { x: 100 + 30 * Math.cos(angle), y: 100 + 30 * Math.sin(angle) },
+    };
     const region = regionFromDetection({ x: 60, y: 60, width: 80, height: 80, score: 1, ...eyes }, 1, { width: size, height: size }, 1);
     assert.ok(Math.abs(region.angle - angle) < 1e-9);
     const out = new Uint8Array(FACE_SIZE * FACE_SIZE);
@@ -286,14 +318,20 @@ describe('Grad-CAM', () => {
     const faces = new Uint8Array(2 * FACE_SIZE * FACE_SIZE);
     const png = await facePng(48);
     faces.set(await sharp(png).greyscale().raw().toBuffer(), 0);
-    faces.set(flipFaces(faces.subarray(0, FACE_SIZE * FACE_SIZE)).map((v) => 255 - v), FACE_SIZE * FACE_SIZE);
+    faces.set(
+      flipFaces(faces.subarray(0, FACE_SIZE * FACE_SIZE)).map((v) => 255 - v),
+      FACE_SIZE * FACE_SIZE,
+    );
     const before = tf.memory().numTensors;
     const maps = gradCam(entry, faces, [3, 0]);
     assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
     assert.equal(maps.length, 2 * FACE_SIZE * FACE_SIZE);
     for (let i = 0; i < 2; i++) {
       const m = maps.subarray(i * FACE_SIZE * FACE_SIZE, (i + 1) * FACE_SIZE * FACE_SIZE);
-      assert.ok(m.every((v) => Number.isFinite(v) && v >= 0 && v <= 1 + 1e-6), 'finite, 0-1');
+      assert.ok(
+        m.every((v) => Number.isFinite(v) && v >= 0 && v <= 1 + 1e-6),
+        'finite, 0-1',
+      );
       assert.ok(Math.max(...m) - Math.min(...m) > 0.1, `map ${i} is not constant`);
     }
   });
@@ -328,7 +366,12 @@ describe('Grad-CAM', () => {
 describe('mirror averaging (TTA)', () => {
   test('tta averages a face with its mirror image; a request can turn it on or off', async () => {
     const entry = server.registry.get('tiny-a')!;
-    const face = new Uint8Array(await sharp(await facePng(48)).greyscale().raw().toBuffer());
+    const face = new Uint8Array(
+      await sharp(await facePng(48))
+        .greyscale()
+        .raw()
+        .toBuffer(),
+    );
     face[5] = 255; // make it asymmetric
     const plain = predictFaces(entry, face, { tta: false })[0];
     const mirrored = predictFaces(entry, Uint8Array.from(flipFaces(face)), { tta: false })[0];

@@ -60,11 +60,17 @@ async function flag(fields: Record<string, string>, headers: Record<string, stri
 
 function dbRows(): Array<Record<string, unknown>> {
   const db = new Database(path.join(server.dataDir, 'flagged', 'flags.sqlite'), { readonly: true });
-  try { return db.prepare('SELECT * FROM flags ORDER BY id').all() as Array<Record<string, unknown>>; } finally { db.close(); }
+  try {
+    return db.prepare('SELECT * FROM flags ORDER BY id').all() as Array<Record<string, unknown>>;
+  } finally {
+    db.close();
+  }
 }
 
 function filesUnder(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name));
 }
 
@@ -123,7 +129,10 @@ describe('flagging over HTTP', () => {
     const scores = JSON.parse(String(row.scores)) as Record<string, number>;
     assert.deepEqual(Object.keys(scores), [...LABELS]);
     assert.ok(Math.abs(Object.values(scores).reduce((a, b) => a + b, 0) - 1) < 1e-3);
-    assert.equal(row.predicted, LABELS.reduce((a, b) => (scores[b] > scores[a] ? b : a)));
+    assert.equal(
+      row.predicted,
+      LABELS.reduce((a, b) => (scores[b] > scores[a] ? b : a)),
+    );
 
     assert.match(String(row.crop), /^[0-9a-f]{32}\.png$/);
     const crop = path.join(server.dataDir, 'flagged', 'crops', String(row.crop));
@@ -133,7 +142,10 @@ describe('flagging over HTTP', () => {
 
     // Nothing else was written: the database (and its WAL files) and the one crop.
     const files = filesUnder(server.dataDir).map((f) => path.relative(server.dataDir, f));
-    assert.deepEqual(files.filter((f) => !/^flagged\/flags\.sqlite(-wal|-shm)?$/.test(f)), [path.join('flagged', 'crops', String(row.crop))]);
+    assert.deepEqual(
+      files.filter((f) => !/^flagged\/flags\.sqlite(-wal|-shm)?$/.test(f)),
+      [path.join('flagged', 'crops', String(row.crop))],
+    );
     for (const f of files) assert.ok(!f.includes('holiday'), `the upload's name is not used: ${f}`);
   });
 
@@ -188,7 +200,11 @@ describe('flagging over HTTP', () => {
     // Remove it: the row and its crop go.
     const id = dbRows()[0].id as number;
     const crop = path.join(server.dataDir, 'flagged', 'crops', String(dbRows()[0].crop));
-    const forged = await fetch(`${server.url}/flagged/${id}/delete`, { method: 'POST', redirect: 'manual', headers: { 'Sec-Fetch-Site': 'cross-site' } });
+    const forged = await fetch(`${server.url}/flagged/${id}/delete`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Sec-Fetch-Site': 'cross-site' },
+    });
     assert.equal(forged.status, 403, 'another site cannot remove flags');
     assert.equal(dbRows().length, 1);
     const del = await fetch(`${server.url}/flagged/${id}/delete`, { method: 'POST', redirect: 'manual', headers: SAME_ORIGIN });
@@ -206,8 +222,11 @@ describe('flagging over HTTP', () => {
     fs.writeFileSync(out, await (await fetch(`${server.url}/flagged/export.csv`)).text());
 
     const cliOut = path.join(server.dataDir, 'export-cli.csv');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/flagged.ts', 'export', '--out', cliOut, '--data-dir', server.dataDir],
-      { cwd: PROJECT_ROOT });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/flagged.ts', 'export', '--out', cliOut, '--data-dir', server.dataDir],
+      { cwd: PROJECT_ROOT },
+    );
     assert.match(stdout, /Wrote 2 flagged faces/);
     assert.equal(fs.readFileSync(cliOut, 'utf8'), fs.readFileSync(out, 'utf8'));
 
@@ -217,7 +236,9 @@ describe('flagging over HTTP', () => {
     assert.equal(train.size, 2);
     assert.deepEqual([...train.labels], [LABELS.indexOf('fear'), LABELS.indexOf('happy')]);
     // The pixels are exactly the stored crop.
-    const { data: px } = await sharp(path.join(server.dataDir, 'flagged', 'crops', String(rows[0].crop))).greyscale().raw()
+    const { data: px } = await sharp(path.join(server.dataDir, 'flagged', 'crops', String(rows[0].crop)))
+      .greyscale()
+      .raw()
       .toBuffer({ resolveWithObject: true });
     assert.deepEqual([...train.pixels.subarray(0, FACE_SIZE * FACE_SIZE)], [...px]);
   });
@@ -230,8 +251,11 @@ describe('flagging over HTTP', () => {
     assert.equal((await flag({ token, label: 'sad' })).status, 200);
     const replays = [];
     for (let i = 0; i < 3; i++) replays.push(await flag({ token, label: 'angry' }));
-    replays.push(...await Promise.all(Array.from({ length: 3 }, () => flag({ token, label: 'fear' }))));
-    assert.deepEqual(replays.map((r) => r.status), [409, 409, 409, 409, 409, 409]);
+    replays.push(...(await Promise.all(Array.from({ length: 3 }, () => flag({ token, label: 'fear' })))));
+    assert.deepEqual(
+      replays.map((r) => r.status),
+      [409, 409, 409, 409, 409, 409],
+    );
     assert.match(await replays[0].text(), /already been flagged/);
     // Two fresh tokens sent at the same time: each flags once.
     const [t1, t2] = [tokenOf(await predictPartial()), tokenOf(await predictPartial())];
@@ -245,7 +269,8 @@ describe('flagging over HTTP', () => {
     const store = server.flagging!.store;
     const face = new Uint8Array(FACE_SIZE * FACE_SIZE);
     const scores = { angry: 0, disgust: 0, fear: 0, happy: 1, sad: 0, surprise: 0, neutral: 0 };
-    while (Math.max(0, ...dbRows().map((r) => r.id as number)) < 16) await store.add({ model: 'tiny-a', scores, face, label: 'sad', note: '' });
+    while (Math.max(0, ...dbRows().map((r) => r.id as number)) < 16)
+      await store.add({ model: 'tiny-a', scores, face, label: 'sad', note: '' });
     const before = dbRows().length;
     for (const id of ['0x10', '1e1', '%203', '3%20', '3.0', '+3', '03', '0b11', '-3', '0']) {
       const res = await fetch(`${server.url}/flagged/${id}/delete`, { method: 'POST', redirect: 'manual', headers: SAME_ORIGIN });
@@ -254,7 +279,10 @@ describe('flagging over HTTP', () => {
     }
     assert.equal(dbRows().length, before, 'nothing was deleted');
     const id = dbRows().at(-1)!.id as number;
-    assert.equal((await fetch(`${server.url}/flagged/${id}/delete`, { method: 'POST', redirect: 'manual', headers: SAME_ORIGIN })).status, 303);
+    assert.equal(
+      (await fetch(`${server.url}/flagged/${id}/delete`, { method: 'POST', redirect: 'manual', headers: SAME_ORIGIN })).status,
+      303,
+    );
     assert.equal(dbRows().length, before - 1);
   });
 });
@@ -268,7 +296,11 @@ describe('flagging switched off', () => {
       const html = await (await fetch(`${off.url}/predict`, { method: 'POST', body: fd, headers: { 'HX-Request': 'true' } })).text();
       assert.match(html, /result-card/);
       assert.doesNotMatch(html, /class="flag"/);
-      const res = await fetch(`${off.url}/flag`, { method: 'POST', body: new FormData(), headers: { 'HX-Request': 'true', ...SAME_ORIGIN } });
+      const res = await fetch(`${off.url}/flag`, {
+        method: 'POST',
+        body: new FormData(),
+        headers: { 'HX-Request': 'true', ...SAME_ORIGIN },
+      });
       assert.equal(res.status, 404);
       assert.match(await (await fetch(`${off.url}/flagged`)).text(), /turned off/);
       assert.doesNotMatch(await (await fetch(`${off.url}/`)).text(), /href="\/flagged"/, 'no link to a review page that is off');
@@ -282,7 +314,12 @@ describe('finding the review page', () => {
   test('with flagging on, every page links /flagged (under the base path too)', async () => {
     const prefixed = await startSharingServer(models.dir, { basePath: '/demo' });
     try {
-      for (const [base, where] of [[server.url, '/'], [server.url, '/compare'], [server.url, '/api'], [prefixed.url, '/']] as const) {
+      for (const [base, where] of [
+        [server.url, '/'],
+        [server.url, '/compare'],
+        [server.url, '/api'],
+        [prefixed.url, '/'],
+      ] as const) {
         const html = await (await fetch(`${base}${where}`)).text();
         const prefix = new URL(base).pathname.replace(/\/$/, '');
         assert.match(html, new RegExp(`<a href="${prefix}/flagged">Flagged faces</a>`), `${base}${where}`);
@@ -294,7 +331,7 @@ describe('finding the review page', () => {
 });
 
 describe('side by side', () => {
-  test('every model column has its own flag form, and a flag names that column\'s model', async () => {
+  test("every model column has its own flag form, and a flag names that column's model", async () => {
     const fd = new FormData();
     fd.append('image', new Blob([new Uint8Array(await facePng(120))], { type: 'image/png' }), UPLOAD_NAME);
     fd.append('all', '1');

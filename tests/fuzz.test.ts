@@ -36,7 +36,10 @@ let canaryUrl = '';
 
 before(async () => {
   // Anything an SVG points at lands here; nothing may.
-  canary = net.createServer((s) => { canaryHits++; s.destroy(); });
+  canary = net.createServer((s) => {
+    canaryHits++;
+    s.destroy();
+  });
   await new Promise<void>((r) => canary.listen(0, '127.0.0.1', r));
   canaryUrl = `http://127.0.0.1:${(canary.address() as net.AddressInfo).port}`;
   models = await makeTestModels();
@@ -49,7 +52,14 @@ after(async () => {
   await new Promise((r) => canary?.close(r));
 });
 
-interface Outcome { i: number; kind: string; status: number; ms: number; error?: string; body?: string }
+interface Outcome {
+  i: number;
+  kind: string;
+  status: number;
+  ms: number;
+  error?: string;
+  body?: string;
+}
 
 /** True for the ways a socket ends when the server refuses a body before it has all arrived. */
 function isEarlyClose(e: unknown): boolean {
@@ -62,12 +72,22 @@ async function send(c: FuzzCase, i: number): Promise<Outcome> {
   const t0 = performance.now();
   try {
     const res = await fetch(`${server.url}${c.path}`, {
-      method: 'POST', headers: c.headers, body: new Uint8Array(c.body), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      method: 'POST',
+      headers: c.headers,
+      body: new Uint8Array(c.body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const body = await res.text();
     return { i, kind: c.kind, status: res.status, ms: performance.now() - t0, body: body.slice(0, 300) };
   } catch (e) {
-    return { i, kind: c.kind, status: 0, ms: performance.now() - t0, error: `${(e as Error).name}: ${(e as Error).message} ${(e as { cause?: Error }).cause?.message ?? ''}`, ...(isEarlyClose(e) ? { body: 'early-close' } : {}) };
+    return {
+      i,
+      kind: c.kind,
+      status: 0,
+      ms: performance.now() - t0,
+      error: `${(e as Error).name}: ${(e as Error).message} ${(e as { cause?: Error }).cause?.message ?? ''}`,
+      ...(isEarlyClose(e) ? { body: 'early-close' } : {}),
+    };
   }
 }
 
@@ -75,12 +95,14 @@ async function send(c: FuzzCase, i: number): Promise<Outcome> {
 async function pool<T>(n: number, count: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(count);
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < count) {
-      const i = next++;
-      out[i] = await task(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await task(i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -97,7 +119,11 @@ function problem(c: FuzzCase, o: Outcome): string | null {
   if (o.status >= 400 && c.path.startsWith('/api/')) {
     // The API's errors are JSON with a sentence for a person.
     let msg: unknown;
-    try { msg = (JSON.parse(o.body ?? '') as { error?: unknown }).error; } catch { msg = undefined; }
+    try {
+      msg = (JSON.parse(o.body ?? '') as { error?: unknown }).error;
+    } catch {
+      msg = undefined;
+    }
     if (typeof msg !== 'string' || msg.length < 10) return `${where}: ${o.status} without a JSON error message: ${o.body}`;
   }
   return null;
@@ -108,13 +134,23 @@ function rawExchange(payload: string | Buffer, how: 'end' | 'destroy' | 'wait'):
   return new Promise((resolve) => {
     const sock = net.connect(server.port, '127.0.0.1');
     let answered = '';
-    const timer = setTimeout(() => { sock.destroy(); resolve({ answered, closed: false }); }, 15_000);
-    sock.on('data', (d) => { answered += d.toString('latin1'); });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve({ answered, closed: false });
+    }, 15_000);
+    sock.on('data', (d) => {
+      answered += d.toString('latin1');
+    });
     sock.on('error', () => {});
-    sock.on('close', () => { clearTimeout(timer); resolve({ answered, closed: true }); });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve({ answered, closed: true });
+    });
     sock.write(payload, () => {
       if (how === 'end') sock.end();
-      if (how === 'destroy') { sock.destroy(); }
+      if (how === 'destroy') {
+        sock.destroy();
+      }
     });
   });
 }
@@ -127,7 +163,11 @@ describe('fuzz', () => {
     // One photo through the face detector first: it loads its weights (tensors) on first use.
     // (After the cases are made: on a busy machine that can outlast the server's keep-alive
     // timeout, and the first case would be sent on a connection the server is closing.)
-    const warm = await fetch(`${server.url}/api/predict`, { method: 'POST', body: new Uint8Array(await facePng(96)), headers: { 'content-type': 'image/png' } });
+    const warm = await fetch(`${server.url}/api/predict`, {
+      method: 'POST',
+      body: new Uint8Array(await facePng(96)),
+      headers: { 'content-type': 'image/png' },
+    });
     assert.equal(warm.status, 200);
     const tensorsBefore = tf.memory().numTensors;
     const t0 = performance.now();
@@ -142,8 +182,13 @@ describe('fuzz', () => {
       byKind.set(o.kind, k);
     }
     const slowest = outcomes.reduce((a, b) => (b.ms > a.ms ? b : a));
-    const summary = [...byKind].map(([k, s]) => `  ${k}: ${JSON.stringify(s)}`).sort().join('\n');
-    console.log(`fuzz: ${cases.length} cases in ${seconds.toFixed(1)} s (seed ${SEED}); slowest ${slowest.ms.toFixed(0)} ms (case ${slowest.i}, ${slowest.kind})\n${summary}`);
+    const summary = [...byKind]
+      .map(([k, s]) => `  ${k}: ${JSON.stringify(s)}`)
+      .sort()
+      .join('\n');
+    console.log(
+      `fuzz: ${cases.length} cases in ${seconds.toFixed(1)} s (seed ${SEED}); slowest ${slowest.ms.toFixed(0)} ms (case ${slowest.i}, ${slowest.kind})\n${summary}`,
+    );
     assert.deepEqual(problems.slice(0, 20), [], `${problems.length} problem(s)`);
     assert.ok(outcomes.some((o) => o.status === 200) && outcomes.some((o) => o.status >= 400), 'the stream mixes good and bad inputs');
     assert.equal(canaryHits, 0, 'the server fetched something an uploaded SVG pointed at');
@@ -167,11 +212,17 @@ describe('fuzz', () => {
       rawExchange(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`, 'wait'),
       rawExchange('POST /api/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nzz\r\n', 'wait'),
       // Chunked with a broken chunk size.
-      rawExchange('POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nXYZ\r\nabc\r\n0\r\n\r\n', 'wait'),
+      rawExchange(
+        'POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nXYZ\r\nabc\r\n0\r\n\r\n',
+        'wait',
+      ),
     ]);
     for (const [i, r] of runs.entries()) {
       // Either answered with a status line, or the server closed the socket; never both silent and open.
-      assert.ok(r.closed || /^HTTP\/1\.1 [1-4]\d\d/.test(r.answered), `raw case ${i}: ${JSON.stringify(r.answered.slice(0, 120))} closed=${r.closed}`);
+      assert.ok(
+        r.closed || /^HTTP\/1\.1 [1-4]\d\d/.test(r.answered),
+        `raw case ${i}: ${JSON.stringify(r.answered.slice(0, 120))} closed=${r.closed}`,
+      );
       assert.ok(!/^HTTP\/1\.1 5\d\d/.test(r.answered), `raw case ${i} got a 5xx: ${r.answered.slice(0, 200)}`);
     }
   });
@@ -187,11 +238,16 @@ describe('fuzz', () => {
       const timer = setTimeout(() => reject(new Error(`no answer: ${JSON.stringify(got)}`)), 15_000);
       sock.on('data', (d) => {
         got += d.toString('latin1');
-        if (got.includes('\r\n\r\n')) { clearTimeout(timer); resolve(got.slice(0, got.indexOf('\r\n\r\n'))); }
+        if (got.includes('\r\n\r\n')) {
+          clearTimeout(timer);
+          resolve(got.slice(0, got.indexOf('\r\n\r\n')));
+        }
       });
       // Declared over the upload limit: refused from the headers alone.
-      sock.write('POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n'
-        + 'Content-Length: 100000000\r\nConnection: keep-alive\r\n\r\n');
+      sock.write(
+        'POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n' +
+          'Content-Length: 100000000\r\nConnection: keep-alive\r\n\r\n',
+      );
       sock.write(Buffer.alloc(1000));
     });
     sock.destroy();
@@ -204,7 +260,7 @@ describe('fuzz', () => {
     fd.append('image', new Blob([new Uint8Array(await facePng(96))], { type: 'image/png' }), 'face.png');
     const res = await fetch(`${server.url}/api/predict?whole=1`, { method: 'POST', body: fd });
     assert.equal(res.status, 200);
-    const body = await res.json() as { faces: Array<{ label: string; scores: Record<string, number> }> };
+    const body = (await res.json()) as { faces: Array<{ label: string; scores: Record<string, number> }> };
     assert.equal(body.faces.length, 1);
     assert.deepEqual(Object.keys(body.faces[0].scores), [...LABELS]);
     const sum = Object.values(body.faces[0].scores).reduce((a, b) => a + b, 0);

@@ -21,7 +21,8 @@ import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startSharingServer, type SharingServer } from './helpers/sharing-server.js';
 
 function templates(): Array<{ file: string; text: string }> {
-  return fs.readdirSync(VIEWS_DIR, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(VIEWS_DIR, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith('.eta'))
     .map((e) => {
       const file = path.join(e.parentPath, e.name);
@@ -48,7 +49,10 @@ describe('catalogues', () => {
 
   test('the seven labels and every example photo have names in both languages', () => {
     for (const l of LABELS) assert.ok(isMessageKey(`label.${l}`), l);
-    assert.deepEqual(LABELS.map((l) => translator('id')(`label.${l}`)), ['marah', 'jijik', 'takut', 'senang', 'sedih', 'terkejut', 'netral']);
+    assert.deepEqual(
+      LABELS.map((l) => translator('id')(`label.${l}`)),
+      ['marah', 'jijik', 'takut', 'senang', 'sedih', 'terkejut', 'netral'],
+    );
     for (const ex of loadExamples().list) assert.ok(isMessageKey(`example.${ex.id}`), `example.${ex.id}`);
   });
 
@@ -65,8 +69,8 @@ describe('catalogues', () => {
     const allowed = new Set(['ekspresi', 'ms', 'F1', 'p']);
     for (const { file, text } of templates()) {
       const html = text
-        .replace(/<%[\s\S]*?%>/g, ' ')                       // eta: code and output
-        .replace(/<(pre|code)\b[^>]*>[\s\S]*?<\/\1>/g, ' ');  // commands and code are not language
+        .replace(/<%[\s\S]*?%>/g, ' ') // eta: code and output
+        .replace(/<(pre|code)\b[^>]*>[\s\S]*?<\/\1>/g, ' '); // commands and code are not language
       // Attributes people read: alt, title, placeholder, aria-label.
       for (const m of html.matchAll(/\s(alt|title|placeholder|aria-label)="([^"]*)"/g)) {
         assert.doesNotMatch(m[2], /[A-Za-z]{2,}/, `${file}: ${m[1]}="${m[2]}" is hard-coded`);
@@ -79,7 +83,10 @@ describe('catalogues', () => {
 
   test('errors carry a message key and its parameters: English in the message, Indonesian where shown', () => {
     const t = translator('id');
-    const say = (e: unknown) => { const p = toPublicError(e); return p.key ? t(p.key, p.params) : p.message; };
+    const say = (e: unknown) => {
+      const p = toPublicError(e);
+      return p.key ? t(p.key, p.params) : p.message;
+    };
     const unknown = new HttpError(400, 'err.unknownModel', { id: 'x', list: 'a, b' });
     assert.equal(unknown.message, 'There is no model called "x". Available: a, b.');
     assert.equal(say(unknown), 'Tidak ada model bernama "x". Yang tersedia: a, b.');
@@ -111,7 +118,13 @@ describe('the language of a real server', () => {
   };
 
   test('Accept-Language chooses; English is the fallback', async () => {
-    for (const [header, lang] of [['id-ID,id;q=0.9,en;q=0.8', 'id'], ['in', 'id'], ['en-GB', 'en'], ['fr-FR,de;q=0.5', 'en'], ['fr, id;q=0.3', 'id']]) {
+    for (const [header, lang] of [
+      ['id-ID,id;q=0.9,en;q=0.8', 'id'],
+      ['in', 'id'],
+      ['en-GB', 'en'],
+      ['fr-FR,de;q=0.5', 'en'],
+      ['fr, id;q=0.3', 'id'],
+    ]) {
       const { res, html } = await page({ 'Accept-Language': header });
       assert.match(html, new RegExp(`<html lang="${lang}"`), header);
       assert.equal(res.headers.get('content-language'), lang);
@@ -139,15 +152,27 @@ describe('the language of a real server', () => {
     const fd = new FormData();
     fd.append('image', new Blob([new Uint8Array(await facePng(96))], { type: 'image/png' }), 'a.png');
     fd.append('whole', '1');
-    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: fd, headers: { 'HX-Request': 'true', 'Accept-Language': 'id' } });
+    const res = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      body: fd,
+      headers: { 'HX-Request': 'true', 'Accept-Language': 'id' },
+    });
     const html = await res.text();
     for (const l of LABELS) assert.ok(html.includes(`>${t(`label.${l}`)}</label>`), l);
     assert.ok(html.includes(t('flag.summary')));
-    const noFile = await fetch(`${server.url}/predict`, { method: 'POST', body: new FormData(), headers: { 'HX-Request': 'true', 'Accept-Language': 'id' } });
+    const noFile = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      body: new FormData(),
+      headers: { 'HX-Request': 'true', 'Accept-Language': 'id' },
+    });
     assert.equal(noFile.status, 400);
     const err = await noFile.text();
     assert.ok(err.includes(t('error.title')) && err.includes(t('err.noPhoto')), err);
-    const api = await fetch(`${server.url}/api/predict?model=nope`, { method: 'POST', body: new Uint8Array(await facePng(64)), headers: { 'Accept-Language': 'id', 'content-type': 'image/png' } });
+    const api = await fetch(`${server.url}/api/predict?model=nope`, {
+      method: 'POST',
+      body: new Uint8Array(await facePng(64)),
+      headers: { 'Accept-Language': 'id', 'content-type': 'image/png' },
+    });
     assert.match(((await api.json()) as { error: string }).error, /^Tidak ada model bernama "nope"/);
   });
 });
@@ -155,25 +180,61 @@ describe('the language of a real server', () => {
 describe('the Indonesian /compare and /api pages', () => {
   let server: SharingServer;
   // The shipped models and their comparison: the texts `npm run compare` really wrote.
-  before(async () => { server = await startSharingServer(path.join(PROJECT_ROOT, 'models'), { flag: false }); });
-  after(async () => { await server?.close(); });
+  before(async () => {
+    server = await startSharingServer(path.join(PROJECT_ROOT, 'models'), { flag: false });
+  });
+  after(async () => {
+    await server?.close();
+  });
 
   /** What a reader meets: the HTML without scripts, chart data, code samples and notes marked as English. */
-  const readable = (html: string) => html
-    .replace(/<script\b[\s\S]*?<\/script>/g, ' ')
-    .replace(/\sdata-(series|labels)="[^"]*"/g, ' ')
-    .replace(/<pre\b[\s\S]*?<\/pre>/g, ' ')
-    .replace(/<p class="note" lang="en">[\s\S]*?<\/p>/g, ' ')
-    .replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const readable = (html: string) =>
+    html
+      .replace(/<script\b[\s\S]*?<\/script>/g, ' ')
+      .replace(/\sdata-(series|labels)="[^"]*"/g, ' ')
+      .replace(/<pre\b[\s\S]*?<\/pre>/g, ' ')
+      .replace(/<p class="note" lang="en">[\s\S]*?<\/p>/g, ' ')
+      .replace(/&#39;/g, "'")
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
 
   /** Sentences these pages used to show in English whatever the language, and the catalogue's own phrases of three words or more. */
   const knownEnglish = (): string[] => {
     const fixed = [
-      'Accuracy', 'Size on disk', 'Latency per face', 'faces predicted as', 'taken for', 'exact binomial', 'continuity-corrected',
-      'backend) on', 'rows (', 'the other way round', 'is better, and', 'no real difference', 'validation set during training',
-      'mirror image', 'Built for faces', 'Trained by', 'Trained on FER2013', 'bilinear resize', 'facesToTensor:', 'Changes:',
-      'The request is wrong', 'Model id from', 'most accurate model', 'the photo is one face', 'Grad-CAM heatmap per face',
-      'The server is up', 'is a File, e.g.', 'Too many requests', 'The upload', 'Not an image', 'numbered left to right', 'faces)',
+      'Accuracy',
+      'Size on disk',
+      'Latency per face',
+      'faces predicted as',
+      'taken for',
+      'exact binomial',
+      'continuity-corrected',
+      'backend) on',
+      'rows (',
+      'the other way round',
+      'is better, and',
+      'no real difference',
+      'validation set during training',
+      'mirror image',
+      'Built for faces',
+      'Trained by',
+      'Trained on FER2013',
+      'bilinear resize',
+      'facesToTensor:',
+      'Changes:',
+      'The request is wrong',
+      'Model id from',
+      'most accurate model',
+      'the photo is one face',
+      'Grad-CAM heatmap per face',
+      'The server is up',
+      'is a File, e.g.',
+      'Too many requests',
+      'The upload',
+      'Not an image',
+      'numbered left to right',
+      'faces)',
     ];
     const phrases = Object.entries(en)
       .filter(([k, v]) => /^(compare|api|apiop|cmptext)\./.test(k) && v !== id[k as keyof typeof en])

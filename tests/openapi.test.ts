@@ -24,7 +24,10 @@ const run = promisify(execFile);
 interface Doc {
   openapi: string;
   servers: Array<{ url: string }>;
-  paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
   components: object;
 }
 
@@ -37,7 +40,7 @@ before(async () => {
   server = await startSharingServer(models.dir, { flag: false });
   const res = await fetch(`${server.url}/openapi.json`);
   assert.equal(res.status, 200);
-  doc = await res.json() as Doc;
+  doc = (await res.json()) as Doc;
 });
 after(async () => {
   await server?.close();
@@ -59,7 +62,10 @@ async function assertDocumented(method: string, p: string, res: Response): Promi
   assert.match(res.headers.get('content-type') ?? '', /application\/json/);
   const body = await res.json();
   const validate = ajv.compile({ ...schema, components: doc.components });
-  assert.ok(validate(body), `${method.toUpperCase()} ${p} ${res.status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 400)}`);
+  assert.ok(
+    validate(body),
+    `${method.toUpperCase()} ${p} ${res.status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 400)}`,
+  );
   return body;
 }
 
@@ -93,11 +99,18 @@ describe('the OpenAPI document', () => {
     await call('get', '/healthz');
     const png = new Uint8Array(await facePng(96));
     await call('post', '/api/predict', { body: imageForm(png) });
-    const one = await call('post', '/api/predict', { body: imageForm(png) }, '?whole=1&explain=1') as { faces: Array<{ heatmap?: string }> };
+    const one = (await call('post', '/api/predict', { body: imageForm(png) }, '?whole=1&explain=1')) as {
+      faces: Array<{ heatmap?: string }>;
+    };
     assert.equal(one.faces.length, 1);
     assert.match(one.faces[0].heatmap ?? '', /^data:image\/png;base64,/);
-    await call('post', '/api/predict', { body: new Uint8Array(await photoJpeg()), headers: { 'content-type': 'image/jpeg' } }, '?model=tiny-a');
-    const all = await call('post', '/api/predict', { body: imageForm(png) }, '?model=all') as { model: string };
+    await call(
+      'post',
+      '/api/predict',
+      { body: new Uint8Array(await photoJpeg()), headers: { 'content-type': 'image/jpeg' } },
+      '?model=tiny-a',
+    );
+    const all = (await call('post', '/api/predict', { body: imageForm(png) }, '?model=all')) as { model: string };
     assert.equal(all.model, 'all');
     // Documented failures.
     await call('post', '/api/predict', { body: new FormData() });
@@ -110,9 +123,13 @@ describe('the OpenAPI document', () => {
 
   test('input is checked by the schemas: bad query and form fields are 400 with a message', async () => {
     const png = new Uint8Array(await facePng(64));
-    for (const [query, extra] of [['?model=' + 'x'.repeat(101), {}], ['?model=../../etc', {}], ['', { model: 'a b' }]] as const) {
+    for (const [query, extra] of [
+      ['?model=' + 'x'.repeat(101), {}],
+      ['?model=../../etc', {}],
+      ['', { model: 'a b' }],
+    ] as const) {
       const res = await fetch(`${server.url}/api/predict${query}`, { method: 'POST', body: imageForm(png, extra) });
-      const body = await assertDocumented('post', '/api/predict', res) as { error: string };
+      const body = (await assertDocumented('post', '/api/predict', res)) as { error: string };
       assert.equal(res.status, 400);
       assert.match(body.error, /model/);
     }
@@ -122,7 +139,7 @@ describe('the OpenAPI document', () => {
     const locked = await startSharingServer(models.dir, { flag: false, auth: [{ username: 'ann', password: 'pw' }] });
     try {
       const res = await fetch(`${locked.url}/openapi.json`, { headers: basicAuthHeader('ann', 'pw') });
-      const d = await res.json() as Doc & { security: unknown; components: { securitySchemes: Record<string, { scheme: string }> } };
+      const d = (await res.json()) as Doc & { security: unknown; components: { securitySchemes: Record<string, { scheme: string }> } };
       assert.equal(d.components.securitySchemes.basicAuth.scheme, 'basic');
       assert.deepEqual(d.security, [{ basicAuth: [] }]);
       assert.equal((await new Validator().validate(d as unknown as Record<string, unknown>)).valid, true);
@@ -141,7 +158,13 @@ describe('the API page', () => {
     const html = await res.text();
     assert.match(html, /Use via API/);
     assert.match(html, /href="\/openapi\.json"/);
-    const unescape = (s: string) => s.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    const unescape = (s: string) =>
+      s
+        .replace(/&#39;/g, "'")
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&');
     for (const op of Object.values(doc.paths).flatMap((item) => Object.values(item))) {
       assert.match(html, new RegExp(`id="op-${op.operationId}"`));
     }
@@ -162,9 +185,13 @@ describe('the API page', () => {
 
     // The fetch snippet, run as it is with `file` set to a photo.
     const logged: unknown[] = [];
-    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
+    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+      ...args: string[]
+    ) => (...a: unknown[]) => Promise<void>;
     const snippet = new AsyncFunction('file', 'console', fetchCode);
-    await snippet(new File([new Uint8Array(await photoJpeg())], 'photo.jpg', { type: 'image/jpeg' }), { log: (v: unknown) => logged.push(v) });
+    await snippet(new File([new Uint8Array(await photoJpeg())], 'photo.jpg', { type: 'image/jpeg' }), {
+      log: (v: unknown) => logged.push(v),
+    });
     assert.equal(logged.length, 1);
     assert.ok(Array.isArray((logged[0] as { faces: unknown[] }).faces));
 
@@ -172,7 +199,10 @@ describe('the API page', () => {
     const python = unescape(/<code id="op-predict-python">([^<]+)<\/code>/.exec(html)![1]);
     assert.match(python, /^import requests\n/);
     assert.match(python, /requests\.post\('http:\/\/127\.0\.0\.1:\d+\/api\/predict', files=\{'image': photo\}\)/);
-    const hasRequests = await run('python3', ['-c', 'import requests']).then(() => true, () => false);
+    const hasRequests = await run('python3', ['-c', 'import requests']).then(
+      () => true,
+      () => false,
+    );
     if (hasRequests) {
       const pyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ekspresi-python-'));
       try {
@@ -190,7 +220,13 @@ describe('the API page', () => {
     const prose = html.replace(/<pre\b[\s\S]*?<\/pre>/g, '').replace(/<script\b[\s\S]*?<\/script>/g, '');
     assert.ok(!prose.includes('`'), 'no literal backticks outside code samples');
     assert.match(prose, /<code>image<\/code>/, 'inline code is <code>');
-    const unescape = (s: string) => s.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    const unescape = (s: string) =>
+      s
+        .replace(/&#39;/g, "'")
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&');
     for (const [p, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const shown = /<code id="op-[^"]+-example">([^<]+)<\/code>/.exec(html.slice(html.indexOf(`id="op-${op.operationId}"`)));

@@ -43,7 +43,10 @@ async function overflow(page: Page): Promise<{ extra: number; culprits: string[]
       let hidden = false;
       for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
         const o = getComputedStyle(a).overflowX;
-        if (o !== 'visible' && a.getBoundingClientRect().right <= width + 0.5) { hidden = true; break; }
+        if (o !== 'visible' && a.getBoundingClientRect().right <= width + 0.5) {
+          hidden = true;
+          break;
+        }
       }
       if (!hidden && el.parentElement!.getBoundingClientRect().right <= width + 0.5) {
         const cls = typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\s+/).join('.') : '';
@@ -76,8 +79,12 @@ for (const lang of ['en', 'id'] as const) {
         const main = document.querySelector('main')!;
         const right = main.getBoundingClientRect().right - parseFloat(getComputedStyle(main).paddingRight);
         return {
-          selectsOut: Array.from(document.querySelectorAll('main select')).filter((s) => s.getBoundingClientRect().right > right + 0.5).map((s) => s.id),
-          wrapped: Array.from(document.querySelectorAll('.option-name')).filter((s) => s.getClientRects().length !== 1).map((s) => s.textContent),
+          selectsOut: Array.from(document.querySelectorAll('main select'))
+            .filter((s) => s.getBoundingClientRect().right > right + 0.5)
+            .map((s) => s.id),
+          wrapped: Array.from(document.querySelectorAll('.option-name'))
+            .filter((s) => s.getClientRects().length !== 1)
+            .map((s) => s.textContent),
         };
       });
       assert.deepEqual(tidy.selectsOut, [], 'selects wider than the column');
@@ -100,7 +107,13 @@ for (const lang of ['en', 'id'] as const) {
       await page.waitForSelector('#share-card');
       await check(page, 'the Share panel', `${lang}-share`);
 
-      for (const [where, shot] of [['/compare', 'compare'], ['/api', 'api'], ['/flagged', 'flagged'], ['/share', 'share-page'], ['/video', 'video']] as const) {
+      for (const [where, shot] of [
+        ['/compare', 'compare'],
+        ['/api', 'api'],
+        ['/flagged', 'flagged'],
+        ['/share', 'share-page'],
+        ['/video', 'video'],
+      ] as const) {
         await page.goto(`${server.url}${where}${q}`);
         await page.waitForLoadState('load');
         if (where === '/compare') await page.waitForSelector('.chart[data-drawn]');
@@ -120,13 +133,27 @@ test('the learning-rate labels on the training curves neither overlap nor leave 
     try {
       await page.goto(`${server.url}/compare`);
       await page.waitForSelector('figure.curves .chart[data-labels]');
-      const charts = await page.$$eval('figure.curves .chart[data-labels]', (els) => els.map((el) => JSON.parse(el.getAttribute('data-labels')!) as Array<{
-        text: string; left: number; right: number; row: number; plotLeft: number; plotRight: number;
-      }>));
+      const charts = await page.$$eval('figure.curves .chart[data-labels]', (els) =>
+        els.map(
+          (el) =>
+            JSON.parse(el.getAttribute('data-labels')!) as Array<{
+              text: string;
+              left: number;
+              right: number;
+              row: number;
+              plotLeft: number;
+              plotRight: number;
+            }>,
+        ),
+      );
       assert.ok(charts.length >= 2, 'the shipped models have training curves');
-      assert.ok(charts.some((labels) => labels.length > 0), 'some change is labelled');
+      assert.ok(
+        charts.some((labels) => labels.length > 0),
+        'some change is labelled',
+      );
       for (const labels of charts) {
-        for (const l of labels) assert.ok(l.left >= l.plotLeft - 0.5 && l.right <= l.plotRight + 0.5, `${l.text} leaves the plot at ${viewport.width}px`);
+        for (const l of labels)
+          assert.ok(l.left >= l.plotLeft - 0.5 && l.right <= l.plotRight + 0.5, `${l.text} leaves the plot at ${viewport.width}px`);
         for (let i = 0; i < labels.length; i++) {
           for (let j = i + 1; j < labels.length; j++) {
             const [a, b] = [labels[i], labels[j]];

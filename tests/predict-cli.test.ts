@@ -15,17 +15,28 @@ import { makeTestModels, type TestModels } from './helpers/models.js';
 
 const run = promisify(execFile);
 let models: TestModels;
-const predict = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/predict.ts', '--models', models.dir, ...args], { cwd: PROJECT_ROOT });
+const predict = (args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', 'src/cli/predict.ts', '--models', models.dir, ...args], { cwd: PROJECT_ROOT });
 
-before(async () => { models = await makeTestModels(); });
-after(async () => { await models?.cleanup(); });
+before(async () => {
+  models = await makeTestModels();
+});
+after(async () => {
+  await models?.cleanup();
+});
 
-interface Answer { model: string; images: Array<{ file: string; error?: string; faces?: Array<{ label: string; scores: Record<string, number> }> }> }
+interface Answer {
+  model: string;
+  images: Array<{ file: string; error?: string; faces?: Array<{ label: string; scores: Record<string, number> }> }>;
+}
 
 test('--json: one object, every face of each photo, and a named error for a file that is not a photo', { skip: demoSkip }, async () => {
   const notPhoto = path.join(models.dir, 'notes.txt');
   await fs.writeFile(notPhoto, 'not a photo');
-  const err = await predict(['--json', path.join(DEMO_DIR!, 'sample1.jpg'), notPhoto]).then(() => null, (e: { code: number; stdout: string }) => e);
+  const err = await predict(['--json', path.join(DEMO_DIR!, 'sample1.jpg'), notPhoto]).then(
+    () => null,
+    (e: { code: number; stdout: string }) => e,
+  );
   assert.ok(err, 'a photo that cannot be read fails the command');
   assert.equal(err.code, 1);
   const answer = JSON.parse(err.stdout) as Answer;

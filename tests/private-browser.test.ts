@@ -30,8 +30,11 @@ before(async () => {
   if (skip) return;
   server = await startTestServer(path.join(PROJECT_ROOT, 'models'), { privateMode: true, rateLimitPerMinute: 0 });
   camera = await photoY4m(demoPhoto('sample3'), 640, 480);
-  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    `--use-file-for-fake-video-capture=${camera}`]);
+  browser = await launchChromium([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${camera}`,
+  ]);
   fs.mkdirSync(OUT, { recursive: true });
 });
 
@@ -41,12 +44,15 @@ after(async () => {
   if (camera) fs.rmSync(path.dirname(camera), { recursive: true, force: true });
 });
 
-interface Runtime { backend: string; models: string[] }
+interface Runtime {
+  backend: string;
+  models: string[];
+}
 
 async function loadRuntime(page: Page): Promise<Runtime> {
   await page.goto(server.url + '/');
   return page.evaluate(async () => {
-    const m = await import('/static/private/runtime.js' as string) as { loadPrivate(base: string): Promise<Runtime> };
+    const m = (await import('/static/private/runtime.js' as string)) as { loadPrivate(base: string): Promise<Runtime> };
     const rt = await m.loadPrivate('');
     return { backend: rt.backend, models: rt.models };
   });
@@ -71,15 +77,23 @@ describe('private mode in the browser', { skip }, () => {
     const n = faces.length / 2304;
     assert.ok(n >= 20, `${n} faces`);
     for (const m of server.registry.models) {
-      const browserRows = await page.evaluate(async ({ id, data }) => {
-        const mod = await import('/static/private/runtime.js' as string) as
-          { loadPrivate(): Promise<{ scoreFaces(id: string, f: number[]): Promise<number[][]> }> };
-        return (await mod.loadPrivate()).scoreFaces(id, data);
-      }, { id: m.id, data: Array.from(faces) });
+      const browserRows = await page.evaluate(
+        async ({ id, data }) => {
+          const mod = (await import('/static/private/runtime.js' as string)) as {
+            loadPrivate(): Promise<{ scoreFaces(id: string, f: number[]): Promise<number[][]> }>;
+          };
+          return (await mod.loadPrivate()).scoreFaces(id, data);
+        },
+        { id: m.id, data: Array.from(faces) },
+      );
       const serverRows = predictFaces(m, faces);
       assert.equal(browserRows.length, n);
       let worst = 0;
-      serverRows.forEach((row, i) => row.forEach((p, k) => { worst = Math.max(worst, Math.abs(p - browserRows[i][k])); }));
+      serverRows.forEach((row, i) =>
+        row.forEach((p, k) => {
+          worst = Math.max(worst, Math.abs(p - browserRows[i][k]));
+        }),
+      );
       console.log(`# ${m.id}: ${n} faces, largest browser-server difference ${worst.toExponential(2)}`);
       assert.ok(worst <= 1e-3, `${m.id}: scores differ by ${worst}`);
     }
@@ -92,17 +106,24 @@ describe('private mode in the browser', { skip }, () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const uploads: string[] = [];
-    page.on('request', (r) => { if (r.method() !== 'GET' || r.url().includes('/api/predict')) uploads.push(`${r.method()} ${r.url()}`); });
+    page.on('request', (r) => {
+      if (r.method() !== 'GET' || r.url().includes('/api/predict')) uploads.push(`${r.method()} ${r.url()}`);
+    });
 
     await page.goto(server.url + '/');
     await page.waitForSelector('#input-tabs:not([hidden])');
     await page.click('#tab-camera');
     await page.click('#camera-start');
     // Loaded (or failed): the badge is set once loading is over.
-    await page.waitForFunction(() => document.getElementById('camera-panel')?.hasAttribute('data-where')
-      && !/Loading/.test(document.getElementById('camera-where')?.textContent ?? ''), null, { timeout: 300_000 });
-    assert.equal(await page.getAttribute('#camera-panel', 'data-where'), 'device', await page.textContent('#camera-where') ?? '');
-    assert.match(await page.textContent('#camera-where') ?? '', /On this device/);
+    await page.waitForFunction(
+      () =>
+        document.getElementById('camera-panel')?.hasAttribute('data-where') &&
+        !/Loading/.test(document.getElementById('camera-where')?.textContent ?? ''),
+      null,
+      { timeout: 300_000 },
+    );
+    assert.equal(await page.getAttribute('#camera-panel', 'data-where'), 'device', (await page.textContent('#camera-where')) ?? '');
+    assert.match((await page.textContent('#camera-where')) ?? '', /On this device/);
     assert.equal(await page.isChecked('#camera-private'), true);
 
     await page.click('#camera-live');
@@ -110,8 +131,13 @@ describe('private mode in the browser', { skip }, () => {
     const msSeen = new Set<string>();
     const until = Date.now() + 120_000;
     while (msSeen.size < 5 && Date.now() < until) {
-      await page.waitForFunction(() => /face/.test(document.getElementById('camera-status')?.textContent ?? '')
-        && document.querySelectorAll('#live-faces .live-face').length > 0, null, { timeout: 120_000 });
+      await page.waitForFunction(
+        () =>
+          /face/.test(document.getElementById('camera-status')?.textContent ?? '') &&
+          document.querySelectorAll('#live-faces .live-face').length > 0,
+        null,
+        { timeout: 120_000 },
+      );
       const ms = await page.getAttribute('#camera-panel', 'data-ms');
       if (ms) msSeen.add(ms);
       await page.waitForTimeout(300);
@@ -122,7 +148,8 @@ describe('private mode in the browser', { skip }, () => {
     assert.deepEqual(uploads, [], 'nothing may be uploaded in private mode');
     console.log(`# live, on the device: ${[...msSeen].join(', ')} ms a frame (480x360, ${faces} faces)`);
     // A picture for people, not a check: on a loaded machine the page may be too busy to draw in time.
-    await page.screenshot({ path: path.join(OUT, 'private-live.png'), fullPage: true, timeout: 120_000 })
+    await page
+      .screenshot({ path: path.join(OUT, 'private-live.png'), fullPage: true, timeout: 120_000 })
       .catch((e: Error) => console.log(`# no screenshot: ${e.message.split('\n')[0]}`));
 
     // Private mode off: the next frames go to the server.
@@ -130,7 +157,7 @@ describe('private mode in the browser', { skip }, () => {
     await page.uncheck('#camera-private');
     assert.equal(await page.getAttribute('#camera-panel', 'data-where'), 'server');
     await upload;
-    assert.match(await page.textContent('#camera-where') ?? '', /On the server/);
+    assert.match((await page.textContent('#camera-where')) ?? '', /On the server/);
     await page.click('#camera-stop');
     assert.deepEqual(errors, []);
     await page.close();

@@ -46,7 +46,13 @@ before(async () => {
 const entryOf = (id: string): prep.Entry => {
   const m = registry.get(id)!;
   if (m.kind === 'ensemble') return { members: m.members.map((x) => entryOf(x.id) as prep.Network) };
-  return { model: m.model, spec: m.card.input, outputsProbabilities: m.outputsProbabilities, tta: m.card.tta === 'flip', temperature: temperatureOf(m.card) };
+  return {
+    model: m.model,
+    spec: m.card.input,
+    outputsProbabilities: m.outputsProbabilities,
+    tta: m.card.tta === 'flip',
+    temperature: temperatureOf(m.card),
+  };
 };
 
 describe('private mode pipeline = the server pipeline', { skip }, () => {
@@ -60,7 +66,9 @@ describe('private mode pipeline = the server pipeline', { skip }, () => {
       const rs = regions.get(id)!;
       const server = await cropFaces(image, rs);
       const browser = new Uint8Array(server.length);
-      rs.forEach((r, i) => prep.sampleRegion({ data: image.data, width: image.workWidth, height: image.workHeight }, r, 1, browser, i * prep.FACE_PIXELS));
+      rs.forEach((r, i) =>
+        prep.sampleRegion({ data: image.data, width: image.workWidth, height: image.workHeight }, r, 1, browser, i * prep.FACE_PIXELS),
+      );
       assert.deepEqual(browser, server, id);
       n += rs.length;
     }

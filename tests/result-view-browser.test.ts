@@ -52,9 +52,16 @@ async function overlaySizes(page: Page) {
   return page.evaluate(() => {
     const photo = document.querySelector('#result img.photo')!.getBoundingClientRect();
     const tags = Array.from(document.querySelectorAll('#result .face-tag')).map((t) => t.getBoundingClientRect().height);
-    const lines = Array.from(document.querySelectorAll('#result .face-box')).map((b) => getComputedStyle(b).vectorEffect === 'non-scaling-stroke'
-      ? parseFloat(getComputedStyle(b).strokeWidth) : NaN);
-    return { width: photo.width, height: photo.height, tags, lines, column: document.querySelector('#result')!.getBoundingClientRect().width };
+    const lines = Array.from(document.querySelectorAll('#result .face-box')).map((b) =>
+      getComputedStyle(b).vectorEffect === 'non-scaling-stroke' ? parseFloat(getComputedStyle(b).strokeWidth) : NaN,
+    );
+    return {
+      width: photo.width,
+      height: photo.height,
+      tags,
+      lines,
+      column: document.querySelector('#result')!.getBoundingClientRect().width,
+    };
   });
 }
 
@@ -64,10 +71,14 @@ test('after a result the annotated photo is in view, its top at the top of the s
     await page.click('button.example');
     await page.waitForSelector('#result .photo-frame');
     // Scrolling is smooth: wait until it settles with the photo's top near the top of the screen.
-    await page.waitForFunction(() => {
-      const top = document.querySelector('#result .photo-frame')!.getBoundingClientRect().top;
-      return top >= -1 && top < 40;
-    }, null, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => {
+        const top = document.querySelector('#result .photo-frame')!.getBoundingClientRect().top;
+        return top >= -1 && top < 40;
+      },
+      null,
+      { timeout: 10_000 },
+    );
     assert.ok(await page.evaluate(() => window.scrollY > 0), 'the page did scroll');
     assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('top-label')), true, 'focus is on the first face');
     const sizes = await overlaySizes(page);
@@ -88,9 +99,19 @@ test('a 48x48 face and a 1x1 image are not stretched to the column; tags stay re
     const small = path.join(dir, 'face48.png');
     fs.writeFileSync(small, await facePng(48));
     const dot = path.join(dir, 'dot.png');
-    fs.writeFileSync(dot, await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer());
-    for (const [file, natural] of [[small, 48], [dot, 1]] as const) {
-      await page.evaluate(() => { document.querySelector('#result')!.innerHTML = ''; });
+    fs.writeFileSync(
+      dot,
+      await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
+        .png()
+        .toBuffer(),
+    );
+    for (const [file, natural] of [
+      [small, 48],
+      [dot, 1],
+    ] as const) {
+      await page.evaluate(() => {
+        document.querySelector('#result')!.innerHTML = '';
+      });
       await page.setInputFiles('#image', file);
       await page.check('#opt-whole');
       await page.click('#submit');
@@ -139,15 +160,23 @@ test('a file that is not a photo is refused in the page, before any upload, and 
   const dir = fs.mkdtempSync(path.join(OUT, 'not-photo-'));
   try {
     let posts = 0;
-    page.on('request', (r) => { if (r.method() === 'POST') posts++; });
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts++;
+    });
     const notes = path.join(dir, 'notes.txt');
     fs.writeFileSync(notes, 'not a photo');
     await page.setInputFiles('#image', notes);
     await page.waitForSelector('#result .error-card');
     assert.equal(await page.textContent('#result .error-message'), en('err.notPhotoFile', { name: 'notes.txt' }));
-    assert.equal(await page.evaluate(() => (document.querySelector('#image') as HTMLInputElement).files?.length), 0, 'the input is emptied');
+    assert.equal(
+      await page.evaluate(() => (document.querySelector('#image') as HTMLInputElement).files?.length),
+      0,
+      'the input is emptied',
+    );
     // Pasted, too.
-    await page.evaluate(() => { document.querySelector('#result')!.innerHTML = ''; });
+    await page.evaluate(() => {
+      document.querySelector('#result')!.innerHTML = '';
+    });
     await page.evaluate(() => {
       const data = new DataTransfer();
       data.items.add(new File(['%PDF-1.4'], 'report.pdf', { type: 'application/pdf' }));

@@ -41,9 +41,10 @@ function form(bytes: Uint8Array | null, name = 'photo.png', type = 'image/png', 
 }
 
 async function apiPredict(body: FormData | Uint8Array, query = ''): Promise<{ status: number; json: unknown }> {
-  const init: RequestInit = body instanceof FormData
-    ? { method: 'POST', body }
-    : { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/octet-stream' } };
+  const init: RequestInit =
+    body instanceof FormData
+      ? { method: 'POST', body }
+      : { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/octet-stream' } };
   const res = await fetch(`${server.url}/api/predict${query}`, init);
   return { status: res.status, json: await res.json() };
 }
@@ -66,9 +67,16 @@ describe('models', () => {
   test('loads good folders, skips broken ones with a reason, defaults to the most accurate', async () => {
     const res = await fetch(`${server.url}/api/models`);
     assert.equal(res.status, 200);
-    const body = await res.json() as { default: string; models: Array<{ id: string; card: { name: string } }>; skipped: Array<{ id: string; reason: string }> };
+    const body = (await res.json()) as {
+      default: string;
+      models: Array<{ id: string; card: { name: string } }>;
+      skipped: Array<{ id: string; reason: string }>;
+    };
     assert.equal(body.default, 'tiny-b');
-    assert.deepEqual(body.models.map((m) => m.id), ['tiny-b', 'tiny-a']);
+    assert.deepEqual(
+      body.models.map((m) => m.id),
+      ['tiny-b', 'tiny-a'],
+    );
     assert.equal(body.models[0].card.name, 'tiny-b');
     assert.deepEqual(body.skipped.map((s) => s.id).sort(), ['corrupt', 'no-model']);
     for (const s of body.skipped) assert.ok(s.reason.length > 0);
@@ -77,7 +85,7 @@ describe('models', () => {
   test('healthz', async () => {
     const res = await fetch(`${server.url}/healthz`);
     assert.equal(res.status, 200);
-    const body = await res.json() as { status: string; models: number };
+    const body = (await res.json()) as { status: string; models: number };
     assert.equal(body.status, 'ok');
     assert.equal(body.models, 2);
   });
@@ -146,7 +154,12 @@ describe('bad input gets a 4xx with a message, and the server keeps serving', ()
     ['no file (empty raw body)', () => new Uint8Array(0), 400, /no image/i],
     ['empty file', () => form(new Uint8Array(0), 'empty.jpg'), 400, /empty/i],
     ['not an image', () => form(new TextEncoder().encode('hello, I am a text file'), 'notes.txt', 'text/plain'), 415, /not an image/i],
-    ['unsupported format (SVG)', () => form(new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'), 'x.svg', 'image/svg+xml'), 415, /not supported/i],
+    [
+      'unsupported format (SVG)',
+      () => form(new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'), 'x.svg', 'image/svg+xml'),
+      415,
+      /not supported/i,
+    ],
     ['truncated image', truncatedJpeg, 422, /damaged|incomplete/i],
     ['decompression bomb', () => form(pngBomb(), 'bomb.png'), 422, /megapixels/i],
     ['file over the size limit', () => form(new Uint8Array(MAX_UPLOAD + 1024), 'big.jpg', 'image/jpeg'), 413, /too large/i],
@@ -174,7 +187,8 @@ describe('pages', () => {
     assert.match(html, /<form id="predict-form"[^>]*action="\/predict"/);
     // The picker lists the formats the server decodes (a phone's picker then offers only those).
     const accept = html.match(/<input type="file" id="image"[^>]* accept="([^"]+)"/)?.[1] ?? '';
-    for (const type of ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff']) assert.ok(accept.split(',').includes(type), type);
+    for (const type of ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff'])
+      assert.ok(accept.split(',').includes(type), type);
     assert.match(html, /JPEG, PNG, WebP, GIF, AVIF or TIFF/);
     assert.match(html, /<option value="tiny-b" selected>/);
     assert.doesNotMatch(html, /<script>(?!<\/script>)/, 'no inline scripts');
@@ -186,7 +200,11 @@ describe('pages', () => {
   });
 
   test('POST /predict from htmx returns the result partial with 7 labelled meters', async () => {
-    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: form(await facePng(), 'face.png', 'image/png', { model: 'tiny-a', whole: '1' }), headers: { 'HX-Request': 'true' } });
+    const res = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      body: form(await facePng(), 'face.png', 'image/png', { model: 'tiny-a', whole: '1' }),
+      headers: { 'HX-Request': 'true' },
+    });
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.doesNotMatch(html, /<html/);
@@ -196,7 +214,10 @@ describe('pages', () => {
   });
 
   test('POST /predict without JavaScript returns the whole page with the result', async () => {
-    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: form(await facePng(), 'face.png', 'image/png', { whole: '1' }) });
+    const res = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      body: form(await facePng(), 'face.png', 'image/png', { whole: '1' }),
+    });
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.match(html, /<html/);
@@ -213,7 +234,11 @@ describe('pages', () => {
   });
 
   test('page errors: partial for htmx, full page otherwise', async () => {
-    const partial = await fetch(`${server.url}/predict`, { method: 'POST', body: form(null, '', '', {}), headers: { 'HX-Request': 'true' } });
+    const partial = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      body: form(null, '', '', {}),
+      headers: { 'HX-Request': 'true' },
+    });
     assert.equal(partial.status, 400);
     const p = await partial.text();
     assert.match(p, /role="alert"/);

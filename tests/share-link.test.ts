@@ -14,15 +14,23 @@ import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startTunnelServer } from './helpers/tunnel-server.js';
 
 let models: TestModels;
-before(async () => { models = await makeTestModels(); });
-after(async () => { await models?.cleanup(); });
+before(async () => {
+  models = await makeTestModels();
+});
+after(async () => {
+  await models?.cleanup();
+});
 
 function start(extra: string[]): Promise<ChildServer> {
   // The environment must not choose a tunnel server or users for these tests.
   const env = { ...process.env };
   delete env.EKSPRESI_SHARE_SERVER;
   delete env.EKSPRESI_AUTH;
-  return startChildServer({ args: ['--models', models.dir, '--quiet', '--no-flagging', '--rate-limit', '0', ...extra], timeoutMs: 120_000, env });
+  return startChildServer({
+    args: ['--models', models.dir, '--quiet', '--no-flagging', '--rate-limit', '0', ...extra],
+    timeoutMs: 120_000,
+    env,
+  });
 }
 
 /** Waits until the child's output matches `re` (or fails with what it printed). */
@@ -91,7 +99,7 @@ describe('--share', () => {
       body.set('image', new Blob([new Uint8Array(await facePng(96))], { type: 'image/png' }), 'face.png');
       const res = await fetch(`${link}api/predict?whole=1`, { method: 'POST', body, headers: basic(user, password) });
       assert.equal(res.status, 200, await res.clone().text());
-      const json = await res.json() as { faces: Array<{ scores: Record<string, number> }> };
+      const json = (await res.json()) as { faces: Array<{ scores: Record<string, number> }> };
       assert.equal(json.faces.length, 1);
 
       // The Share panel gives the public link and the password.
@@ -132,7 +140,10 @@ describe('--share', () => {
     const child = await start(['--share', '--share-server', `http://127.0.0.1:${port}`, '--share-timeout', '5']);
     try {
       await waitFor(child, /No public link; the demo keeps running/);
-      assert.match(child.output(), new RegExp(`Could not reach the tunnel server http://127\\.0\\.0\\.1:${port}: the connection was refused\\.`));
+      assert.match(
+        child.output(),
+        new RegExp(`Could not reach the tunnel server http://127\\.0\\.0\\.1:${port}: the connection was refused\\.`),
+      );
       const [, user, password] = await waitFor(child, /user (\S+), password (\S+)/);
       const res = await fetch(`${child.url}/`, { headers: basic(user, password) });
       assert.equal(res.status, 200);

@@ -43,7 +43,9 @@ before(async () => {
   });
   page = await context.newPage();
   // Any console error - a CSP violation ("Refused to ..."), a failed load, a script error - fails the test.
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => {
     // ERR_ABORTED is the browser dropping a load because the test moved on to the next page.
@@ -88,7 +90,13 @@ test('flag a face in the browser: SQLite row, crop on disk, export loads for tra
 
   // The row in the real SQLite file, and its crop on disk.
   const db = new Database(path.join(server.dataDir, 'flagged', 'flags.sqlite'), { readonly: true });
-  const rows = db.prepare('SELECT * FROM flags').all() as Array<{ label: string; note: string; crop: string; model: string; scores: string }>;
+  const rows = db.prepare('SELECT * FROM flags').all() as Array<{
+    label: string;
+    note: string;
+    crop: string;
+    model: string;
+    scores: string;
+  }>;
   db.close();
   assert.equal(rows.length, 1);
   assert.equal(rows[0].label, 'sad');
@@ -131,25 +139,29 @@ test('the language switch: Bahasa Indonesia for the page and the seven labels, a
   assert.equal(new URL(page.url()).pathname, '/demo/api', 'the switch stays on the same page');
 });
 
-test('the Share panel shows the link (no QR code for a loopback address) and closes with its button or Escape', { skip, timeout: 60_000 }, async () => {
-  await page.goto(`${server.url}/`);
-  await page.waitForFunction(() => 'htmx' in window, null, { timeout: 10_000 });
-  await page.click('.share-button');
-  await page.waitForSelector('#share-panel .share-card');
-  const href = await page.getAttribute('#share-url', 'href');
-  assert.match(href ?? '', /^http:\/\/127\.0\.0\.1:\d+\/demo\/$/);
-  assert.equal(await page.$('#share-panel img.qr'), null, '127.0.0.1 cannot be opened from a phone: no QR code');
-  assert.ok((await page.textContent('#share-panel'))?.includes(en('share.loopbackOnly').slice(0, 40)), 'says why');
-  await page.screenshot({ path: path.join(OUT, 'sharing-share-panel.png'), fullPage: false });
-  await page.click('#share-panel .share-close');
-  assert.equal(await page.$('#share-panel .share-card'), null);
-  // Open again, close with Escape: focus goes back to the Share button.
-  await page.click('.share-button');
-  await page.waitForSelector('#share-panel .share-card');
-  await page.keyboard.press('Escape');
-  assert.equal(await page.$('#share-panel .share-card'), null);
-  assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('share-button')), true);
-});
+test(
+  'the Share panel shows the link (no QR code for a loopback address) and closes with its button or Escape',
+  { skip, timeout: 60_000 },
+  async () => {
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => 'htmx' in window, null, { timeout: 10_000 });
+    await page.click('.share-button');
+    await page.waitForSelector('#share-panel .share-card');
+    const href = await page.getAttribute('#share-url', 'href');
+    assert.match(href ?? '', /^http:\/\/127\.0\.0\.1:\d+\/demo\/$/);
+    assert.equal(await page.$('#share-panel img.qr'), null, '127.0.0.1 cannot be opened from a phone: no QR code');
+    assert.ok((await page.textContent('#share-panel'))?.includes(en('share.loopbackOnly').slice(0, 40)), 'says why');
+    await page.screenshot({ path: path.join(OUT, 'sharing-share-panel.png'), fullPage: false });
+    await page.click('#share-panel .share-close');
+    assert.equal(await page.$('#share-panel .share-card'), null);
+    // Open again, close with Escape: focus goes back to the Share button.
+    await page.click('.share-button');
+    await page.waitForSelector('#share-panel .share-card');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.$('#share-panel .share-card'), null);
+    assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('share-button')), true);
+  },
+);
 
 test('a busy server or a rate limit: the page counts down once, then retries by itself', { skip, timeout: 120_000 }, async () => {
   await page.goto(`${server.url}/`);
@@ -157,7 +169,10 @@ test('a busy server or a rate limit: the page counts down once, then retries by 
   // The first prediction is answered as the rate limit would answer it, the first retry as a full queue;
   // the second retry goes to the server.
   let calls = 0;
-  const answers = [[429, en('limit.rate', { seconds: 2 })], [503, en('limit.busy', { seconds: 2 })]] as const;
+  const answers = [
+    [429, en('limit.rate', { seconds: 2 })],
+    [503, en('limit.busy', { seconds: 2 })],
+  ] as const;
   await page.route('**/demo/predict', async (route) => {
     calls++;
     const answer = answers[calls - 1];
@@ -180,7 +195,9 @@ test('a busy server or a rate limit: the page counts down once, then retries by 
   await page.waitForSelector('#result .error-card .retrying');
   assert.match((await page.textContent('#result .retrying')) ?? '', /many photos in a short time\. Trying again in \d s/);
   assert.equal((await countdowns()).length, 1, `one countdown: ${await page.textContent('#result .error-card')}`);
-  await page.waitForFunction(() => /using the demo right now/.test(document.querySelector('#result .retrying')?.textContent ?? ''), null, { timeout: 10_000 });
+  await page.waitForFunction(() => /using the demo right now/.test(document.querySelector('#result .retrying')?.textContent ?? ''), null, {
+    timeout: 10_000,
+  });
   assert.equal((await countdowns()).length, 1, `one countdown: ${await page.textContent('#result .error-card')}`);
   await page.waitForSelector('#result .result-card .face', { timeout: 30_000 });
   assert.equal(calls, 3);

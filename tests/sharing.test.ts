@@ -15,16 +15,27 @@ import { makeTestModels, type TestModels } from './helpers/models.js';
 import { basicAuthHeader, startSharingServer, type SharingServer } from './helpers/sharing-server.js';
 
 let models: TestModels;
-before(async () => { models = await makeTestModels(); });
-after(async () => { await models?.cleanup(); });
+before(async () => {
+  models = await makeTestModels();
+});
+after(async () => {
+  await models?.cleanup();
+});
 
 /** GET with a Host header of our choosing (fetch will not send one), as a request through another name would come. */
 function getWithHost(url: string, host: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers: { Host: host } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(url, { headers: { Host: host } }, (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            body += d;
+          })
+          .on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -41,10 +52,24 @@ describe('basic auth', () => {
   before(async () => {
     server = await startSharingServer(models.dir, { auth: [parseCredential('alice:s3cret'), parseCredential('bob:pa:ss')] });
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
-  const PROTECTED = ['/', '/api', '/share', '/flagged', '/flagged/export.csv', '/compare', '/openapi.json', '/api/models',
-    '/static/app.js', '/static/style.css', '/static/sharing.js', '/vendor/htmx.min.js'];
+  const PROTECTED = [
+    '/',
+    '/api',
+    '/share',
+    '/flagged',
+    '/flagged/export.csv',
+    '/compare',
+    '/openapi.json',
+    '/api/models',
+    '/static/app.js',
+    '/static/style.css',
+    '/static/sharing.js',
+    '/vendor/htmx.min.js',
+  ];
 
   test('401 with a Basic challenge without credentials, on pages, API and static files', async () => {
     for (const p of PROTECTED) {
@@ -86,7 +111,9 @@ describe('basic auth', () => {
     assert.throws(() => parseCredential('nopassword'), /user:password/);
     assert.throws(() => parseCredential(':pw'), /user:password/);
     assert.deepEqual(credentialsFromEnv('ann:one, bob:two\ncy:three'), [
-      { username: 'ann', password: 'one' }, { username: 'bob', password: 'two' }, { username: 'cy', password: 'three' },
+      { username: 'ann', password: 'one' },
+      { username: 'bob', password: 'two' },
+      { username: 'cy', password: 'three' },
     ]);
     assert.deepEqual(credentialsFromEnv(undefined), []);
   });
@@ -94,8 +121,12 @@ describe('basic auth', () => {
 
 describe('--base-path behind a reverse proxy', () => {
   let server: SharingServer;
-  before(async () => { server = await startSharingServer(models.dir, { basePath: '/demo' }); });
-  after(async () => { await server?.close(); });
+  before(async () => {
+    server = await startSharingServer(models.dir, { basePath: '/demo' });
+  });
+  after(async () => {
+    await server?.close();
+  });
 
   test('normalising the prefix', () => {
     assert.equal(normaliseBasePath('/demo/'), '/demo');
@@ -121,7 +152,7 @@ describe('--base-path behind a reverse proxy', () => {
     assert.equal((await fetch(`${server.origin}/static/app.js`)).status, 200);
     const res = await fetch(`${server.origin}/demo/api/predict`, { method: 'POST', body: imageForm(await facePng(64)) });
     assert.equal(res.status, 200);
-    const doc = await (await fetch(`${server.origin}/demo/openapi.json`)).json() as { servers: Array<{ url: string }> };
+    const doc = (await (await fetch(`${server.origin}/demo/openapi.json`)).json()) as { servers: Array<{ url: string }> };
     assert.equal(doc.servers[0].url, `${server.origin}/demo`);
     const lang = await fetch(`${server.origin}/demo/?lang=id`);
     assert.match(lang.headers.get('set-cookie') ?? '', /Path=\/demo/);
@@ -192,8 +223,12 @@ describe('share link', () => {
 
 describe('security headers', () => {
   let server: SharingServer;
-  before(async () => { server = await startSharingServer(models.dir); });
-  after(async () => { await server?.close(); });
+  before(async () => {
+    server = await startSharingServer(models.dir);
+  });
+  after(async () => {
+    await server?.close();
+  });
 
   test('a strict CSP, nosniff and friends on pages, partials, JSON and files', async () => {
     const responses = [

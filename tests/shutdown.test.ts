@@ -20,23 +20,40 @@ before(async () => {
   models = await makeTestModels();
   face = await facePng(96);
 });
-after(async () => { await models?.cleanup(); });
+after(async () => {
+  await models?.cleanup();
+});
 
 function start(extra: string[] = []): Promise<ChildServer> {
-  return startChildServer({ args: ['--models', models.dir, '--quiet', '--no-flagging', '--rate-limit', '0', ...extra], timeoutMs: 120_000 });
+  return startChildServer({
+    args: ['--models', models.dir, '--quiet', '--no-flagging', '--rate-limit', '0', ...extra],
+    timeoutMs: 120_000,
+  });
 }
 
-interface Slow { sent: Promise<void>; answer: Promise<{ status: number; body: string }>; finish(): void }
+interface Slow {
+  sent: Promise<void>;
+  answer: Promise<{ status: number; body: string }>;
+  finish(): void;
+}
 
 /** A POST whose body arrives in two parts: the second only when finish() is called. */
 function slowUpload(url: string, body: Buffer): Slow {
   const u = new URL(`${url}/api/predict?whole=1`);
-  const req = http.request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: 'POST', agent: false,
-    headers: { 'content-type': 'image/png', 'content-length': body.length } });
+  const req = http.request({
+    host: u.hostname,
+    port: u.port,
+    path: `${u.pathname}${u.search}`,
+    method: 'POST',
+    agent: false,
+    headers: { 'content-type': 'image/png', 'content-length': body.length },
+  });
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';
-      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
       res.on('error', reject);
     });

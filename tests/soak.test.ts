@@ -35,13 +35,21 @@ after(async () => {
   await models?.cleanup();
 });
 
-interface Req { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: Buffer }
+interface Req {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
 
 async function traffic(): Promise<Req[]> {
   const face = await facePng(48);
   const photo = await photoJpeg(640, 480);
   const png = { 'content-type': 'image/png' };
-  const form = multipart([{ name: 'image', filename: 'face.png', type: 'image/png', data: face }, { name: 'whole', data: '1' }]);
+  const form = multipart([
+    { name: 'image', filename: 'face.png', type: 'image/png', data: face },
+    { name: 'whole', data: '1' },
+  ]);
   return [
     { method: 'POST', path: '/api/predict?whole=1', headers: png, body: face },
     { method: 'POST', path: '/api/predict', headers: { 'content-type': 'image/jpeg' }, body: photo },
@@ -59,7 +67,10 @@ async function traffic(): Promise<Req[]> {
 
 function run(mix: Req[], seconds: number): Promise<LoadResult> {
   return runLoad({
-    url: server.url, clients: CLIENTS, seconds, timeoutS: 30,
+    url: server.url,
+    clients: CLIENTS,
+    seconds,
+    timeoutS: 30,
     mix,
   });
 }
@@ -93,14 +104,20 @@ test(`soak: ${SECONDS} s of mixed traffic leaks no tensor, file handle or memory
   const end = processStats();
 
   const show = (s: ProcessStats) => `RSS ${s.rssMb} MB, ${s.tensors} tensors, ${s.fds} fds`;
-  console.log(`soak: ${first.requests + second.requests} requests in ${SECONDS} s (${JSON.stringify(second.status)} in the second half)\n`
-    + `  start:  ${show(start)}\n  middle: ${show(middle)}\n  end:    ${show(end)}`);
+  console.log(
+    `soak: ${first.requests + second.requests} requests in ${SECONDS} s (${JSON.stringify(second.status)} in the second half)\n` +
+      `  start:  ${show(start)}\n  middle: ${show(middle)}\n  end:    ${show(end)}`,
+  );
   assert.equal(end.tensors, start.tensors, 'tensors must not grow');
   if (start.fds !== null && end.fds !== null) assert.ok(end.fds <= start.fds + FD_SLACK, `open file handles ${start.fds} -> ${end.fds}`);
   assert.ok(end.rssMb - start.rssMb <= RSS_BOUND_MB, `RSS grew ${(end.rssMb - start.rssMb).toFixed(1)} MB (bound ${RSS_BOUND_MB})`);
   assert.ok(end.rssMb - middle.rssMb <= RSS_BOUND_MB / 2, `RSS still growing in the second half: ${middle.rssMb} -> ${end.rssMb} MB`);
 
   // And it still answers right.
-  const res = await fetch(`${server.url}/api/predict?whole=1`, { method: 'POST', body: new Uint8Array(await facePng(48)), headers: { 'content-type': 'image/png' } });
+  const res = await fetch(`${server.url}/api/predict?whole=1`, {
+    method: 'POST',
+    body: new Uint8Array(await facePng(48)),
+    headers: { 'content-type': 'image/png' },
+  });
   assert.equal(res.status, 200);
 });

@@ -56,11 +56,37 @@ after(async () => {
 
 function settings(over: Partial<TrainSettings> = {}): TrainSettings {
   return {
-    name: 'tiny-cnn', arch: 'cnn', epochs: 4, batchSize: 16, optimizer: 'adam', lr: 3e-3, momentum: 0.9,
-    schedule: 'plateau', cosineCycle: 0, plateauPatience: 3, plateauFactor: 0.5, minLr: 1e-6, earlyStopPatience: 10, classWeight: 'none', sampling: 'none',
-    loss: 'ce', focalGamma: 2, labelSmoothing: 0, ema: 0,
-    augment: NO_AUGMENT, seed: 1, quantize: null, checkpointMinutes: 0, cnn: TINY_CNN,
-    alpha: 0.35, inputSize: 48, base: null, headEpochs: 2, finetuneFrom: 12, finetuneLr: 1e-3, dropout: 0.1,
+    name: 'tiny-cnn',
+    arch: 'cnn',
+    epochs: 4,
+    batchSize: 16,
+    optimizer: 'adam',
+    lr: 3e-3,
+    momentum: 0.9,
+    schedule: 'plateau',
+    cosineCycle: 0,
+    plateauPatience: 3,
+    plateauFactor: 0.5,
+    minLr: 1e-6,
+    earlyStopPatience: 10,
+    classWeight: 'none',
+    sampling: 'none',
+    loss: 'ce',
+    focalGamma: 2,
+    labelSmoothing: 0,
+    ema: 0,
+    augment: NO_AUGMENT,
+    seed: 1,
+    quantize: null,
+    checkpointMinutes: 0,
+    cnn: TINY_CNN,
+    alpha: 0.35,
+    inputSize: 48,
+    base: null,
+    headEpochs: 2,
+    finetuneFrom: 12,
+    finetuneLr: 1e-3,
+    dropout: 0.1,
     ...over,
   };
 }
@@ -88,7 +114,10 @@ describe('each architecture learns', () => {
   test('custom CNN: loss falls, validation accuracy well above chance (1/7)', async () => {
     const r = await run('cnn', settings());
     const h = r.state.history;
-    assert.deepEqual(h.map((e) => e.epoch), [1, 2, 3, 4]);
+    assert.deepEqual(
+      h.map((e) => e.epoch),
+      [1, 2, 3, 4],
+    );
     assert.ok(h[3].loss < h[0].loss * 0.8, `loss ${h.map((e) => e.loss.toFixed(3)).join(' ')}`);
     const best = Math.max(...h.map((e) => e.val_acc));
     assert.ok(best > 0.35, `best val_acc ${best.toFixed(3)}`);
@@ -96,20 +125,32 @@ describe('each architecture learns', () => {
   });
 
   test('MobileNetV2 (48x48): the head learns on the ImageNet base, then fine-tuning runs', async (t) => {
-    const haveBase = await fs.access(path.join(BASE, 'model.json')).then(() => true, () => false);
+    const haveBase = await fs.access(path.join(BASE, 'model.json')).then(
+      () => true,
+      () => false,
+    );
     if (!haveBase) {
       // Random weights: the frozen base's batch-norm statistics are meaningless,
       // so only check the two phases run end to end.
       const r = await run('mnv2-random', settings({ name: 'mnv2', arch: 'mobilenetv2', inputSize: 32, epochs: 2, headEpochs: 1 }));
-      assert.deepEqual(r.state.history.map((e) => e.phase), ['head', 'finetune']);
+      assert.deepEqual(
+        r.state.history.map((e) => e.phase),
+        ['head', 'finetune'],
+      );
       assert.ok(r.state.history.every((e) => Number.isFinite(e.loss)));
       t.skip(`${BASE} is absent: MobileNetV2 ran on random weights only; the "learns" check needs the ImageNet base`);
       return;
     }
     const r = await run('mnv2', settings({ name: 'mnv2', arch: 'mobilenetv2', base: BASE, epochs: 3, headEpochs: 2 }));
-    assert.ok(r.logs.some((l) => /copied 260 ImageNet weight tensors/.test(l)), r.logs.join('\n'));
+    assert.ok(
+      r.logs.some((l) => /copied 260 ImageNet weight tensors/.test(l)),
+      r.logs.join('\n'),
+    );
     const h = r.state.history;
-    assert.deepEqual(h.map((e) => e.phase), ['head', 'head', 'finetune']);
+    assert.deepEqual(
+      h.map((e) => e.phase),
+      ['head', 'head', 'finetune'],
+    );
     assert.ok(h[1].loss < h[0].loss, `head loss ${h[0].loss} -> ${h[1].loss}`);
     const headBest = Math.max(h[0].val_acc, h[1].val_acc);
     assert.ok(headBest > 0.3, `head val_acc ${headBest.toFixed(3)}`);
@@ -118,16 +159,37 @@ describe('each architecture learns', () => {
     const frozen = await loadTrainedModel(path.join(path.dirname(r.outDir), 'mnv2-frozen'));
     assert.equal(frozen.card.name, 'mnv2-frozen');
     assert.deepEqual(frozen.card.input, { size: 48, channels: 3, normalisation: 'symmetric' });
-    assert.deepEqual(frozen.card.history.map((e) => e.phase), ['head', 'head'].slice(0, frozen.card.history.length));
+    assert.deepEqual(
+      frozen.card.history.map((e) => e.phase),
+      ['head', 'head'].slice(0, frozen.card.history.length),
+    );
     frozen.model.dispose();
   });
 });
 
 describe('rare classes: class weights, oversampling, focal loss; --init', () => {
   // 700 rows: class k has (k + 1) * 25 faces, so class 0 is 7x rarer than class 6.
-  const labels = Uint8Array.from({ length: 700 }, (_, i) => { let k = 0, c = 25; while (i >= c) { k++; c += (k + 1) * 25; } return k; });
-  const skewed = { pixels: new Uint8Array(0), labels, get size() { return labels.length; } };
-  const drawn = (order: Uint32Array) => { const c = new Array(7).fill(0); for (const i of order) c[labels[i]]++; return c; };
+  const labels = Uint8Array.from({ length: 700 }, (_, i) => {
+    let k = 0,
+      c = 25;
+    while (i >= c) {
+      k++;
+      c += (k + 1) * 25;
+    }
+    return k;
+  });
+  const skewed = {
+    pixels: new Uint8Array(0),
+    labels,
+    get size() {
+      return labels.length;
+    },
+  };
+  const drawn = (order: Uint32Array) => {
+    const c = new Array(7).fill(0);
+    for (const i of order) c[labels[i]]++;
+    return c;
+  };
 
   test('class weights average 1 per image; balanced = 1/frequency, sqrt its root', () => {
     for (const mode of ['balanced', 'sqrt'] as const) {
@@ -142,7 +204,10 @@ describe('rare classes: class weights, oversampling, focal loss; --init', () => 
 
   test('an epoch order: a permutation without oversampling; balanced draws every class about equally; same seed, same order', () => {
     const plain = epochOrder(skewed, 'none', 3, 1);
-    assert.deepEqual([...plain].sort((a, b) => a - b), [...Array(700).keys()]);
+    assert.deepEqual(
+      [...plain].sort((a, b) => a - b),
+      [...Array(700).keys()],
+    );
     const bal = epochOrder(skewed, 'balanced', 3, 1);
     assert.equal(bal.length, 700);
     for (const c of drawn(bal)) assert.ok(c > 70 && c < 130, `balanced counts ${drawn(bal).join(' ')}`);
@@ -152,27 +217,39 @@ describe('rare classes: class weights, oversampling, focal loss; --init', () => 
     assert.notDeepEqual(epochOrder(skewed, 'balanced', 3, 2), bal);
   });
 
-  test('focal loss and oversampling train; --init starts from a model folder\'s weights', async () => {
+  test("focal loss and oversampling train; --init starts from a model folder's weights", async () => {
     const first = await run('focal', settings({ name: 'focal', epochs: 3, loss: 'focal', sampling: 'sqrt' }));
     const h = first.state.history;
     assert.ok(h[2].loss < h[0].loss, `focal loss ${h.map((e) => e.loss.toFixed(3)).join(' ')}`);
     assert.ok(first.state.best.val_acc > 0.3, `val_acc ${first.state.best.val_acc}`);
     // Warm start from the artifact: epoch 1 of the new run starts where the old one ended.
     const warm = await run('warm', settings({ name: 'warm', epochs: 1, lr: 1e-4, init: first.outDir }));
-    assert.ok(warm.logs.some((l) => l.includes(`started from the weights in ${first.outDir}`)), warm.logs.join('\n'));
+    assert.ok(
+      warm.logs.some((l) => l.includes(`started from the weights in ${first.outDir}`)),
+      warm.logs.join('\n'),
+    );
     assert.ok(warm.state.history[0].val_acc > 0.3, `warm-started val_acc ${warm.state.history[0].val_acc}`);
     // Its card tells the whole training: the earlier run's epochs, then this one's, numbered on.
-    const before = await readCard(first.outDir), card = await readCard(warm.outDir);
-    assert.deepEqual(card.history.map((e) => e.epoch), [...before.history.map((e) => e.epoch), before.history.length + 1]);
+    const before = await readCard(first.outDir),
+      card = await readCard(warm.outDir);
+    assert.deepEqual(
+      card.history.map((e) => e.epoch),
+      [...before.history.map((e) => e.epoch), before.history.length + 1],
+    );
     assert.equal(card.history.at(-1)!.lr, 1e-4);
     assert.match(card.notes ?? '', /Warm start: epochs 1-\d of the history are the earlier run/);
     // A chain of warm starts from checkpoints keeps the whole history too.
     const third = await run('third', settings({ name: 'third', epochs: 1, lr: 5e-5, init: path.join(warm.runDir, 'checkpoint') }));
     const thirdCard = await readCard(third.outDir);
-    assert.deepEqual(thirdCard.history.map((e) => e.lr), [...card.history.map((e) => e.lr), 5e-5]);
+    assert.deepEqual(
+      thirdCard.history.map((e) => e.lr),
+      [...card.history.map((e) => e.lr), 5e-5],
+    );
     assert.ok(thirdCard.train_seconds! >= card.train_seconds!);
-    await assert.rejects(run('bad-init', settings({ name: 'bad', epochs: 1, cnn: { widths: [4], convsPerBlock: [1], dense: 16 }, init: first.outDir })),
-      /--init .*do not fit this architecture/);
+    await assert.rejects(
+      run('bad-init', settings({ name: 'bad', epochs: 1, cnn: { widths: [4], convsPerBlock: [1], dense: 16 }, init: first.outDir })),
+      /--init .*do not fit this architecture/,
+    );
   });
 });
 
@@ -207,7 +284,10 @@ describe('learning-rate schedules', () => {
 
   test('cosine cycles: a warm restart after each cycle, and the run is not stopped mid-cycle', async () => {
     // Patience 1 would stop a plateau run after any epoch without gain; a cosine run only stops at a cycle's end.
-    const { state } = await run('cycles', settings({ schedule: 'cosine', cosineCycle: 2, epochs: 4, lr: 3e-3, minLr: 1e-5, earlyStopPatience: 1 }));
+    const { state } = await run(
+      'cycles',
+      settings({ schedule: 'cosine', cosineCycle: 2, epochs: 4, lr: 3e-3, minLr: 1e-5, earlyStopPatience: 1 }),
+    );
     const lrs = state.history.map((e) => e.lr);
     assert.equal(lrs.length, 4, `ran ${lrs.length} of 4 epochs`);
     assert.ok(lrs[0] > lrs[1] && lrs[2] > lrs[1] && lrs[2] > lrs[3], lrs.join(', '));
@@ -217,13 +297,22 @@ describe('learning-rate schedules', () => {
 
 describe('weight average (--ema)', () => {
   test('averages each step in, and lends the average to the model only inside withAveraged', async () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3], kernelInitializer: 'zeros', biasInitializer: 'zeros' })] });
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ units: 2, inputShape: [3], kernelInitializer: 'zeros', biasInitializer: 'zeros' })],
+    });
     const avg = new WeightAverage(model, 0.5);
     model.setWeights(model.getWeights().map((w) => tf.onesLike(w)));
     avg.update(1000); // past the ramp-up: decay 0.5
     const inside = await avg.withAveraged(async () => model.getWeights().map((w) => [...w.dataSync()]));
     assert.deepEqual(inside.flat(), new Array(8).fill(0.5));
-    assert.deepEqual(model.getWeights().map((w) => [...w.dataSync()]).flat(), new Array(8).fill(1), 'live weights are back');
+    assert.deepEqual(
+      model
+        .getWeights()
+        .map((w) => [...w.dataSync()])
+        .flat(),
+      new Array(8).fill(1),
+      'live weights are back',
+    );
     avg.update(0); // first step of a run: decay (1 + 0) / 10 = 0.1
     assert.ok(Math.abs(avg.named()[0].tensor.dataSync()[0] - (0.5 * 0.1 + 0.9)) < 1e-6);
     avg.dispose();
@@ -236,20 +325,27 @@ describe('weight average (--ema)', () => {
     const first = await run('ema-resumed', { ...s, epochs: 1 });
     assert.ok((await ls(path.join(first.runDir, 'checkpoint'))).includes('average.bin'));
     const second = await run('ema-resumed', s, true);
-    assert.deepEqual(second.state.history.map((e) => e.val_loss), straight.state.history.map((e) => e.val_loss));
+    assert.deepEqual(
+      second.state.history.map((e) => e.val_loss),
+      straight.state.history.map((e) => e.val_loss),
+    );
     // The artifact holds the average, not the last step's weights (which the checkpoint holds).
     const artifact = await loadModelFolder(second.outDir);
     const live = await loadModelFolder(path.join(second.runDir, 'checkpoint'));
     const differ = artifact.getWeights().some((w, i) => tf.max(tf.abs(tf.sub(w, live.getWeights()[i]))).dataSync()[0] > 1e-6);
-    artifact.dispose(); live.dispose();
+    artifact.dispose();
+    live.dispose();
     assert.ok(differ, 'exported weights equal the live weights');
     const plain = await run('ema-off', { ...s, ema: 0 });
-    assert.notDeepEqual(plain.state.history.map((e) => e.val_loss), straight.state.history.map((e) => e.val_loss));
+    assert.notDeepEqual(
+      plain.state.history.map((e) => e.val_loss),
+      straight.state.history.map((e) => e.val_loss),
+    );
   });
 });
 
 describe('dropout', () => {
-  test('a fresh mask every step (TF.js repeats a fixed seed\'s mask), the same mask for the same step', () => {
+  test("a fresh mask every step (TF.js repeats a fixed seed's mask), the same mask for the same step", () => {
     const model = tf.sequential({ layers: [tf.layers.dropout({ inputShape: [64], rate: 0.5, seed: 7 })] });
     const mask = (step: number) => {
       reseedDropout(model, 1, step);
@@ -271,8 +367,12 @@ describe('--resume continues the same history', () => {
     assert.equal(await adamIterations(first.runDir), 2 * batches);
     const second = await run('resumed', s, true);
     assert.ok(second.logs[0].startsWith('resuming tiny-cnn after epoch 2'), second.logs[0]);
-    const a = straight.state.history, b = second.state.history;
-    assert.deepEqual(b.map((e) => e.epoch), [1, 2, 3, 4]);
+    const a = straight.state.history,
+      b = second.state.history;
+    assert.deepEqual(
+      b.map((e) => e.epoch),
+      [1, 2, 3, 4],
+    );
     // Optimizer state restored: Adam's step count carried on, not restarted.
     assert.equal(await adamIterations(second.runDir), 4 * batches);
     for (let i = 0; i < 4; i++) {
@@ -283,13 +383,29 @@ describe('--resume continues the same history', () => {
   });
 
   test('MobileNetV2: interrupted in the head phase, resumed through fine-tuning', async (t) => {
-    const haveBase = await fs.access(path.join(BASE, 'model.json')).then(() => true, () => false);
-    if (!haveBase) { t.skip(`${BASE} is absent`); return; }
+    const haveBase = await fs.access(path.join(BASE, 'model.json')).then(
+      () => true,
+      () => false,
+    );
+    if (!haveBase) {
+      t.skip(`${BASE} is absent`);
+      return;
+    }
     const s = settings({ name: 'mnv2', arch: 'mobilenetv2', base: BASE, inputSize: 32, epochs: 3, headEpochs: 2 });
     const first = await run('mnv2-resume', { ...s, epochs: 1 });
-    assert.deepEqual(first.state.history.map((e) => e.phase), ['head']);
+    assert.deepEqual(
+      first.state.history.map((e) => e.phase),
+      ['head'],
+    );
     const second = await run('mnv2-resume', s, true);
-    assert.deepEqual(second.state.history.map((e) => [e.epoch, e.phase]), [[1, 'head'], [2, 'head'], [3, 'finetune']]);
+    assert.deepEqual(
+      second.state.history.map((e) => [e.epoch, e.phase]),
+      [
+        [1, 'head'],
+        [2, 'head'],
+        [3, 'finetune'],
+      ],
+    );
     // The fine-tuning optimizer starts fresh (its own variables): 1 epoch of steps.
     assert.equal(await adamIterations(second.runDir), Math.ceil(data.train.size / s.batchSize));
   });
@@ -302,7 +418,13 @@ describe('artifacts', () => {
     assert.deepEqual(await ls(path.dirname(r.outDir)), ['tiny-cnn']);
     assert.deepEqual(await ls(path.dirname(r.runDir)), ['tiny-cnn']);
     assert.deepEqual(await ls(r.runDir), ['checkpoint']);
-    assert.deepEqual(await ls(path.join(r.runDir, 'checkpoint')), ['model.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin']);
+    assert.deepEqual(await ls(path.join(r.runDir, 'checkpoint')), [
+      'model.json',
+      'optimizer.bin',
+      'optimizer.json',
+      'state.json',
+      'weights.bin',
+    ]);
 
     const card = JSON.parse(await fs.readFile(path.join(r.outDir, 'card.json'), 'utf8'));
     for (const key of ['name', 'arch', 'input', 'labels', 'trained_on', 'params', 'created', 'metrics', 'history']) {
@@ -372,11 +494,17 @@ describe('artifacts', () => {
 /** Training faces of the CLI runs (batch 4): epochs of a few seconds, so a signal lands mid-epoch. */
 const FACES = 420;
 
-interface Proc { child: ChildProcess; out: string[]; done: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
+interface Proc {
+  child: ChildProcess;
+  out: string[];
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
 
 function start(script: string, args: string[]): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    cwd: ROOT, env: { ...process.env, TFJS_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { ...process.env, TFJS_BACKEND: 'wasm' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out: string[] = [];
   let partial = '';
@@ -389,7 +517,10 @@ function start(script: string, args: string[]): Proc {
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => { if (partial) out.push(partial); resolve({ code, signal }); });
+    child.on('close', (code, signal) => {
+      if (partial) out.push(partial);
+      resolve({ code, signal });
+    });
   });
   return { child, out, done };
 }
@@ -427,12 +558,35 @@ describe('the train CLI: SIGINT, SIGKILL, --resume', () => {
     big = await makeSyntheticFaces({ trainPerClass: FACES / 7, testPerClass: 6, folders: false, seed: 9 });
     cli = path.join(work, 'cli');
   });
-  after(async () => { await big?.cleanup(); });
+  after(async () => {
+    await big?.cleanup();
+  });
 
   const args = (epochs: number, extra: string[] = []) => [
-    '--arch', 'cnn', '--data', big.csv, '--runs', path.join(cli, 'runs'), '--out', path.join(cli, 'models', 'tiny'),
-    '--name', 'tiny', '--cnn-widths', '4,8', '--cnn-convs', '1,1', '--batch-size', '4', '--epochs', String(epochs),
-    '--no-augment', '--checkpoint-minutes', '0', '--backend', 'wasm', ...extra,
+    '--arch',
+    'cnn',
+    '--data',
+    big.csv,
+    '--runs',
+    path.join(cli, 'runs'),
+    '--out',
+    path.join(cli, 'models', 'tiny'),
+    '--name',
+    'tiny',
+    '--cnn-widths',
+    '4,8',
+    '--cnn-convs',
+    '1,1',
+    '--batch-size',
+    '4',
+    '--epochs',
+    String(epochs),
+    '--no-augment',
+    '--checkpoint-minutes',
+    '0',
+    '--backend',
+    'wasm',
+    ...extra,
   ];
   const ckpt = () => path.join(cli, 'runs', 'tiny', 'checkpoint');
   const batches = Math.ceil(FACES / 4);
@@ -490,7 +644,10 @@ describe('the train CLI: SIGINT, SIGKILL, --resume', () => {
     assert.match(log, /resuming tiny after epoch 2/);
     const card = await readCard(path.join(cli, 'models', 'tiny'));
     const state = await readState();
-    assert.deepEqual(state.history.map((e: { epoch: number }) => e.epoch), [1, 2, 3, 4]);
+    assert.deepEqual(
+      state.history.map((e: { epoch: number }) => e.epoch),
+      [1, 2, 3, 4],
+    );
     assert.equal(state.epoch, 4);
     assert.ok(card.history.length >= 1 && card.history.every((e, i) => e.epoch === i + 1));
     // No temporary folders anywhere (the killed writer's ones were cleared).
@@ -502,7 +659,10 @@ describe('the train CLI: SIGINT, SIGKILL, --resume', () => {
     const p = start('src/cli/train.ts', [...args(2, ['--resume']).map((a) => (a === 'tiny' ? 'nothing-here' : a))]);
     const { code } = await p.done;
     assert.equal(code, 1);
-    assert.ok(p.out.some((l) => /^error: --resume: no checkpoint in /.test(l)), p.out.join('\n'));
+    assert.ok(
+      p.out.some((l) => /^error: --resume: no checkpoint in /.test(l)),
+      p.out.join('\n'),
+    );
   });
 });
 
@@ -518,21 +678,31 @@ describe('evaluation', () => {
       [1, 1, 0, 0, ...z],
       [0, 0, 3, 0, ...z],
       [1, 0, 0, 2, ...z],
-      [0, 0, 0, 0, ...z], [0, 0, 0, 0, ...z], [0, 0, 0, 0, ...z],
+      [0, 0, 0, 0, ...z],
+      [0, 0, 0, 0, ...z],
+      [0, 0, 0, 0, ...z],
     ]);
     assert.equal(m.n, 12);
     assert.equal(m.accuracy, 8 / 12);
     const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
     // angry: tp 2, predicted 4, support 4 -> p 1/2, r 1/2, f1 1/2
-    close(m.per_class.angry.precision, 0.5, 'angry p'); close(m.per_class.angry.recall, 0.5, 'angry r'); close(m.per_class.angry.f1, 0.5, 'angry f1');
+    close(m.per_class.angry.precision, 0.5, 'angry p');
+    close(m.per_class.angry.recall, 0.5, 'angry r');
+    close(m.per_class.angry.f1, 0.5, 'angry f1');
     // disgust: tp 1, predicted 2, support 2 -> 1/2, 1/2, 1/2
     close(m.per_class.disgust.f1, 0.5, 'disgust f1');
     // fear: tp 3, predicted 3, support 3 -> 1, 1, 1
-    close(m.per_class.fear.precision, 1, 'fear p'); close(m.per_class.fear.f1, 1, 'fear f1');
+    close(m.per_class.fear.precision, 1, 'fear p');
+    close(m.per_class.fear.f1, 1, 'fear f1');
     // happy: tp 2, predicted 3, support 3 -> 2/3, 2/3, 2/3
-    close(m.per_class.happy.precision, 2 / 3, 'happy p'); close(m.per_class.happy.recall, 2 / 3, 'happy r'); close(m.per_class.happy.f1, 2 / 3, 'happy f1');
+    close(m.per_class.happy.precision, 2 / 3, 'happy p');
+    close(m.per_class.happy.recall, 2 / 3, 'happy r');
+    close(m.per_class.happy.f1, 2 / 3, 'happy f1');
     assert.deepEqual(m.per_class.sad, { precision: 0, recall: 0, f1: 0, support: 0 });
-    assert.deepEqual(LABELS.map((l) => m.per_class[l].support), [4, 2, 3, 3, 0, 0, 0]);
+    assert.deepEqual(
+      LABELS.map((l) => m.per_class[l].support),
+      [4, 2, 3, 3, 0, 0, 0],
+    );
     // Macro-F1 over all 7 classes (absent ones count as 0).
     close(m.macro_f1, (0.5 + 0.5 + 1 + 2 / 3) / 7, 'macro_f1');
     // argmaxRows: the first maximum wins.
@@ -541,11 +711,19 @@ describe('evaluation', () => {
 
   test('npm run evaluate -- --json: exactly one JSON object of the DESIGN.md shape', async () => {
     const r = await run('evaluate', settings({ epochs: 2 }));
-    const child = spawn('npm', ['run', '--silent', 'evaluate', '--', '--model', r.outDir, '--data', faces.csvGz, '--json', '--backend', 'wasm'],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (b) => { stdout += b; });
-    child.stderr.on('data', (b) => { stderr += b; });
+    const child = spawn(
+      'npm',
+      ['run', '--silent', 'evaluate', '--', '--model', r.outDir, '--data', faces.csvGz, '--json', '--backend', 'wasm'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (b) => {
+      stdout += b;
+    });
+    child.stderr.on('data', (b) => {
+      stderr += b;
+    });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, stderr);
     const lines = stdout.split('\n').filter((l) => l.trim() !== '');
@@ -570,21 +748,29 @@ describe('evaluation', () => {
     assert.deepEqual(report.confusion, mine.confusion);
     assert.equal(report.accuracy, mine.accuracy);
   });
-  test('npm run evaluate measures the model as served: the card\'s flip TTA unless --no-tta', async () => {
+  test("npm run evaluate measures the model as served: the card's flip TTA unless --no-tta", async () => {
     const r = await run('evaluate-tta', settings({ epochs: 1 }));
     const cardFile = path.join(r.outDir, 'card.json');
     const card = JSON.parse(await fs.readFile(cardFile, 'utf8'));
     await fs.writeFile(cardFile, JSON.stringify({ ...card, tta: 'flip' }));
     const evaluate = async (...extra: string[]) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/evaluate.ts', '--model', r.outDir, '--data', faces.csvGz, '--json', '--backend', 'wasm', ...extra],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/evaluate.ts', '--model', r.outDir, '--data', faces.csvGz, '--json', '--backend', 'wasm', ...extra],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stdout = '';
-      child.stdout.on('data', (b) => { stdout += b; });
+      child.stdout.on('data', (b) => {
+        stdout += b;
+      });
       assert.equal(await new Promise<number | null>((resolve) => child.on('close', resolve)), 0);
       return JSON.parse(stdout).confusion as number[][];
     };
     const { model } = await loadTrainedModel(r.outDir);
-    const [withFlip, without] = [await evaluateSplit(model, card.input, data.val, { tta: true }), await evaluateSplit(model, card.input, data.val)];
+    const [withFlip, without] = [
+      await evaluateSplit(model, card.input, data.val, { tta: true }),
+      await evaluateSplit(model, card.input, data.val),
+    ];
     model.dispose();
     assert.notDeepEqual(withFlip.predicted, without.predicted, 'flip TTA changes some predictions of this model');
     assert.deepEqual(await evaluate(), withFlip.confusion);

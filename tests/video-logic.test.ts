@@ -29,7 +29,14 @@ describe('sampling times', () => {
     assert.deepEqual(sampleTimes(0.1, 5), [0]);
   });
   test('no length, an unknown length or no rate gives no samples', () => {
-    for (const [d, fps] of [[0, 5], [NaN, 5], [Infinity, 5], [4, 0], [4, -1]]) assert.deepEqual(sampleTimes(d, fps), []);
+    for (const [d, fps] of [
+      [0, 5],
+      [NaN, 5],
+      [Infinity, 5],
+      [4, 0],
+      [4, -1],
+    ])
+      assert.deepEqual(sampleTimes(d, fps), []);
   });
 });
 
@@ -94,22 +101,49 @@ describe('following faces by box overlap', () => {
 describe('the CSV export', () => {
   const scores = (top: string) => Object.fromEntries(LABELS.map((l) => [l, l === top ? 0.7 : 0.05])) as Record<string, number>;
   const samples = [
-    { time: 0, faces: [{ id: 2, box: { x: 300.4, y: 10, width: 99.6, height: 100 }, label: 'sad', scores: scores('sad') },
-      { id: 1, box: { x: 0, y: 0, width: 100, height: 100 }, label: 'happy', scores: scores('happy') }] },
+    {
+      time: 0,
+      faces: [
+        { id: 2, box: { x: 300.4, y: 10, width: 99.6, height: 100 }, label: 'sad', scores: scores('sad') },
+        { id: 1, box: { x: 0, y: 0, width: 100, height: 100 }, label: 'happy', scores: scores('happy') },
+      ],
+    },
     { time: 0.2, faces: [] },
     { time: 0.4, faces: [{ id: 1, box: { x: 2, y: 0, width: 100, height: 100 }, label: 'happy', scores: scores('happy') }] },
   ];
 
   test('header: time, face, box, the seven probabilities in FER2013 order, top label', () => {
-    assert.deepEqual(CSV_COLUMNS, ['time_s', 'face', 'box_x', 'box_y', 'box_width', 'box_height',
-      'angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral', 'label']);
+    assert.deepEqual(CSV_COLUMNS, [
+      'time_s',
+      'face',
+      'box_x',
+      'box_y',
+      'box_width',
+      'box_height',
+      'angry',
+      'disgust',
+      'fear',
+      'happy',
+      'sad',
+      'surprise',
+      'neutral',
+      'label',
+    ]);
     assert.equal(timelineCsv(samples).split('\n')[0], CSV_COLUMNS.join(','));
   });
 
   test('one row per face per sample, by face id; a sample without faces keeps its time', () => {
     const rows = timelineRows(samples);
     assert.equal(rows.length, 4);
-    assert.deepEqual(rows.map((r) => [r[0], r[1]]), [['0.000', '1'], ['0.000', '2'], ['0.200', ''], ['0.400', '1']]);
+    assert.deepEqual(
+      rows.map((r) => [r[0], r[1]]),
+      [
+        ['0.000', '1'],
+        ['0.000', '2'],
+        ['0.200', ''],
+        ['0.400', '1'],
+      ],
+    );
     assert.deepEqual(rows[1].slice(2, 6), ['300', '10', '100', '100']);
     assert.equal(rows[1][10], '0.7000');
     assert.equal(rows[1][13], 'sad');

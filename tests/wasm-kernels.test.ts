@@ -52,7 +52,8 @@ async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor): Promise<{ data:
 
 /** max |a - b| / max |b|: the relative error of a whole result. */
 function relError(a: Float32Array, b: Float32Array): number {
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < b.length; i++) {
     diff = Math.max(diff, Math.abs(a[i] - b[i]));
     scale = Math.max(scale, Math.abs(b[i]));
@@ -71,7 +72,17 @@ async function assertSameOnBoth(label: string, fn: () => tf.Tensor, tol = TOL): 
   await tf.setBackend('wasm');
 }
 
-interface ConvCase { n: number; h: number; w: number; ci: number; co: number; kh: number; kw: number; stride: [number, number]; pad: Pad }
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  kh: number;
+  kw: number;
+  stride: [number, number];
+  pad: Pad;
+}
 
 const describeCase = (c: ConvCase) =>
   `x ${c.n}x${c.h}x${c.w}x${c.ci}, k ${c.kh}x${c.kw}, out/mult ${c.co}, stride ${c.stride.join('x')}, ${c.pad}`;
@@ -109,9 +120,15 @@ function randomCases(count: number, seed: number): ConvCase[] {
     const k = pick([1, 3, 3, 5]);
     const s = pick([1, 2]);
     const c: ConvCase = {
-      n: pick([1, 1, 2, 3]), h: k + Math.floor(rng() * 10), w: k + Math.floor(rng() * 10),
-      ci: 1 + Math.floor(rng() * 5), co: 1 + Math.floor(rng() * 5), kh: k, kw: k,
-      stride: [s, s], pad: pick(['same', 'valid'] as Pad[]),
+      n: pick([1, 1, 2, 3]),
+      h: k + Math.floor(rng() * 10),
+      w: k + Math.floor(rng() * 10),
+      ci: 1 + Math.floor(rng() * 5),
+      co: 1 + Math.floor(rng() * 5),
+      kh: k,
+      kw: k,
+      stride: [s, s],
+      pad: pick(['same', 'valid'] as Pad[]),
     };
     cases.push(c);
   }
@@ -121,8 +138,7 @@ function randomCases(count: number, seed: number): ConvCase[] {
 const ALL_CASES = [...EDGE_CASES, ...randomCases(14, 2024)];
 
 function convOutShape(c: ConvCase, depthwise: boolean): Shape4 {
-  const info = tf.backend_util.computeConv2DInfo([c.n, c.h, c.w, c.ci], [c.kh, c.kw, c.ci, c.co], c.stride, 1, c.pad,
-    undefined, depthwise);
+  const info = tf.backend_util.computeConv2DInfo([c.n, c.h, c.w, c.ci], [c.kh, c.kw, c.ci, c.co], c.stride, 1, c.pad, undefined, depthwise);
   return [c.n, info.outHeight, info.outWidth, depthwise ? c.ci * c.co : c.co];
 }
 
@@ -132,8 +148,12 @@ function kernelInputs(c: ConvCase, depthwise: boolean, seed: number) {
   const fShape: Shape4 = [c.kh, c.kw, c.ci, c.co];
   const dyShape = convOutShape(c, depthwise);
   return {
-    xShape, fShape, dyShape,
-    x: randomData(sizeOf(xShape), rng), f: randomData(sizeOf(fShape), rng), dy: randomData(sizeOf(dyShape), rng),
+    xShape,
+    fShape,
+    dyShape,
+    x: randomData(sizeOf(xShape), rng),
+    f: randomData(sizeOf(fShape), rng),
+    dy: randomData(sizeOf(dyShape), rng),
   };
 }
 
@@ -167,29 +187,64 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput match cpu', () => {
     test(describeCase(c), async () => {
       const d = kernelInputs(c, false, 100 + i);
       const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
-      await assertSameOnBoth('Conv2DBackpropFilter', () => tf.engine().runKernel('Conv2DBackpropFilter',
-        { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
-        { ...attrs, filterShape: d.fShape }) as tf.Tensor);
-      await assertSameOnBoth('Conv2DBackpropInput', () => tf.engine().runKernel('Conv2DBackpropInput',
-        { dy: tf.tensor4d(d.dy, d.dyShape), filter: tf.tensor4d(d.f, d.fShape) },
-        { ...attrs, inputShape: d.xShape }) as tf.Tensor);
+      await assertSameOnBoth(
+        'Conv2DBackpropFilter',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
+              { ...attrs, filterShape: d.fShape },
+            ) as tf.Tensor,
+      );
+      await assertSameOnBoth(
+        'Conv2DBackpropInput',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: tf.tensor4d(d.dy, d.dyShape), filter: tf.tensor4d(d.f, d.fShape) },
+              { ...attrs, inputShape: d.xShape },
+            ) as tf.Tensor,
+      );
     });
   });
 });
 
 describe('DepthwiseConv2dNativeBackpropFilter / Input match cpu', () => {
   // Channel multiplier 1 (MobileNetV2) and 2 (the general path).
-  const cases = ALL_CASES.flatMap((c) => [{ ...c, co: 1 }, { ...c, co: 2 }]);
+  const cases = ALL_CASES.flatMap((c) => [
+    { ...c, co: 1 },
+    { ...c, co: 2 },
+  ]);
   cases.forEach((c, i) => {
     test(describeCase(c), async () => {
       const d = kernelInputs(c, true, 500 + i);
       const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] };
-      await assertSameOnBoth('DepthwiseConv2dNativeBackpropFilter', () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
-        { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
-        { ...attrs, filterShape: d.fShape }) as tf.Tensor);
-      await assertSameOnBoth('DepthwiseConv2dNativeBackpropInput', () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
-        { dy: tf.tensor4d(d.dy, d.dyShape), filter: tf.tensor4d(d.f, d.fShape) },
-        { ...attrs, inputShape: d.xShape }) as tf.Tensor);
+      await assertSameOnBoth(
+        'DepthwiseConv2dNativeBackpropFilter',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropFilter',
+              { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
+              { ...attrs, filterShape: d.fShape },
+            ) as tf.Tensor,
+      );
+      await assertSameOnBoth(
+        'DepthwiseConv2dNativeBackpropInput',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy: tf.tensor4d(d.dy, d.dyShape), filter: tf.tensor4d(d.f, d.fShape) },
+              { ...attrs, inputShape: d.xShape },
+            ) as tf.Tensor,
+      );
     });
   });
 });
@@ -202,13 +257,17 @@ describe('gradients through the ops (as tf.grads calls the kernels)', () => {
       const dwF = randomData(c.kh * c.kw * c.ci * 2, mulberry32(901));
       for (const which of [0, 1]) {
         await assertSameOnBoth(`conv2d grad ${which}`, () => {
-          const g = tf.grads((x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad))));
+          const g = tf.grads((x: tf.Tensor, f: tf.Tensor) =>
+            tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad))),
+          );
           const out = g([tf.tensor4d(d.x, d.xShape), tf.tensor4d(d.f, d.fShape)]);
           tf.dispose(out[1 - which]);
           return out[which];
         });
         await assertSameOnBoth(`depthwiseConv2d grad ${which}`, () => {
-          const g = tf.grads((x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad))));
+          const g = tf.grads((x: tf.Tensor, f: tf.Tensor) =>
+            tf.sum(tf.square(tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad))),
+          );
           const out = g([tf.tensor4d(d.x, d.xShape), tf.tensor4d(dwF, [c.kh, c.kw, c.ci, 2])]);
           tf.dispose(out[1 - which]);
           return out[which];
@@ -222,7 +281,14 @@ describe('Tile / Sum / Mean fast paths and their fallbacks match cpu', () => {
   const rng = mulberry32(77);
   const tensorOf = (shape: number[], dtype: 'float32' | 'int32' = 'float32') => {
     const data = randomData(sizeOf(shape), rng);
-    return () => (dtype === 'int32' ? tf.tensor(Int32Array.from(data, (v) => Math.round(v * 100)), shape, 'int32') : tf.tensor(data, shape));
+    return () =>
+      dtype === 'int32'
+        ? tf.tensor(
+            Int32Array.from(data, (v) => Math.round(v * 100)),
+            shape,
+            'int32',
+          )
+        : tf.tensor(data, shape);
   };
   const asFloat = (t: tf.Tensor) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
 
@@ -280,13 +346,17 @@ describe('element-wise, batch-norm, pad, identity and cast kernels (wasm-heap-ke
     [[], [2, 3, 17]], // scalar on the left
     [[5], [1]], // shorter than one vector
     [[16], [16]], // same shape, exactly one vector
-    [[2, 3, 17], [2, 3, 17]],
+    [
+      [2, 3, 17],
+      [2, 3, 17],
+    ],
     [[3, 4], [4]], // a real broadcast: the original kernel
   ];
   for (const cmp of compares) {
     for (const [sa, sb] of shapes) {
       test(`${cmp} ${sa.join('x') || 'scalar'} vs ${sb.join('x') || 'scalar'}`, async () => {
-        const a = gridData(sizeOf(sa)), b = gridData(sizeOf(sb));
+        const a = gridData(sizeOf(sa)),
+          b = gridData(sizeOf(sb));
         if (b.length === 1) b[0] = 0.5; // a bound that the grid hits
         if (a.length > 3) a[3] = NaN; // NaN compares false
         await assertSameOnBoth(cmp, () => float(tf[cmp](tf.tensor(a, sa), tf.tensor(b, sb))));
@@ -296,18 +366,40 @@ describe('element-wise, batch-norm, pad, identity and cast kernels (wasm-heap-ke
   test('int32 comparison: the original kernel', async () => {
     await assertSameOnBoth('int32', () => float(tf.lessEqual(tf.tensor1d([1, 5, -2, 7], 'int32'), tf.scalar(5, 'int32'))));
   });
-  for (const [sa, sb] of [[[41], [41]], [[2, 19], [2, 19]], [[3, 4], [4]]] as Array<[number[], number[]]>) {
+  for (const [sa, sb] of [
+    [[41], [41]],
+    [
+      [2, 19],
+      [2, 19],
+    ],
+    [[3, 4], [4]],
+  ] as Array<[number[], number[]]>) {
     test(`logicalAnd ${sa.join('x')} and ${sb.join('x')}`, async () => {
-      const a = gridData(sizeOf(sa)), b = gridData(sizeOf(sb));
+      const a = gridData(sizeOf(sa)),
+        b = gridData(sizeOf(sb));
       await assertSameOnBoth('logicalAnd', () => float(tf.logicalAnd(tf.greater(tf.tensor(a, sa), 0), tf.greater(tf.tensor(b, sb), 0))));
     });
   }
-  for (const [sc, st] of [[[37], [37]], [[2, 3, 17], [2, 3, 17]], [[2], [2, 5]]] as Array<[number[], number[]]>) {
+  for (const [sc, st] of [
+    [[37], [37]],
+    [
+      [2, 3, 17],
+      [2, 3, 17],
+    ],
+    [[2], [2, 5]],
+  ] as Array<[number[], number[]]>) {
     test(`where ${sc.join('x')} ? ${st.join('x')} : ${st.join('x')}`, async () => {
-      const c = gridData(sizeOf(sc)), t = randomData(sizeOf(st), rng), e = randomData(sizeOf(st), rng);
+      const c = gridData(sizeOf(sc)),
+        t = randomData(sizeOf(st), rng),
+        e = randomData(sizeOf(st), rng);
       // The kernel itself: a rank-1 condition picking rows is its own case (the original kernel).
-      await assertSameOnBoth('where', () => tf.engine().runKernel('Select',
-        { condition: tf.greater(tf.tensor(c, sc), 0), t: tf.tensor(t, st), e: tf.tensor(e, st) }) as tf.Tensor);
+      await assertSameOnBoth(
+        'where',
+        () =>
+          tf
+            .engine()
+            .runKernel('Select', { condition: tf.greater(tf.tensor(c, sc), 0), t: tf.tensor(t, st), e: tf.tensor(e, st) }) as tf.Tensor,
+      );
     });
   }
   const norms: Array<[string, number[], number[] | null, boolean]> = [
@@ -320,15 +412,48 @@ describe('element-wise, batch-norm, pad, identity and cast kernels (wasm-heap-ke
     test(`batchNorm ${label}`, async () => {
       const x = randomData(sizeOf(xs), rng).map((v) => v * 3 + 1);
       const p = (off: number) => Float32Array.from({ length: sizeOf(ps!) }, (_, i) => off + 0.3 * Math.sin(i + off));
-      await assertSameOnBoth('batchNorm', () => tf.batchNorm(tf.tensor(x, xs), tf.tensor(p(1), ps!), tf.tensor(p(2), ps!),
-        affine ? tf.tensor(p(0.5), ps!) : undefined, affine ? tf.tensor(p(1.5), ps!) : undefined, 1e-3));
+      await assertSameOnBoth('batchNorm', () =>
+        tf.batchNorm(
+          tf.tensor(x, xs),
+          tf.tensor(p(1), ps!),
+          tf.tensor(p(2), ps!),
+          affine ? tf.tensor(p(0.5), ps!) : undefined,
+          affine ? tf.tensor(p(1.5), ps!) : undefined,
+          1e-3,
+        ),
+      );
     });
   }
   const pads: Array<[number[], Array<[number, number]>, number]> = [
-    [[2, 5, 6, 3], [[0, 0], [0, 1], [0, 1], [0, 0]], 0], // Keras's correct_pad before a stride-2 conv
-    [[2, 3, 4, 3], [[1, 2], [0, 0], [2, 1], [1, 0]], 1.5], // every axis, the channel axis too
+    [
+      [2, 5, 6, 3],
+      [
+        [0, 0],
+        [0, 1],
+        [0, 1],
+        [0, 0],
+      ],
+      0,
+    ], // Keras's correct_pad before a stride-2 conv
+    [
+      [2, 3, 4, 3],
+      [
+        [1, 2],
+        [0, 0],
+        [2, 1],
+        [1, 0],
+      ],
+      1.5,
+    ], // every axis, the channel axis too
     [[7], [[3, 2]], -1],
-    [[2, 3], [[0, 0], [0, 0]], 0],
+    [
+      [2, 3],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+      0,
+    ],
   ];
   for (const [xs, paddings, value] of pads) {
     test(`pad ${xs.join('x')} by ${JSON.stringify(paddings)} with ${value}`, async () => {
@@ -337,7 +462,18 @@ describe('element-wise, batch-norm, pad, identity and cast kernels (wasm-heap-ke
     });
   }
   test('pad int32: the original kernel', async () => {
-    await assertSameOnBoth('pad int32', () => float(tf.pad(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), [[1, 0], [0, 1]], 7)));
+    await assertSameOnBoth('pad int32', () =>
+      float(
+        tf.pad(
+          tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'),
+          [
+            [1, 0],
+            [0, 1],
+          ],
+          7,
+        ),
+      ),
+    );
   });
   test('Identity shares the data: a clone outlives its source and stays intact', async () => {
     await tf.setBackend('wasm');
@@ -385,8 +521,24 @@ describe('whole-model gradients match cpu', () => {
   // The custom CNN is compared in training mode (batch-norm statistics and
   // their gradients through the Sum/Mean/Tile fast paths included).
   const cases: Array<[string, () => tf.LayersModel, number, number, number, boolean, number]> = [
-    ['custom CNN (training mode)', () => buildCustomCnn({ widths: [4, 8], convsPerBlock: [1, 2], dense: 8, seed: 3, dropout: 0, inputSize: 48 }), 48, 1, 4, true, 1e-3],
-    ['MobileNetV2 at 64x64 (inference-mode batch norm)', () => buildMobileNetV2({ inputSize: 64, seed: 3, dropout: 0 }), 64, 3, 2, false, TOL],
+    [
+      'custom CNN (training mode)',
+      () => buildCustomCnn({ widths: [4, 8], convsPerBlock: [1, 2], dense: 8, seed: 3, dropout: 0, inputSize: 48 }),
+      48,
+      1,
+      4,
+      true,
+      1e-3,
+    ],
+    [
+      'MobileNetV2 at 64x64 (inference-mode batch norm)',
+      () => buildMobileNetV2({ inputSize: 64, seed: 3, dropout: 0 }),
+      64,
+      3,
+      2,
+      false,
+      TOL,
+    ],
   ];
   for (const [name, build, size, channels, n, training, tol] of cases) {
     test(name, async () => {
@@ -402,8 +554,10 @@ describe('whole-model gradients match cpu', () => {
         await tf.setBackend(backend);
         const model = build();
         model.setWeights(snapshot.map((w) => tf.tensor(w.data, w.shape)));
-        const { value, grads: g } = tf.variableGrads(() => lossOf(model, tf.tensor4d(x, [n, size, size, channels]), labels, training),
-          model.trainableWeights.map((v) => v.read() as tf.Variable));
+        const { value, grads: g } = tf.variableGrads(
+          () => lossOf(model, tf.tensor4d(x, [n, size, size, channels]), labels, training),
+          model.trainableWeights.map((v) => v.read() as tf.Variable),
+        );
         const out = await Promise.all(Object.values(g).map(async (t) => Float32Array.from(await t.data())));
         tf.dispose([value, ...Object.values(g)]);
         model.dispose();
@@ -415,15 +569,22 @@ describe('whole-model gradients match cpu', () => {
       ref.forEach((r, i) => {
         // Per weight tensor, relative to its largest gradient; an absolute floor
         // for gradients that are zero in exact arithmetic (a beta before batch norm).
-        let diff = 0, scale = 0;
-        for (let k = 0; k < r.length; k++) { diff = Math.max(diff, Math.abs(got[i][k] - r[k])); scale = Math.max(scale, Math.abs(r[k])); }
-        assert.ok(diff <= tol * scale + 1e-6, `${name}: weight ${i}: max difference ${diff.toExponential(2)}, scale ${scale.toExponential(2)}`);
+        let diff = 0,
+          scale = 0;
+        for (let k = 0; k < r.length; k++) {
+          diff = Math.max(diff, Math.abs(got[i][k] - r[k]));
+          scale = Math.max(scale, Math.abs(r[k]));
+        }
+        assert.ok(
+          diff <= tol * scale + 1e-6,
+          `${name}: weight ${i}: max difference ${diff.toExponential(2)}, scale ${scale.toExponential(2)}`,
+        );
       });
     });
   }
 });
 
-describe('BatchMatMul with transposed operands (a dense layer\'s gradient) matches cpu', () => {
+describe("BatchMatMul with transposed operands (a dense layer's gradient) matches cpu", () => {
   const rng = mulberry32(321);
   const cases: Array<[number[], number[], boolean, boolean]> = [
     [[5, 7], [5, 3], true, false], // dW = x^T @ dy
@@ -434,7 +595,8 @@ describe('BatchMatMul with transposed operands (a dense layer\'s gradient) match
   ];
   for (const [sa, sb, ta, tb] of cases) {
     test(`${sa.join('x')}${ta ? '^T' : ''} @ ${sb.join('x')}${tb ? '^T' : ''}`, async () => {
-      const a = randomData(sizeOf(sa), rng), b = randomData(sizeOf(sb), rng);
+      const a = randomData(sizeOf(sa), rng),
+        b = randomData(sizeOf(sb), rng);
       await assertSameOnBoth('matMul', () => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb), ta, tb));
     });
   }
@@ -458,28 +620,39 @@ describe('MaxPoolGrad (wasm-heap-kernels.ts) matches cpu, ties included', () => 
         const x = data === 'ties' ? tied(sizeOf(shape)) : randomData(sizeOf(shape), rng);
         const yShape = tf.tidy(() => tf.maxPool(tf.zeros(shape) as tf.Tensor4D, f, s, pad).shape);
         const w = randomData(sizeOf(yShape), rng);
-        await assertSameOnBoth(`maxPool grad ${shape.join('x')}`, () => tf.grad((t: tf.Tensor) =>
-          tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, f, s, pad), tf.tensor(w, yShape))))(tf.tensor(x, shape)));
+        await assertSameOnBoth(`maxPool grad ${shape.join('x')}`, () =>
+          tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, f, s, pad), tf.tensor(w, yShape))))(tf.tensor(x, shape)),
+        );
       });
     }
   }
   test('a window of only -Infinity passes nothing back (as on cpu)', async () => {
     const x = Float32Array.from({ length: 16 }, (_, i) => (i < 8 ? -Infinity : i));
-    await assertSameOnBoth('maxPool grad -Infinity', () => tf.grad((t: tf.Tensor) =>
-      tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(tf.tensor(x, [1, 4, 4, 1])));
+    await assertSameOnBoth('maxPool grad -Infinity', () =>
+      tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(tf.tensor(x, [1, 4, 4, 1])),
+    );
   });
 });
 
 describe('no tensor leaks in a training step', () => {
   const cases: Array<[string, () => { model: tf.LayersModel; first: string | null; spec: typeof CNN_INPUT }]> = [
     ['custom CNN', () => ({ model: buildCustomCnn({ widths: [4, 8], convsPerBlock: [1, 1], dense: 8 }), first: null, spec: CNN_INPUT })],
-    ['MobileNetV2, head on the frozen base', () => ({ model: buildMobileNetV2({ inputSize: 32 }), first: 'global_average_pooling2d', spec: mobilenetInput(32) })],
-    ['MobileNetV2, fine-tuning from block 8', () => ({ model: buildMobileNetV2({ inputSize: 32 }), first: 'block_8_expand', spec: mobilenetInput(32) })],
-    ['MobileNetV2 as the runs build it (inference-mode batch norm), fine-tuning from block 3', () => {
-      const model = buildMobileNetV2({ inputSize: 32 });
-      keepBatchNormInInference(model);
-      return { model, first: 'block_3_expand', spec: mobilenetInput(32) };
-    }],
+    [
+      'MobileNetV2, head on the frozen base',
+      () => ({ model: buildMobileNetV2({ inputSize: 32 }), first: 'global_average_pooling2d', spec: mobilenetInput(32) }),
+    ],
+    [
+      'MobileNetV2, fine-tuning from block 8',
+      () => ({ model: buildMobileNetV2({ inputSize: 32 }), first: 'block_8_expand', spec: mobilenetInput(32) }),
+    ],
+    [
+      'MobileNetV2 as the runs build it (inference-mode batch norm), fine-tuning from block 3',
+      () => {
+        const model = buildMobileNetV2({ inputSize: 32 });
+        keepBatchNormInInference(model);
+        return { model, first: 'block_3_expand', spec: mobilenetInput(32) };
+      },
+    ],
   ];
   for (const [name, make] of cases) {
     test(name, async () => {
@@ -503,8 +676,12 @@ describe('no tensor leaks in a training step', () => {
 
 describe('a real training run on wasm learns', () => {
   let data: SyntheticFaces;
-  before(async () => { data = await makeSyntheticFaces({ trainPerClass: 40, testPerClass: 10, folders: false, seed: 11 }); });
-  after(async () => { await data?.cleanup(); });
+  before(async () => {
+    data = await makeSyntheticFaces({ trainPerClass: 40, testPerClass: 10, folders: false, seed: 11 });
+  });
+  after(async () => {
+    await data?.cleanup();
+  });
 
   test('a small conv + depthwise (multiplier 2) net: loss falls, accuracy well above chance', async () => {
     await tf.setBackend('wasm');
@@ -512,35 +689,69 @@ describe('a real training run on wasm learns', () => {
     // Every gradient kernel of wasm-gradients.ts is on this path: strided conv, depthwise
     // with multiplier 2 (both gradients), 1x1 conv, batch norm.
     const input = tf.input({ shape: [48, 48, 1] });
-    let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    let x = tf.layers
+      .conv2d({
+        filters: 8,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+      })
+      .apply(input) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
-    x = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, depthMultiplier: 2, padding: 'valid', useBias: false, depthwiseInitializer: tf.initializers.heNormal({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .depthwiseConv2d({
+        kernelSize: 3,
+        strides: 2,
+        depthMultiplier: 2,
+        padding: 'valid',
+        useBias: false,
+        depthwiseInitializer: tf.initializers.heNormal({ seed: 2 }),
+      })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
-    x = tf.layers.conv2d({ filters: 16, kernelSize: 1, kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({ filters: 16, kernelSize: 1, kernelInitializer: tf.initializers.heNormal({ seed: 3 }) })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
-    const out = tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(x) as tf.SymbolicTensor;
+    const out = tf.layers
+      .dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) })
+      .apply(x) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
 
     const train = data.splits.Training!;
     const val = data.splits.PublicTest!;
     const opt = tf.train.adam(3e-3);
     const weights = new Array(7).fill(1);
-    const n = train.labels.length, batch = 16;
+    const n = train.labels.length,
+      batch = 16;
     const order = Array.from({ length: n }, (_, i) => i);
     const rng = mulberry32(3);
     const epochLoss: number[] = [];
     for (let epoch = 0; epoch < 5; epoch++) {
-      for (let i = n - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
       let sum = 0;
       for (let b = 0; b < n; b += batch) {
         const idx = order.slice(b, b + batch);
         const faces = new Float32Array(idx.length * FACE_PIXELS);
         idx.forEach((k, i) => faces.set(train.pixels.subarray(k * FACE_PIXELS, (k + 1) * FACE_PIXELS), i * FACE_PIXELS));
-        const { loss } = trainStep({ bottom: null, top: model }, opt, faces, Int32Array.from(idx, (k) => train.labels[k]), FULL_SIZE_GREY, weights, { smoothing: 0, focalGamma: 0 });
+        const { loss } = trainStep(
+          { bottom: null, top: model },
+          opt,
+          faces,
+          Int32Array.from(idx, (k) => train.labels[k]),
+          FULL_SIZE_GREY,
+          weights,
+          { smoothing: 0, focalGamma: 0 },
+        );
         sum += loss * idx.length;
       }
       epochLoss.push(sum / n);
@@ -550,7 +761,9 @@ describe('a real training run on wasm learns', () => {
     model.dispose();
     assert.ok(epochLoss.every(Number.isFinite), `loss not finite: ${epochLoss}`);
     assert.ok(epochLoss[4] < epochLoss[0] * 0.7, `loss did not fall: ${epochLoss.map((l) => l.toFixed(3)).join(' ')}`);
-    assert.ok(r.accuracy > 0.4, `validation accuracy ${r.accuracy.toFixed(3)} (chance 0.143), losses ${epochLoss.map((l) => l.toFixed(3)).join(' ')}`);
+    assert.ok(
+      r.accuracy > 0.4,
+      `validation accuracy ${r.accuracy.toFixed(3)} (chance 0.143), losses ${epochLoss.map((l) => l.toFixed(3)).join(' ')}`,
+    );
   });
-
 });

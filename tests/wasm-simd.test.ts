@@ -13,8 +13,10 @@ import { simdOps } from '../src/tf/wasm-simd.js';
 
 test('kernels.wasm is the assembled kernels.wat', async () => {
   const [built, committed] = await Promise.all([assembleKernels(), readFile(KERNELS_WASM)]);
-  assert.ok(Buffer.from(built).equals(committed),
-    'src/tf/simd/kernels.wasm does not match kernels.wat: run `npm run build:wasm` and commit the .wasm');
+  assert.ok(
+    Buffer.from(built).equals(committed),
+    'src/tf/simd/kernels.wasm does not match kernels.wat: run `npm run build:wasm` and commit the .wasm',
+  );
 });
 
 test('the wasm backend loads the SIMD kernels', async () => {
@@ -22,12 +24,17 @@ test('the wasm backend loads the SIMD kernels', async () => {
   const ops = simdOps(tf.backend());
   assert.ok(ops, 'simdOps returned null: kernels.wasm missing, invalid, or the backend layout changed');
   // A smoke check on the heap: 20 floats (one 16-lane step and a scalar tail) against 0.
-  const n = 20, x = ops.scratch(n), out = ops.scratch(n);
+  const n = 20,
+    x = ops.scratch(n),
+    out = ops.scratch(n);
   try {
     const xs = new Float32Array(ops.memory.buffer, x, n);
     xs.set(Array.from({ length: n }, (_, i) => i - 10));
     ops.cmpScalar.ge(x, 0, out, n);
-    assert.deepEqual([...new Uint8Array(ops.memory.buffer, out, n)], Array.from({ length: n }, (_, i) => Number(i >= 10)));
+    assert.deepEqual(
+      [...new Uint8Array(ops.memory.buffer, out, n)],
+      Array.from({ length: n }, (_, i) => Number(i >= 10)),
+    );
   } finally {
     ops.free(x);
     ops.free(out);

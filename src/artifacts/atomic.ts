@@ -8,7 +8,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -23,14 +28,21 @@ export async function recoverFolder(dir: string): Promise<void> {
   const parent = path.dirname(path.resolve(dir));
   const prefix = `.${path.basename(dir)}.tmp-`;
   let names: string[];
-  try { names = await fs.readdir(parent); } catch { return; }
+  try {
+    names = await fs.readdir(parent);
+  } catch {
+    return;
+  }
   const stale = names.filter((n) => {
     if (!n.startsWith(prefix)) return false;
     const pid = Number(n.slice(prefix.length).split('-')[0]);
     return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid);
   });
   if (stale.length === 0) return;
-  const hasDir = await fs.stat(dir).then(() => true, () => false);
+  const hasDir = await fs.stat(dir).then(
+    () => true,
+    () => false,
+  );
   if (!hasDir) {
     // A new folder is renamed aside to .old only once the new one is complete.
     const swapped = stale.find((n) => !n.endsWith('.old') && stale.includes(`${n}.old`));
@@ -51,11 +63,21 @@ export async function writeFolderAtomically(dir: string, files: Record<string, s
   try {
     for (const [name, content] of Object.entries(files)) {
       const fh = await fs.open(path.join(tmp, name), 'w');
-      try { await fh.writeFile(content); await fh.sync(); } finally { await fh.close(); }
+      try {
+        await fh.writeFile(content);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
     const old = `${tmp}.old`;
     let hadOld = false;
-    try { await fs.rename(dir, old); hadOld = true; } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    try {
+      await fs.rename(dir, old);
+      hadOld = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
     await fs.rename(tmp, dir);
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
   } catch (e) {

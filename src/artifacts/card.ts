@@ -61,57 +61,64 @@ export const historyEntrySchema = z.object({
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
 /** What `npm run calibrate` writes (inference/calibration.ts applies it). */
-export const calibrationSchema = z.object({
-  /** Divides the log-probabilities before the softmax; 1 = unchanged. */
-  temperature: z.number().positive().max(100),
-  /** Expected calibration error (15 equal-width bins of the top score) before and after, on `fitted_on`. */
-  ece_before: z.number(),
-  ece_after: z.number(),
-  /** Mean negative log-likelihood before and after (what the fit minimises). */
-  nll_before: z.number().optional(),
-  nll_after: z.number().optional(),
-  /** The rows it was fitted on, e.g. "fer2013.csv.gz PublicTest (3589 faces)". */
-  fitted_on: z.string(),
-  created: z.string().optional(),
-}).loose();
+export const calibrationSchema = z
+  .object({
+    /** Divides the log-probabilities before the softmax; 1 = unchanged. */
+    temperature: z.number().positive().max(100),
+    /** Expected calibration error (15 equal-width bins of the top score) before and after, on `fitted_on`. */
+    ece_before: z.number(),
+    ece_after: z.number(),
+    /** Mean negative log-likelihood before and after (what the fit minimises). */
+    nll_before: z.number().optional(),
+    nll_after: z.number().optional(),
+    /** The rows it was fitted on, e.g. "fer2013.csv.gz PublicTest (3589 faces)". */
+    fitted_on: z.string(),
+    created: z.string().optional(),
+  })
+  .loose();
 export type CalibrationCard = z.infer<typeof calibrationSchema>;
 
 /**
  * models/<name>/card.json. The fields consumers rely on come first, so a broken card is reported by the
  * first of them that is wrong.
  */
-export const modelCardSchema = z.object({
-  name: z.string().min(1),
-  /** The architecture it was trained as (training/architectures), or ENSEMBLE_ARCH. */
-  arch: z.string(),
-  input: inputSpecSchema,
-  /** Always FER2013's order (checked by readCard). */
-  labels: z.array(z.string()).length(LABELS.length),
-  /**
-   * Ensembles only: the sibling model folders whose probabilities (each as served: its own
-   * TTA and temperature) are averaged. Such a folder holds card.json alone.
-   */
-  members: z.array(z.string().regex(/^[\w.-]+$/, 'a model folder name')).min(2).optional(),
-  /** Test-time augmentation the demo should use. */
-  tta: z.enum(['none', 'flip']).optional(),
-  /** Temperature scaling fitted by `npm run calibrate`. */
-  calibration: calibrationSchema.optional(),
-  trained_on: z.string(),
-  params: z.number(),
-  created: z.string(),
-  /** Figures per split: PublicTest, or `validation` for a held-out part of Training. */
-  metrics: z.partialRecord(z.enum([...USAGES, 'validation']), splitMetricsSchema),
-  history: z.array(historyEntrySchema),
-  /** The run's settings (optimizer, lr, augmentation, seed, ...) as training saved them. */
-  settings: z.record(z.string(), z.unknown()).optional(),
-  /** The command that trained the model (paths shortened to file names). */
-  command: z.string().optional(),
-  /** Wall time of the whole training in seconds. */
-  train_seconds: z.number().optional(),
-  /** Weight quantisation applied when saving, if any. */
-  quantization: z.enum(['float16', 'uint8']).nullable().optional(),
-  notes: z.string().optional(),
-}).loose();
+export const modelCardSchema = z
+  .object({
+    name: z.string().min(1),
+    /** The architecture it was trained as (training/architectures), or ENSEMBLE_ARCH. */
+    arch: z.string(),
+    input: inputSpecSchema,
+    /** Always FER2013's order (checked by readCard). */
+    labels: z.array(z.string()).length(LABELS.length),
+    /**
+     * Ensembles only: the sibling model folders whose probabilities (each as served: its own
+     * TTA and temperature) are averaged. Such a folder holds card.json alone.
+     */
+    members: z
+      .array(z.string().regex(/^[\w.-]+$/, 'a model folder name'))
+      .min(2)
+      .optional(),
+    /** Test-time augmentation the demo should use. */
+    tta: z.enum(['none', 'flip']).optional(),
+    /** Temperature scaling fitted by `npm run calibrate`. */
+    calibration: calibrationSchema.optional(),
+    trained_on: z.string(),
+    params: z.number(),
+    created: z.string(),
+    /** Figures per split: PublicTest, or `validation` for a held-out part of Training. */
+    metrics: z.partialRecord(z.enum([...USAGES, 'validation']), splitMetricsSchema),
+    history: z.array(historyEntrySchema),
+    /** The run's settings (optimizer, lr, augmentation, seed, ...) as training saved them. */
+    settings: z.record(z.string(), z.unknown()).optional(),
+    /** The command that trained the model (paths shortened to file names). */
+    command: z.string().optional(),
+    /** Wall time of the whole training in seconds. */
+    train_seconds: z.number().optional(),
+    /** Weight quantisation applied when saving, if any. */
+    quantization: z.enum(['float16', 'uint8']).nullable().optional(),
+    notes: z.string().optional(),
+  })
+  .loose();
 export type ModelCard = z.infer<typeof modelCardSchema>;
 
 /** Checks a parsed card.json; throws with the first problem in words a person can act on. */

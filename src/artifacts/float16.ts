@@ -8,7 +8,10 @@ import type { tf } from '../tf/backend.js';
 export type Quantization = 'float16' | null;
 
 /** Re-encodes float32 weights as float16 (the TF.js loader decodes them). */
-export function quantizeFloat16(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+export function quantizeFloat16(
+  specs: tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
   const parts: Uint8Array[] = [];
   const outSpecs: tf.io.WeightsManifestEntry[] = [];
   let off = 0;
@@ -29,7 +32,10 @@ export function quantizeFloat16(specs: tf.io.WeightsManifestEntry[], data: Array
   }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.byteLength; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
   return { specs: outSpecs, data: out.buffer };
 }
 
@@ -52,11 +58,11 @@ function toHalf(v: number): number {
     let half = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
+    if (rem > mid || (rem === mid && half & 1)) half++;
     return sign | half;
   }
   let half = sign | (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
   return half;
 }

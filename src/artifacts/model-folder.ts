@@ -26,17 +26,22 @@ function concatBuffers(data: ArrayBuffer | ArrayBuffer[]): ArrayBuffer {
   const total = data.reduce((s, b) => s + b.byteLength, 0);
   const out = new Uint8Array(total);
   let off = 0;
-  for (const b of data) { out.set(new Uint8Array(b), off); off += b.byteLength; }
+  for (const b of data) {
+    out.set(new Uint8Array(b), off);
+    off += b.byteLength;
+  }
   return out.buffer;
 }
 
 /** Serialises a model into the files of a TF.js layers-model folder. */
 export async function modelFiles(model: tf.LayersModel, quantization: Quantization = null): Promise<Record<string, string | Uint8Array>> {
   let captured: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    captured = artifacts;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const art = captured as unknown as tf.io.ModelArtifacts;
   let specs = art.weightSpecs ?? [];
   let data = concatBuffers((art.weightData ?? new ArrayBuffer(0)) as ArrayBuffer | ArrayBuffer[]);
@@ -52,8 +57,12 @@ export async function modelFiles(model: tf.LayersModel, quantization: Quantizati
 }
 
 /** Saves `model` (and any extra files, e.g. card.json) to `dir` atomically. */
-export async function saveModelFolder(dir: string, model: tf.LayersModel,
-  extra: Record<string, string | Uint8Array> = {}, quantization: Quantization = null): Promise<void> {
+export async function saveModelFolder(
+  dir: string,
+  model: tf.LayersModel,
+  extra: Record<string, string | Uint8Array> = {},
+  quantization: Quantization = null,
+): Promise<void> {
   await writeFolderAtomically(dir, { ...(await modelFiles(model, quantization)), ...extra });
 }
 
@@ -85,11 +94,13 @@ export async function readModelArtifacts(modelJsonPath: string): Promise<tf.io.M
 export async function loadModelFromFiles(files: Record<string, string | Uint8Array>): Promise<tf.LayersModel> {
   const json = JSON.parse(files['model.json'] as string) as ModelJson;
   const bin = files['weights.bin'] as Uint8Array;
-  return tf.loadLayersModel(tf.io.fromMemory({
-    modelTopology: json.modelTopology,
-    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
-  }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
+    }),
+  );
 }
 
 /** Loads a layers model from a folder (or a model.json path) on disk. */
@@ -105,7 +116,11 @@ export async function loadModelFrom(pathOrUrl: string): Promise<tf.LayersModel> 
   return loadModelFolder(pathOrUrl);
 }
 
-export interface LoadedModelFolder { dir: string; card: ModelCard; model: tf.LayersModel }
+export interface LoadedModelFolder {
+  dir: string;
+  card: ModelCard;
+  model: tf.LayersModel;
+}
 
 /** Loads a trained network's folder: the card and the model, checked to agree (an ensemble: inference/registry.ts). */
 export async function loadTrainedModel(dir: string): Promise<LoadedModelFolder> {

@@ -40,7 +40,9 @@ export async function benchImages(): Promise<BenchImages> {
   const demo = demoPhotosDir();
   if (!demo) {
     const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#6080a0' } })
-      .composite([{ input: await sharp(drawnFace(400)).png().toBuffer(), gravity: 'centre' }]).jpeg({ quality: 90 }).toBuffer();
+      .composite([{ input: await sharp(drawnFace(400)).png().toBuffer(), gravity: 'centre' }])
+      .jpeg({ quality: 90 })
+      .toBuffer();
     const face48 = await sharp(drawnFace(FACE_SIZE)).greyscale().png().toBuffer();
     return { photo, face48, source: 'a drawn face (the @vladmandic/face-api demo photos are not installed)' };
   }
@@ -49,7 +51,13 @@ export async function benchImages(): Promise<BenchImages> {
   const regions = await findFaces(image, { maxFaces: 1 });
   const face = regions.length
     ? (await cropFaces(image, regions)).subarray(0, FACE_SIZE * FACE_SIZE)
-    : (await sharp(drawnFace(FACE_SIZE)).greyscale().raw().toBuffer());
-  const face48 = await sharp(Buffer.from(face), { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } }).png().toBuffer();
-  return { photo, face48, source: `@vladmandic/face-api demo/sample3.jpg (640x480 crop; the 48x48 face ${regions.length ? 'cut out by our detector' : 'drawn: no face found'})` };
+    : await sharp(drawnFace(FACE_SIZE)).greyscale().raw().toBuffer();
+  const face48 = await sharp(Buffer.from(face), { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } })
+    .png()
+    .toBuffer();
+  return {
+    photo,
+    face48,
+    source: `@vladmandic/face-api demo/sample3.jpg (640x480 crop; the 48x48 face ${regions.length ? 'cut out by our detector' : 'drawn: no face found'})`,
+  };
 }

@@ -27,8 +27,15 @@ export async function benchModels(modelsDir: string, log: (m: string) => void): 
   log(`bench: no model in ${modelsDir}; timing an untrained custom CNN of the default architecture instead`);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ekspresi-bench-'));
   const card: ModelCard = {
-    name: 'custom-cnn-untrained', arch: 'cnn', input: CNN_INPUT, labels: [...LABELS], trained_on: 'nothing (bench stand-in)',
-    params: 0, created: new Date().toISOString(), metrics: {}, history: [],
+    name: 'custom-cnn-untrained',
+    arch: 'cnn',
+    input: CNN_INPUT,
+    labels: [...LABELS],
+    trained_on: 'nothing (bench stand-in)',
+    params: 0,
+    created: new Date().toISOString(),
+    metrics: {},
+    history: [],
   };
   await saveModelFolder(path.join(dir, card.name), buildCustomCnn(), { 'card.json': JSON.stringify(card) });
   return { dir, registry: await loadRegistry(dir, log), standIn: true, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };

@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVE = path.join(ROOT, 'src', 'cli', 'serve.ts');
 
-export interface ChildExit { code: number | null; signal: NodeJS.Signals | null }
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 export interface ChildServer {
   child: ChildProcess;
@@ -38,8 +41,12 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
   const args = ['--import', 'tsx', SERVE, '--port', '0', '--host', '127.0.0.1', ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<ChildExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
   const url = await new Promise<string>((resolve, reject) => {
@@ -50,9 +57,15 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
     }, options.timeoutMs ?? 180_000);
     const onData = () => {
       const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) { cleanup(); resolve(`http://127.0.0.1:${m[1]}`); }
+      if (m) {
+        cleanup();
+        resolve(`http://127.0.0.1:${m[1]}`);
+      }
     };
-    const onExit = (code: number | null) => { cleanup(); reject(new Error(`the server exited (code ${code}) before it listened:\n${out}`)); };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`the server exited (code ${code}) before it listened:\n${out}`));
+    };
     function cleanup() {
       clearTimeout(timer);
       child.stdout!.off('data', onData);
@@ -64,7 +77,10 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
   const listeningMs = performance.now() - t0;
 
   return {
-    child, url, listeningMs, exited,
+    child,
+    url,
+    listeningMs,
+    exited,
     output: () => out,
     async stop(signal = 'SIGTERM') {
       const s0 = performance.now();

@@ -11,16 +11,49 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { packageDir } from '../inference/detect/package-dir.js';
 
-export interface FaceSquare { x: number; y: number; width: number; height: number }
+export interface FaceSquare {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 /** Each demo photo's faces, left to right, in the upright photo's pixels. */
 export const DEMO_FACE_BOXES: Record<string, FaceSquare[]> = {
-  sample1: [{ x: 392, y: 381, width: 250, height: 250 }, { x: 827, y: 452, width: 215, height: 215 }, { x: 1469, y: 246, width: 194, height: 193 }],
-  sample2: [{ x: 323, y: 163, width: 250, height: 250 }, { x: 839, y: 241, width: 255, height: 255 }, { x: 1424, y: 164, width: 251, height: 250 }],
-  sample3: [{ x: 565, y: 361, width: 254, height: 253 }, { x: 1034, y: 225, width: 305, height: 305 }, { x: 1454, y: 332, width: 236, height: 236 }],
-  sample4: [{ x: 214, y: 228, width: 219, height: 220 }, { x: 652, y: 101, width: 209, height: 210 }, { x: 950, y: 205, width: 249, height: 249 }, { x: 1260, y: 184, width: 219, height: 219 }],
-  sample5: [{ x: 328, y: 919, width: 253, height: 254 }, { x: 553, y: 439, width: 233, height: 233 }, { x: 755, y: 142, width: 214, height: 215 }, { x: 1079, y: 230, width: 238, height: 238 }, { x: 1390, y: 419, width: 259, height: 258 }],
-  sample6: [{ x: 208, y: 505, width: 280, height: 281 }, { x: 629, y: 356, width: 293, height: 293 }, { x: 1110, y: 320, width: 300, height: 300 }, { x: 1443, y: 292, width: 291, height: 292 }],
+  sample1: [
+    { x: 392, y: 381, width: 250, height: 250 },
+    { x: 827, y: 452, width: 215, height: 215 },
+    { x: 1469, y: 246, width: 194, height: 193 },
+  ],
+  sample2: [
+    { x: 323, y: 163, width: 250, height: 250 },
+    { x: 839, y: 241, width: 255, height: 255 },
+    { x: 1424, y: 164, width: 251, height: 250 },
+  ],
+  sample3: [
+    { x: 565, y: 361, width: 254, height: 253 },
+    { x: 1034, y: 225, width: 305, height: 305 },
+    { x: 1454, y: 332, width: 236, height: 236 },
+  ],
+  sample4: [
+    { x: 214, y: 228, width: 219, height: 220 },
+    { x: 652, y: 101, width: 209, height: 210 },
+    { x: 950, y: 205, width: 249, height: 249 },
+    { x: 1260, y: 184, width: 219, height: 219 },
+  ],
+  sample5: [
+    { x: 328, y: 919, width: 253, height: 254 },
+    { x: 553, y: 439, width: 233, height: 233 },
+    { x: 755, y: 142, width: 214, height: 215 },
+    { x: 1079, y: 230, width: 238, height: 238 },
+    { x: 1390, y: 419, width: 259, height: 258 },
+  ],
+  sample6: [
+    { x: 208, y: 505, width: 280, height: 281 },
+    { x: 629, y: 356, width: 293, height: 293 },
+    { x: 1110, y: 320, width: 300, height: 300 },
+    { x: 1443, y: 292, width: 291, height: 292 },
+  ],
 };
 
 /** Faces a person counts in each demo photo. */
@@ -63,7 +96,12 @@ export function widen(face: FaceSquare, margin: number, photo: { width: number; 
   const py = Math.round(face.height * margin);
   const x = Math.max(0, face.x - px);
   const y = Math.max(0, face.y - py);
-  return { x, y, width: Math.min(photo.width, face.x + face.width + px) - x, height: Math.min(photo.height, face.y + face.height + py) - y };
+  return {
+    x,
+    y,
+    width: Math.min(photo.width, face.x + face.width + px) - x,
+    height: Math.min(photo.height, face.y + face.height + py) - y,
+  };
 }
 
 /** Every case of one set (full: 6 photos; tight and margin: 22 one-face JPEGs). */
@@ -79,17 +117,29 @@ export async function demoCases(set: FaceSet, dir = demoPhotosDir()): Promise<De
     const size = { width: meta.width!, height: meta.height! };
     for (const [i, face] of faces.entries()) {
       const cut = set === 'tight' ? face : widen(face, CROP_MARGIN, size);
-      const jpeg = await sharp(bytes).extract({ left: cut.x, top: cut.y, width: cut.width, height: cut.height }).jpeg({ quality: 90 }).toBuffer();
+      const jpeg = await sharp(bytes)
+        .extract({ left: cut.x, top: cut.y, width: cut.width, height: cut.height })
+        .jpeg({ quality: 90 })
+        .toBuffer();
       out.push({
-        set, name: `${photo} face ${i + 1}`, photo, bytes: jpeg,
-        faces: [{ x: face.x - cut.x, y: face.y - cut.y, width: face.width, height: face.height }], faceIndex: [i],
+        set,
+        name: `${photo} face ${i + 1}`,
+        photo,
+        bytes: jpeg,
+        faces: [{ x: face.x - cut.x, y: face.y - cut.y, width: face.width, height: face.height }],
+        faceIndex: [i],
       });
     }
   }
   return out;
 }
 
-interface Found { x: number; y: number; width: number; height: number }
+interface Found {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 /**
  * Matches found boxes to the known faces: a face is found when a box's centre
@@ -107,7 +157,10 @@ export function matchFaces(faces: FaceSquare[], found: Found[]): { found: number
       const cy = b.y + b.height / 2;
       if (cx < f.x || cx > f.x + f.width || cy < f.y || cy > f.y + f.height) return;
       const d = Math.hypot(cx - (f.x + f.width / 2), cy - (f.y + f.height / 2));
-      if (d < bestD) { bestD = d; best = j; }
+      if (d < bestD) {
+        bestD = d;
+        best = j;
+      }
     });
     if (best >= 0) used.add(best);
     return best;
@@ -130,15 +183,21 @@ export interface SetScore {
 }
 
 /** Runs `detect` (boxes in the case image's pixels) on every case of a set and scores it. */
-export async function scoreSet<T extends Found>(cases: DemoCase[], detect: (c: DemoCase, index: number) => Promise<T[]>): Promise<SetScore> {
+export async function scoreSet<T extends Found>(
+  cases: DemoCase[],
+  detect: (c: DemoCase, index: number) => Promise<T[]>,
+): Promise<SetScore> {
   const score: SetScore = { set: cases[0]?.set ?? 'full', found: 0, expected: 0, extra: 0, misses: [], boxes: new Map() };
   for (const [ci, c] of cases.entries()) {
     const m = matchFaces(c.faces, await detect(c, ci));
     score.found += m.found;
     score.expected += c.faces.length;
     score.extra += m.extra;
-    if (m.found < c.faces.length || m.extra > 0) score.misses.push(`${c.name}: ${m.found}/${c.faces.length}${m.extra ? ` +${m.extra}` : ''}`);
-    m.matched.forEach((box, i) => { if (box >= 0) score.boxes.set(`${c.photo}#${c.faceIndex[i]}`, { caseIndex: ci, box }); });
+    if (m.found < c.faces.length || m.extra > 0)
+      score.misses.push(`${c.name}: ${m.found}/${c.faces.length}${m.extra ? ` +${m.extra}` : ''}`);
+    m.matched.forEach((box, i) => {
+      if (box >= 0) score.boxes.set(`${c.photo}#${c.faceIndex[i]}`, { caseIndex: ci, box });
+    });
   }
   return score;
 }

@@ -63,7 +63,13 @@ export async function timeMedian(fn: () => unknown, reps: number, warmup = 1): P
   return { median, times };
 }
 
-export interface Latency { p50: number; p90: number; p99: number; mean: number; max: number }
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
@@ -96,11 +102,19 @@ export interface MachineInfo {
 function backgroundTraining(): string[] {
   const found: string[] = [];
   let pids: string[];
-  try { pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)); } catch { return found; }
+  try {
+    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return found;
+  }
   for (const pid of pids) {
     if (Number(pid) === process.pid) continue;
     let cmd: string;
-    try { cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim(); } catch { continue; }
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    } catch {
+      continue;
+    }
     // The node process that runs the trainer (not the npm, sh and tsx wrappers around it).
     if (/^\S*node\s/.test(cmd) && !/\.bin\/tsx\s/.test(cmd) && /src\/cli\/train\.ts/.test(cmd)) {
       found.push(`pid ${pid}: ${cmd.replace(/^.*src\/cli\/train\.ts/, 'train')}`);

@@ -26,8 +26,14 @@ export interface HumanPeer {
   analyse(bytes: Uint8Array): Promise<Array<{ box: number[]; emotion: string | null }>>;
 }
 
-interface HumanResult { face: Array<{ box: number[]; emotion?: Array<{ emotion: string; score: number }> }>; error?: string | null }
-interface HumanInstance { load(): Promise<void>; detect(input: tf.Tensor): Promise<HumanResult> }
+interface HumanResult {
+  face: Array<{ box: number[]; emotion?: Array<{ emotion: string; score: number }> }>;
+  error?: string | null;
+}
+interface HumanInstance {
+  load(): Promise<void>;
+  detect(input: tf.Tensor): Promise<HumanResult>;
+}
 
 let routerRegistered = false;
 
@@ -35,9 +41,8 @@ let routerRegistered = false;
 function registerFileRouter(): void {
   if (routerRegistered || tf.io.getLoadHandlers('file:///probe.json').length > 0) return;
   // TF.js routers return null for "not mine"; its IORouter type does not say so.
-  const router = (url: string | string[]): tf.io.IOHandler | null => (typeof url === 'string' && url.startsWith('file://')
-    ? { load: () => readModelArtifacts(fileURLToPath(url)) }
-    : null);
+  const router = (url: string | string[]): tf.io.IOHandler | null =>
+    typeof url === 'string' && url.startsWith('file://') ? { load: () => readModelArtifacts(fileURLToPath(url)) } : null;
   tf.io.registerLoadRouter(router as Parameters<typeof tf.io.registerLoadRouter>[0]);
   routerRegistered = true;
 }
@@ -54,15 +59,30 @@ export async function loadHumanPeer(): Promise<HumanPeer> {
   const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep;
   const off = { enabled: false };
   const human = new Human({
-    backend: tf.getBackend(), wasmPath: wasmDir, modelBasePath: pathToFileURL(models).href + '/',
-    debug: false, async: true, warmup: 'none', cacheSensitivity: 0, filter: off,
+    backend: tf.getBackend(),
+    wasmPath: wasmDir,
+    modelBasePath: pathToFileURL(models).href + '/',
+    debug: false,
+    async: true,
+    warmup: 'none',
+    cacheSensitivity: 0,
+    filter: off,
     face: {
       enabled: true,
       detector: { rotation: false, maxDetected: 20, skipFrames: 0, skipTime: 0, return: false },
-      mesh: { enabled: true }, emotion: { enabled: true, skipFrames: 0, skipTime: 0 },
-      iris: off, description: off, antispoof: off, liveness: off, attention: off,
+      mesh: { enabled: true },
+      emotion: { enabled: true, skipFrames: 0, skipTime: 0 },
+      iris: off,
+      description: off,
+      antispoof: off,
+      liveness: off,
+      attention: off,
     },
-    body: off, hand: off, object: off, gesture: off, segmentation: off,
+    body: off,
+    hand: off,
+    object: off,
+    gesture: off,
+    segmentation: off,
   });
   await human.load();
   return {

@@ -18,7 +18,10 @@ const SECTIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'se
 
 /** Every section module in sections/ (one file each, default export), sorted by name. */
 export async function discoverSections(dir = SECTIONS_DIR): Promise<BenchSection[]> {
-  const files = fs.readdirSync(dir).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts'))
+    .sort();
   const sections: BenchSection[] = [];
   for (const f of files) {
     const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { default?: BenchSection };
@@ -31,7 +34,12 @@ export async function discoverSections(dir = SECTIONS_DIR): Promise<BenchSection
   return sections;
 }
 
-interface Opts { json?: boolean; quick?: boolean; set: string[]; list?: boolean }
+interface Opts {
+  json?: boolean;
+  quick?: boolean;
+  set: string[];
+  list?: boolean;
+}
 
 async function main(names: string[], o: Opts): Promise<void> {
   const all = await discoverSections();
@@ -42,11 +50,13 @@ async function main(names: string[], o: Opts): Promise<void> {
   const unknown = names.filter((n) => !all.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown section ${unknown.join(', ')}; sections: ${all.map((s) => s.name).join(', ')}`);
   const chosen = names.length ? all.filter((s) => names.includes(s.name)) : all;
-  const options = Object.fromEntries(o.set.map((kv) => {
-    const i = kv.indexOf('=');
-    if (i < 1) throw new Error(`--set expects key=value, got "${kv}"`);
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }));
+  const options = Object.fromEntries(
+    o.set.map((kv) => {
+      const i = kv.indexOf('=');
+      if (i < 1) throw new Error(`--set expects key=value, got "${kv}"`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }),
+  );
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const ctx: BenchContext = { log, quick: !!o.quick, options };
   const machine = machineInfo();
@@ -70,7 +80,9 @@ async function main(names: string[], o: Opts): Promise<void> {
     const seconds = Math.round((Date.now() - t0) / 100) / 10;
     out[section.name] = {
       title: section.title,
-      figures: Object.fromEntries(result.figures.map((f) => [f.id, { label: f.label, value: f.value, unit: f.unit, ...(f.note ? { note: f.note } : {}) }])),
+      figures: Object.fromEntries(
+        result.figures.map((f) => [f.id, { label: f.label, value: f.value, unit: f.unit, ...(f.note ? { note: f.note } : {}) }]),
+      ),
       notes: result.notes ?? [],
       seconds,
     };
@@ -78,10 +90,12 @@ async function main(names: string[], o: Opts): Promise<void> {
   }
   const after = machineInfo();
   if (o.json) {
-    process.stdout.write(JSON.stringify({
-      machine: { ...machine, loadavg_after: after.loadavg, note: loadNote },
-      sections: out,
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        machine: { ...machine, loadavg_after: after.loadavg, note: loadNote },
+        sections: out,
+      }) + '\n',
+    );
   }
 }
 
@@ -90,7 +104,12 @@ const program = new Command('bench')
   .argument('[sections...]', 'sections to run (see --list)')
   .option('--json', 'print ONE JSON object on stdout (progress on stderr)')
   .option('--quick', 'fewer repetitions (a smoke run, noisier figures)')
-  .option('--set <key=value>', 'a section option, e.g. --set cpu_batch=16 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option(
+    '--set <key=value>',
+    'a section option, e.g. --set cpu_batch=16 (repeatable)',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
   .option('--list', 'list the sections and exit')
   .action(main);
 

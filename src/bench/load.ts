@@ -44,30 +44,36 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const times: number[] = [];
   const status: Record<string, number> = {};
   return new Promise((resolve, reject) => {
-    const instance = autocannon({
-      url: options.url,
-      method: options.method ?? 'POST',
-      body: options.body,
-      headers: options.headers,
-      ...(options.mix ? { requests: options.mix.map((r) => ({ method: options.method ?? 'POST', ...r })) } : {}),
-      connections: options.clients,
-      pipelining: 1,
-      ...(options.requests ? { amount: options.requests } : { duration: options.seconds ?? 10 }),
-      timeout: options.timeoutS ?? 60,
-    }, (err: unknown, result: autocannon.Result) => {
-      if (err) { reject(err instanceof Error ? err : new Error(String(err))); return; }
-      const answered = Object.values(status).reduce((a, b) => a + b, 0);
-      resolve({
-        clients: options.clients,
-        seconds: round1(result.duration),
-        requests: answered,
-        rps: round1(answered / Math.max(result.duration, 1e-9)),
-        ...latency(times),
-        status,
-        errors: result.errors,
-        timeouts: result.timeouts,
-      });
-    });
+    const instance = autocannon(
+      {
+        url: options.url,
+        method: options.method ?? 'POST',
+        body: options.body,
+        headers: options.headers,
+        ...(options.mix ? { requests: options.mix.map((r) => ({ method: options.method ?? 'POST', ...r })) } : {}),
+        connections: options.clients,
+        pipelining: 1,
+        ...(options.requests ? { amount: options.requests } : { duration: options.seconds ?? 10 }),
+        timeout: options.timeoutS ?? 60,
+      },
+      (err: unknown, result: autocannon.Result) => {
+        if (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        const answered = Object.values(status).reduce((a, b) => a + b, 0);
+        resolve({
+          clients: options.clients,
+          seconds: round1(result.duration),
+          requests: answered,
+          rps: round1(answered / Math.max(result.duration, 1e-9)),
+          ...latency(times),
+          status,
+          errors: result.errors,
+          timeouts: result.timeouts,
+        });
+      },
+    );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       times.push(responseTime);
       status[statusCode] = (status[statusCode] ?? 0) + 1;

@@ -14,8 +14,15 @@ import { USAGES, type Usage } from '../types.js';
 import { runCli } from './run.js';
 
 const program = new Command('calibrate')
-  .description('Fit a temperature per model (lowest negative log-likelihood) so its scores match how often it is right; stored in card.json.')
-  .requiredOption('--model <dir>', 'model folder (models/<name>); repeat for several', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .description(
+    'Fit a temperature per model (lowest negative log-likelihood) so its scores match how often it is right; stored in card.json.',
+  )
+  .requiredOption(
+    '--model <dir>',
+    'model folder (models/<name>); repeat for several',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
   .requiredOption('--data <path>', 'fer2013.csv, .csv.gz, or a train/test image-folder root')
   .addOption(new Option('--usage <usage>', 'which rows to fit on').choices([...USAGES]).default('PublicTest'))
   .option('--dry-run', 'print the fit, do not write card.json')
@@ -24,7 +31,15 @@ const program = new Command('calibrate')
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
   .action(main);
 
-interface Opts { model: string[]; data: string; usage: Usage; dryRun?: boolean; json?: boolean; skipBad?: boolean; backend?: string }
+interface Opts {
+  model: string[];
+  data: string;
+  usage: Usage;
+  dryRun?: boolean;
+  json?: boolean;
+  skipBad?: boolean;
+  backend?: string;
+}
 
 async function main(o: Opts): Promise<void> {
   const log = (m: string) => console.error(m);
@@ -41,7 +56,9 @@ async function main(o: Opts): Promise<void> {
       continue;
     }
     console.log(`${card.name}: temperature ${calibration.temperature.toFixed(3)} on ${fittedOn}`);
-    console.log(`  ECE ${calibration.ece_before.toFixed(4)} -> ${calibration.ece_after.toFixed(4)}, NLL ${calibration.nll_before!.toFixed(4)} -> ${calibration.nll_after!.toFixed(4)}`);
+    console.log(
+      `  ECE ${calibration.ece_before.toFixed(4)} -> ${calibration.ece_after.toFixed(4)}, NLL ${calibration.nll_before!.toFixed(4)} -> ${calibration.nll_after!.toFixed(4)}`,
+    );
     console.log(o.dryRun ? '  (dry run: card.json not written)' : `  wrote ${path.join(dir, 'card.json')}`);
   }
 }

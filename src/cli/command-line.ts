@@ -14,7 +14,10 @@ export function runCommand(argv: string[], script = 'train'): string {
     if (flag === '--resume') continue;
     const hasValue = inline !== undefined;
     const value = hasValue ? inline : argv[i + 1];
-    if (dropWithValue.has(flag)) { if (!hasValue) i++; continue; }
+    if (dropWithValue.has(flag)) {
+      if (!hasValue) i++;
+      continue;
+    }
     if (pathValued.has(flag) && value !== undefined) {
       out.push(flag, /^https?:/.test(value) ? value : path.basename(value));
       if (!hasValue) i++;

@@ -11,9 +11,13 @@ import { runCli } from './run.js';
 import { defaultUsage } from './usage.js';
 
 const program = new Command('compare')
-  .description('Evaluate every model in models/ (and the face-api and human peer models) on the same FER2013 rows; writes comparison.json for the /compare page.')
+  .description(
+    'Evaluate every model in models/ (and the face-api and human peer models) on the same FER2013 rows; writes comparison.json for the /compare page.',
+  )
   .requiredOption('--data <path>', 'fer2013.csv, .csv.gz, or a train/test image-folder root')
-  .addOption(new Option('--usage <usage>', 'which rows (default: PrivateTest if present, else PublicTest, as evaluate)').choices([...USAGES]))
+  .addOption(
+    new Option('--usage <usage>', 'which rows (default: PrivateTest if present, else PublicTest, as evaluate)').choices([...USAGES]),
+  )
   .option('--models <dir>', 'folder of model folders', 'models')
   .option('--out <file>', 'where to write the JSON (default: <models>/comparison.json)')
   .option('--no-peers', 'leave out the face-api and human peer models')
@@ -22,9 +26,22 @@ const program = new Command('compare')
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
   .action(main);
 
-function toInt(v: string): number { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive whole number: ${v}`); return n; }
+function toInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive whole number: ${v}`);
+  return n;
+}
 
-interface Opts { data: string; usage?: Usage; models: string; out?: string; peers: boolean; latencyRuns: number; skipBad?: boolean; backend?: string }
+interface Opts {
+  data: string;
+  usage?: Usage;
+  models: string;
+  out?: string;
+  peers: boolean;
+  latencyRuns: number;
+  skipBad?: boolean;
+  backend?: string;
+}
 
 async function main(o: Opts): Promise<void> {
   const log = (m: string) => console.error(m);
@@ -34,8 +51,13 @@ async function main(o: Opts): Promise<void> {
   const split = data.get(usage);
   if (!split || split.size === 0) throw new Error(`${o.data} has no ${usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
   const comparison = await compareModels({
-    modelsDir: o.models, split, usage, dataName: path.basename(path.resolve(o.data)),
-    peers: o.peers ? undefined : [], latencyRuns: o.latencyRuns, log,
+    modelsDir: o.models,
+    split,
+    usage,
+    dataName: path.basename(path.resolve(o.data)),
+    peers: o.peers ? undefined : [],
+    latencyRuns: o.latencyRuns,
+    log,
   });
   if (!comparison.models.some((m) => m.kind === 'ours')) log(`note: no model folders with a card.json in ${o.models}`);
   const out = o.out ?? path.join(o.models, 'comparison.json');

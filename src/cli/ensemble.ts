@@ -23,22 +23,37 @@ const program = new Command('ensemble')
   .option('--members <list>', 'model folders to average, comma-separated', 'custom-cnn,mobilenetv2')
   .option('--name <name>', 'the new folder', 'ensemble')
   .option('--models <dir>', 'the models folder holding the members', 'models')
-  .addOption(new Option('--usage <usage>', 'rows it is measured on (the members\' validation rows)').choices([...USAGES]).default('PublicTest'))
+  .addOption(
+    new Option('--usage <usage>', "rows it is measured on (the members' validation rows)").choices([...USAGES]).default('PublicTest'),
+  )
   .option('--skip-bad', 'skip bad data rows instead of stopping')
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
   .action(main);
 
-interface Opts { data: string; members: string; name: string; models: string; usage: Usage; skipBad?: boolean; backend?: string }
+interface Opts {
+  data: string;
+  members: string;
+  name: string;
+  models: string;
+  usage: Usage;
+  skipBad?: boolean;
+  backend?: string;
+}
 
 async function main(o: Opts): Promise<void> {
-  const members = o.members.split(',').map((m) => m.trim()).filter(Boolean);
+  const members = o.members
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   if (members.length < 2) throw new Error(`--members: name two or more model folders (got "${o.members}")`);
   if (members.includes(o.name)) throw new Error(`--name ${o.name} is also one of the --members`);
   await initBackend(o.backend, (m) => console.error(m));
   const dir = path.join(o.models, o.name);
   const networks: LoadedNetwork[] = [];
   for (const name of members) {
-    const m = await loadModelEntry(path.join(o.models, name)).catch((e: Error) => { throw new Error(`--members ${name}: ${e.message}`); });
+    const m = await loadModelEntry(path.join(o.models, name)).catch((e: Error) => {
+      throw new Error(`--members ${name}: ${e.message}`);
+    });
     if (m.kind !== 'network') throw new Error(`--members ${name} is itself an ensemble`);
     networks.push(m);
   }
@@ -47,7 +62,9 @@ async function main(o: Opts): Promise<void> {
   if (!split || split.size === 0) throw new Error(`${o.data} has no ${o.usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
 
   const card: ModelCard = {
-    name: o.name, arch: ENSEMBLE_ARCH, members,
+    name: o.name,
+    arch: ENSEMBLE_ARCH,
+    members,
     // What a caller hands it: the 48x48 grey face; each member prepares its own input from it.
     input: { size: FACE_SIZE, channels: 1, normalisation: 'unit' },
     labels: [...LABELS],
@@ -58,10 +75,14 @@ async function main(o: Opts): Promise<void> {
     history: [],
     command: runCommand(process.argv.slice(2), 'ensemble'),
     train_seconds: networks.reduce((sum, m) => sum + (m.card.train_seconds ?? 0), 0),
-    notes: `The mean of the probabilities of ${members.join(' and ')}, each as it is served (its own test-time augmentation and calibration temperature). `
-      + `It costs the members' time together; it is right more often than either when they err on different faces.`,
+    notes:
+      `The mean of the probabilities of ${members.join(' and ')}, each as it is served (its own test-time augmentation and calibration temperature). ` +
+      `It costs the members' time together; it is right more often than either when they err on different faces.`,
   };
-  const { n, accuracy, macro_f1, per_class, confusion } = await evaluateEntry({ kind: 'ensemble', id: o.name, dir, card, members: networks }, split);
+  const { n, accuracy, macro_f1, per_class, confusion } = await evaluateEntry(
+    { kind: 'ensemble', id: o.name, dir, card, members: networks },
+    split,
+  );
   card.metrics[o.usage] = { n, accuracy, macro_f1, per_class, confusion };
   await fs.mkdir(dir, { recursive: true });
   await writeCard(dir, card);

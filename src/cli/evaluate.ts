@@ -24,7 +24,15 @@ const program = new Command('evaluate')
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
   .action(main);
 
-interface Opts { model: string; data: string; usage?: Usage; json?: boolean; tta?: boolean; skipBad?: boolean; backend?: string }
+interface Opts {
+  model: string;
+  data: string;
+  usage?: Usage;
+  json?: boolean;
+  tta?: boolean;
+  skipBad?: boolean;
+  backend?: string;
+}
 
 async function main(o: Opts): Promise<void> {
   const log = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
@@ -38,7 +46,15 @@ async function main(o: Opts): Promise<void> {
   // The model as served: the card's TTA unless --tta / --no-tta says otherwise.
   const r = await evaluateEntry(entry, split, { tta: o.tta });
   const tta = o.tta ?? (entry.kind === 'ensemble' ? entry.members.some((m) => m.card.tta === 'flip') : card.tta === 'flip');
-  const report: EvalReport = { model: card.name, usage, n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion };
+  const report: EvalReport = {
+    model: card.name,
+    usage,
+    n: r.n,
+    accuracy: r.accuracy,
+    macro_f1: r.macro_f1,
+    per_class: r.per_class,
+    confusion: r.confusion,
+  };
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else console.log(formatReport(report, tta ? 'with flip TTA' : ''));
 }

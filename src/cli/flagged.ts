@@ -16,17 +16,20 @@ import { runCli } from './run.js';
 /** Opens the store only if there is one: a mistyped --data-dir should not create an empty database. */
 function openExisting(dataDir: string): FlagStore {
   const db = path.join(path.resolve(dataDir), 'flagged', 'flags.sqlite');
-  if (!fs.existsSync(db)) throw new Error(`no flagged faces in ${path.resolve(dataDir)} (expected ${db}); is --data-dir the one the server used?`);
+  if (!fs.existsSync(db))
+    throw new Error(`no flagged faces in ${path.resolve(dataDir)} (expected ${db}); is --data-dir the one the server used?`);
   return FlagStore.open(dataDir);
 }
 
-const program = new Command('flagged')
-  .description('Faces flagged as wrong in the demo: list them, or export them as FER2013 CSV for training.');
+const program = new Command('flagged').description(
+  'Faces flagged as wrong in the demo: list them, or export them as FER2013 CSV for training.',
+);
 
-program.command('export')
+program
+  .command('export')
   .description('write the flagged faces as a FER2013 CSV (emotion,pixels,Usage)')
   .requiredOption('--out <file>', 'the CSV to write')
-  .option('--data-dir <dir>', 'the server\'s data folder', 'data')
+  .option('--data-dir <dir>', "the server's data folder", 'data')
   .addOption(new Option('--usage <usage>', 'the Usage column of every row').choices([...USAGES]).default('Training'))
   .action(async (o: { out: string; dataDir: string; usage: Usage }) => {
     const store = openExisting(o.dataDir);
@@ -40,9 +43,10 @@ program.command('export')
     }
   });
 
-program.command('list')
+program
+  .command('list')
   .description('show what has been flagged')
-  .option('--data-dir <dir>', 'the server\'s data folder', 'data')
+  .option('--data-dir <dir>', "the server's data folder", 'data')
   .option('--json', 'one JSON object per line')
   .action((o: { dataDir: string; json?: boolean }) => {
     const store = openExisting(o.dataDir);

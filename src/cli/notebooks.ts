@@ -27,18 +27,34 @@ const program = new Command('notebooks')
   .option('--clear', 'remove every output instead (the notebooks as committed before a real run)')
   .action(main);
 
-function toMinutes(v: string): number { const n = Number(v); if (!(n > 0)) throw new Error(`not a positive number of minutes: ${v}`); return n; }
+function toMinutes(v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`not a positive number of minutes: ${v}`);
+  return n;
+}
 
-interface Opts { data?: string; models: string; usage: Usage; only?: string[]; out?: string; timeout: number; clear?: boolean }
+interface Opts {
+  data?: string;
+  models: string;
+  usage: Usage;
+  only?: string[];
+  out?: string;
+  timeout: number;
+  clear?: boolean;
+}
 
 async function main(o: Opts): Promise<void> {
-  const files = fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort()
+  const files = fs
+    .readdirSync(NOTEBOOKS)
+    .filter((f) => f.endsWith('.ipynb'))
+    .sort()
     .filter((f) => !o.only || o.only.some((n) => f === n || f.startsWith(n)));
   if (files.length === 0) throw new Error(`no notebook in notebooks/ matches ${o.only?.join(', ')}`);
   const outDir = o.out ? path.resolve(o.out) : NOTEBOOKS;
   if (o.clear) {
     fs.mkdirSync(outDir, { recursive: true });
-    for (const f of files) fs.writeFileSync(path.join(outDir, f), serialiseNotebook(clearedNotebook(readNotebook(path.join(NOTEBOOKS, f)))));
+    for (const f of files)
+      fs.writeFileSync(path.join(outDir, f), serialiseNotebook(clearedNotebook(readNotebook(path.join(NOTEBOOKS, f)))));
     console.error(`cleared ${files.join(', ')}`);
     return;
   }
@@ -54,11 +70,17 @@ async function main(o: Opts): Promise<void> {
   for (const f of files) {
     console.error(`${f}: running...`);
     const run = await executeNotebook(path.join(NOTEBOOKS, f), { env, timeoutMs: o.timeout * 60_000 });
-    if (run.failed !== null) throw new Error(`${f}: cell ${run.failed + 1} failed after ${run.seconds.toFixed(0)} s, nothing written:\n${run.error.trim().slice(-3000)}`);
+    if (run.failed !== null)
+      throw new Error(
+        `${f}: cell ${run.failed + 1} failed after ${run.seconds.toFixed(0)} s, nothing written:\n${run.error.trim().slice(-3000)}`,
+      );
     const leaks = localPathsIn(run.notebook, local);
-    if (leaks.length) throw new Error(`${f}: outputs show local paths (${leaks.map((l) => `cell ${l.cell + 1}: ${l.path}`).join('; ')}); nothing written`);
+    if (leaks.length)
+      throw new Error(`${f}: outputs show local paths (${leaks.map((l) => `cell ${l.cell + 1}: ${l.path}`).join('; ')}); nothing written`);
     fs.writeFileSync(path.join(outDir, f), serialiseNotebook(run.notebook));
-    const images = run.notebook.cells.flatMap((c) => c.outputs ?? []).filter((x) => x.output_type === 'display_data' && 'image/png' in x.data).length;
+    const images = run.notebook.cells
+      .flatMap((c) => c.outputs ?? [])
+      .filter((x) => x.output_type === 'display_data' && 'image/png' in x.data).length;
     console.error(`${f}: ${run.seconds.toFixed(0)} s, outputs ${(outputBytes(run.notebook) / 1024).toFixed(0)} KB (${images} PNG)`);
   }
 }

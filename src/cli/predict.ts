@@ -16,29 +16,50 @@ import { LABELS } from '../types.js';
 import { runCli } from './run.js';
 
 const program = new Command('predict')
-  .description('The expression of every face in each photo (the demo\'s answer, on the terminal).')
+  .description("The expression of every face in each photo (the demo's answer, on the terminal).")
   .argument('<images...>', 'photos: JPEG, PNG, WebP, GIF, AVIF or TIFF')
   .option('--model <name>', 'a model folder name in --models (default: the best by its card)')
   .option('--models <dir>', 'folder with one subfolder per model', 'models')
-  .option('--json', 'print ONE JSON object on stdout: {"model", "images": [{"file", "image", "face_source", "faces": [...], "ms"} or {"file", "error"}]}')
-  .option('--whole', 'no face detection: each photo\'s centred square is the face (already cropped faces)')
+  .option(
+    '--json',
+    'print ONE JSON object on stdout: {"model", "images": [{"file", "image", "face_source", "faces": [...], "ms"} or {"file", "error"}]}',
+  )
+  .option('--whole', "no face detection: each photo's centred square is the face (already cropped faces)")
   .option('--tta', 'average each face with its mirror image (default: as the model card says)')
   .option('--no-tta', 'no mirror averaging, whatever the card says')
-  .option('--max-faces <n>', 'most faces per photo', (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1');
-    return n;
-  }, DEFAULT_MAX_FACES)
+  .option(
+    '--max-faces <n>',
+    'most faces per photo',
+    (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1');
+      return n;
+    },
+    DEFAULT_MAX_FACES,
+  )
   .addOption(new Option('--detector <name>', 'face detector').choices([...DETECTORS]).default(DEFAULT_DETECTOR))
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
   .action(main);
 
 interface Opts {
-  model?: string; models: string; json?: boolean; whole?: boolean; tta?: boolean; maxFaces: number; detector: DetectorName; backend?: string;
+  model?: string;
+  models: string;
+  json?: boolean;
+  whole?: boolean;
+  tta?: boolean;
+  maxFaces: number;
+  detector: DetectorName;
+  backend?: string;
 }
 
 type ImageAnswer =
-  | { file: string; image: { width: number; height: number }; face_source: string; faces: Array<Pick<Analysis['faces'][number], 'box' | 'label' | 'scores'>>; ms: number }
+  | {
+      file: string;
+      image: { width: number; height: number };
+      face_source: string;
+      faces: Array<Pick<Analysis['faces'][number], 'box' | 'label' | 'scores'>>;
+      ms: number;
+    }
   | { file: string; error: string };
 
 const pct = (p: number) => `${(p * 100).toFixed(0)}%`;
@@ -46,7 +67,9 @@ const pct = (p: number) => `${(p * 100).toFixed(0)}%`;
 function describe(a: Extract<ImageAnswer, { faces: unknown }>): string {
   const head = `${a.file} (${a.image.width}x${a.image.height}): ${a.faces.length === 0 ? 'no face found (try --whole for a cropped face)' : `${a.faces.length} face${a.faces.length > 1 ? 's' : ''} (${a.face_source})`}`;
   const lines = a.faces.map((f, i) => {
-    const others = LABELS.filter((l) => l !== f.label).sort((x, y) => f.scores[y] - f.scores[x]).slice(0, 2);
+    const others = LABELS.filter((l) => l !== f.label)
+      .sort((x, y) => f.scores[y] - f.scores[x])
+      .slice(0, 2);
     const { x, y, width, height } = f.box;
     return `  face ${i + 1} at ${x},${y} ${width}x${height}: ${f.label} ${pct(f.scores[f.label])} (${others.map((l) => `${l} ${pct(f.scores[l])}`).join(', ')})`;
   });
@@ -61,7 +84,9 @@ async function main(images: string[], o: Opts): Promise<void> {
     const entry = registry.get(o.model);
     if (!entry) {
       const known = registry.models.map((m) => m.id).join(', ') || 'none';
-      throw new Error(o.model ? `no model "${o.model}" in ${o.models} (it has: ${known})` : `no model in ${o.models}: train one first (npm run train)`);
+      throw new Error(
+        o.model ? `no model "${o.model}" in ${o.models} (it has: ${known})` : `no model in ${o.models}: train one first (npm run train)`,
+      );
     }
     const answers: ImageAnswer[] = [];
     for (const file of images) {
@@ -70,10 +95,19 @@ async function main(images: string[], o: Opts): Promise<void> {
         const bytes = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
           throw new Error(e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a folder, not a photo' : e.message);
         });
-        const a = await analyseImage(bytes, entry, { maxPixels: DEFAULT_MAX_PIXELS, whole: o.whole, maxFaces: o.maxFaces, detector: o.detector, tta: o.tta });
+        const a = await analyseImage(bytes, entry, {
+          maxPixels: DEFAULT_MAX_PIXELS,
+          whole: o.whole,
+          maxFaces: o.maxFaces,
+          detector: o.detector,
+          tta: o.tta,
+        });
         answers.push({
-          file: name, image: { width: a.image.width, height: a.image.height }, face_source: a.faceSource,
-          faces: a.faces.map(({ box, label, scores }) => ({ box, label, scores })), ms: a.ms,
+          file: name,
+          image: { width: a.image.width, height: a.image.height },
+          face_source: a.faceSource,
+          faces: a.faces.map(({ box, label, scores }) => ({ box, label, scores })),
+          ms: a.ms,
         });
       } catch (e) {
         answers.push({ file: name, error: `${file}: ${(e as Error).message}` });

@@ -16,10 +16,10 @@ import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { runCli } from './run.js';
 
 const program = new Command('quantize')
-  .description('Store a model\'s weights as float16 (written atomically; the card records it).')
+  .description("Store a model's weights as float16 (written atomically; the card records it).")
   .requiredOption('--model <dir>', 'model folder (models/<name>)')
   .option('--out <dir>', 'where to write (default: replace --model)')
-  .option('--data <path>', 'FER2013 data: re-measure the card\'s PublicTest metrics with the float16 weights')
+  .option('--data <path>', "FER2013 data: re-measure the card's PublicTest metrics with the float16 weights")
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
   .action(async (o: { model: string; out?: string; data?: string; backend?: string }) => {
     await initBackend(o.backend);
@@ -36,7 +36,9 @@ const program = new Command('quantize')
       const { loss: _loss, predicted: _p, scores: _s, ...metrics } = await evaluateSplit(half, card.input, split);
       half.dispose();
       newCard.metrics = { ...card.metrics, PublicTest: metrics };
-      console.log(`PublicTest accuracy ${card.metrics.PublicTest?.accuracy.toFixed(4) ?? '?'} (float32) -> ${metrics.accuracy.toFixed(4)} (float16)`);
+      console.log(
+        `PublicTest accuracy ${card.metrics.PublicTest?.accuracy.toFixed(4) ?? '?'} (float32) -> ${metrics.accuracy.toFixed(4)} (float16)`,
+      );
     }
     const before = (await fs.stat(path.join(o.model, 'weights.bin'))).size;
     const out = o.out ?? o.model;

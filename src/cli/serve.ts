@@ -44,7 +44,12 @@ const program = new Command()
   .addOption(new Option('--detector <name>', 'face detector').choices([...DETECTORS]).default(DEFAULT_DETECTOR))
   .option('--no-private', 'do not offer private mode (the page running the models in the browser)')
   .option('--quiet', 'do not log each request')
-  .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, seconds that requests in flight may take to finish', positiveNumber('--shutdown-timeout'), DEFAULT_SHUTDOWN_GRACE_S)
+  .option(
+    '--shutdown-timeout <s>',
+    'on SIGTERM/SIGINT, seconds that requests in flight may take to finish',
+    positiveNumber('--shutdown-timeout'),
+    DEFAULT_SHUTDOWN_GRACE_S,
+  )
   .showHelpAfterError();
 // --base-path, --auth, --data-dir, --concurrency, --queue, --rate-limit, ... (sharing-options.ts)
 addSharingOptions(program);
@@ -53,10 +58,22 @@ addShareOptions(program);
 
 async function main(): Promise<void> {
   program.parse();
-  const opts = program.opts<{
-    port: number; host: string; models: string; maxUploadMb: number; maxMegapixels: number; backend?: string; quiet?: boolean;
-    maxFaces: number; detector: DetectorName; shutdownTimeout: number; private: boolean;
-  } & SharingCliOptions & ShareCliOptions>();
+  const opts = program.opts<
+    {
+      port: number;
+      host: string;
+      models: string;
+      maxUploadMb: number;
+      maxMegapixels: number;
+      backend?: string;
+      quiet?: boolean;
+      maxFaces: number;
+      detector: DetectorName;
+      shutdownTimeout: number;
+      private: boolean;
+    } & SharingCliOptions &
+      ShareCliOptions
+  >();
   const sharing = sharingSetup(opts, opts.host);
   // A public link gets a generated password unless --auth users were given.
   const share = planShare(opts, opts.host, sharing.options.auth ?? []);
@@ -98,13 +115,16 @@ async function main(): Promise<void> {
   const shareRun = share ? startShare(share, server.port, opts, log, (url) => hosts.add(url)) : null;
 
   // SIGTERM / SIGINT: requests in flight finish (up to --shutdown-timeout), then exit 0.
-  exitOnSignals(async (graceMs) => {
-    shareRun?.close();
-    await server.close(graceMs);
-    disposeRegistry(registry);
-    sharing.flagging?.store.close();
-    log('Stopped.');
-  }, { graceMs: opts.shutdownTimeout * 1000, log });
+  exitOnSignals(
+    async (graceMs) => {
+      shareRun?.close();
+      await server.close(graceMs);
+      disposeRegistry(registry);
+      sharing.flagging?.store.close();
+      log('Stopped.');
+    },
+    { graceMs: opts.shutdownTimeout * 1000, log },
+  );
 }
 
 main().catch((e: unknown) => {

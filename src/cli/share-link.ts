@@ -8,7 +8,12 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isAllInterfaces, isLoopbackHost, qrTerminal } from '../server/share.js';
 import { generateShareLogin, type ShareLinkState } from '../server/share-link.js';
 import {
-  checkTunnelServer, DEFAULT_TUNNEL_SERVER, DEFAULT_TUNNEL_TIMEOUT_MS, openPublicLink, PublicLinkError, type PublicLink,
+  checkTunnelServer,
+  DEFAULT_TUNNEL_SERVER,
+  DEFAULT_TUNNEL_TIMEOUT_MS,
+  openPublicLink,
+  PublicLinkError,
+  type PublicLink,
 } from '../server/public-link.js';
 import type { Credential } from '../server/middleware/auth.js';
 
@@ -17,18 +22,35 @@ export const SHARE_SERVER_ENV = 'EKSPRESI_SHARE_SERVER';
 export function addShareOptions(program: Command): Command {
   return program
     .option('--share', 'also open a public https link (through a localtunnel server), protected by a password')
-    .addOption(new Option('--share-server <url>', 'the localtunnel server for --share').env(SHARE_SERVER_ENV)
-      .default(DEFAULT_TUNNEL_SERVER).argParser((v) => {
-        try { return checkTunnelServer(v); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
-      }))
-    .option('--share-timeout <s>', 'seconds to wait for the --share link before giving up', (v) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('--share-timeout must be a positive number of seconds.');
-      return n;
-    }, DEFAULT_TUNNEL_TIMEOUT_MS / 1000);
+    .addOption(
+      new Option('--share-server <url>', 'the localtunnel server for --share')
+        .env(SHARE_SERVER_ENV)
+        .default(DEFAULT_TUNNEL_SERVER)
+        .argParser((v) => {
+          try {
+            return checkTunnelServer(v);
+          } catch (e) {
+            throw new InvalidArgumentError((e as Error).message);
+          }
+        }),
+    )
+    .option(
+      '--share-timeout <s>',
+      'seconds to wait for the --share link before giving up',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('--share-timeout must be a positive number of seconds.');
+        return n;
+      },
+      DEFAULT_TUNNEL_TIMEOUT_MS / 1000,
+    );
 }
 
-export interface ShareCliOptions { share?: boolean; shareServer: string; shareTimeout: number }
+export interface ShareCliOptions {
+  share?: boolean;
+  shareServer: string;
+  shareTimeout: number;
+}
 
 export interface SharePlan {
   /** Shown by the Share panel; given to createApp as `shareLink`. */
@@ -63,8 +85,10 @@ function describeLink(link: PublicLink, plan: SharePlan): string[] {
     'Stop sharing: Ctrl-C stops the server and closes the link.',
   );
   if (link.server === DEFAULT_TUNNEL_SERVER) {
-    lines.push('Visitors first see a localtunnel reminder page; its "tunnel password" is this computer\'s public IP address',
-      '(shown at https://loca.lt/mytunnelpassword), not the demo password.');
+    lines.push(
+      'Visitors first see a localtunnel reminder page; its "tunnel password" is this computer\'s public IP address',
+      '(shown at https://loca.lt/mytunnelpassword), not the demo password.',
+    );
   }
   return lines;
 }
@@ -77,16 +101,26 @@ export interface ShareRun {
 }
 
 /** Opens the link in the background and reports on the log. */
-export function startShare(plan: SharePlan, port: number, opts: ShareCliOptions,
-  log: (msg: string) => void, onOpen: (url: string) => void = () => {}): ShareRun {
+export function startShare(
+  plan: SharePlan,
+  port: number,
+  opts: ShareCliOptions,
+  log: (msg: string) => void,
+  onOpen: (url: string) => void = () => {},
+): ShareRun {
   log(`Opening a public link through ${opts.shareServer} ...`);
   if (plan.state.login) {
-    log(`The demo now asks every visitor (this computer's browser too) to log in: user ${plan.state.login.username}, password ${plan.state.login.password}`);
+    log(
+      `The demo now asks every visitor (this computer's browser too) to log in: user ${plan.state.login.username}, password ${plan.state.login.password}`,
+    );
   }
   let link: PublicLink | null = null;
   let closed = false;
   const opened = async (l: PublicLink) => {
-    if (closed) { l.close(); return; }
+    if (closed) {
+      l.close();
+      return;
+    }
     link = l;
     // Requests through the tunnel name its host: the server must answer to it.
     onOpen(l.url);
@@ -95,15 +129,20 @@ export function startShare(plan: SharePlan, port: number, opts: ShareCliOptions,
     l.onError((m) => log(`Public link: a tunnel connection failed (${m}); it is being re-opened.`));
     log([...describeLink(l, plan), '', `Scan to open ${l.url}:`, await qrTerminal(l.url)].join('\n'));
   };
-  const done = openPublicLink({ port, server: opts.shareServer, timeoutMs: opts.shareTimeout * 1000 })
-    .then(opened, (e: unknown) => {
-      plan.state.status = 'failed';
-      const message = e instanceof PublicLinkError ? e.message : `Could not open a public link: ${(e as Error).message}`;
-      log(`${message}\nNo public link; the demo keeps running at the addresses above.`);
-      if (e instanceof PublicLinkError && e.later) {
-        log('The tunnel library keeps trying in the background; if the link opens after all, it is printed here.');
-        e.later.then(opened, () => {});
-      }
-    });
-  return { done, close: () => { closed = true; link?.close(); } };
+  const done = openPublicLink({ port, server: opts.shareServer, timeoutMs: opts.shareTimeout * 1000 }).then(opened, (e: unknown) => {
+    plan.state.status = 'failed';
+    const message = e instanceof PublicLinkError ? e.message : `Could not open a public link: ${(e as Error).message}`;
+    log(`${message}\nNo public link; the demo keeps running at the addresses above.`);
+    if (e instanceof PublicLinkError && e.later) {
+      log('The tunnel library keeps trying in the background; if the link opens after all, it is printed here.');
+      e.later.then(opened, () => {});
+    }
+  });
+  return {
+    done,
+    close: () => {
+      closed = true;
+      link?.close();
+    },
+  };
 }

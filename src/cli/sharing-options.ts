@@ -38,15 +38,28 @@ function basePath(value: string): string {
 export function addSharingOptions(program: Command): Command {
   return program
     .option('--base-path <path>', 'serve under this URL prefix, e.g. /ekspresi behind a reverse proxy', basePath, '')
-    .option('--auth <user:password>', `require HTTP basic auth; repeat for more users (or set ${AUTH_ENV}="user:pass,user2:pass2")`, credential)
+    .option(
+      '--auth <user:password>',
+      `require HTTP basic auth; repeat for more users (or set ${AUTH_ENV}="user:pass,user2:pass2")`,
+      credential,
+    )
     .option('--data-dir <dir>', 'folder for flagged faces (SQLite + crops)', 'data')
     .option('--no-flagging', 'turn the "Wrong? Flag it" control off (nothing is ever stored)')
     .option('--concurrency <n>', 'predictions that run at the same time', wholeNumber('--concurrency', 1), DEFAULT_QUEUE.concurrency)
-    .option('--queue <n>', 'requests that may wait for a free place; beyond it: 503 + Retry-After', wholeNumber('--queue', 0), DEFAULT_QUEUE.maxWaiting)
+    .option(
+      '--queue <n>',
+      'requests that may wait for a free place; beyond it: 503 + Retry-After',
+      wholeNumber('--queue', 0),
+      DEFAULT_QUEUE.maxWaiting,
+    )
     .option('--rate-limit <n>', 'predictions per minute per client (0 = no limit)', wholeNumber('--rate-limit', 0), DEFAULT_RATE_LIMIT)
     .addOption(new Option('--trust-proxy', 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)'))
     .option('--public-url <url>', 'the address people use to reach the demo (shown by the Share button)')
-    .option('--allow-host <name>', 'another name the server answers to (repeatable); requests for other names get 421', (v: string, prev: string[] = []) => [...prev, v]);
+    .option(
+      '--allow-host <name>',
+      'another name the server answers to (repeatable); requests for other names get 421',
+      (v: string, prev: string[] = []) => [...prev, v],
+    );
 }
 
 export interface SharingCliOptions {
@@ -62,12 +75,20 @@ export interface SharingCliOptions {
   allowHost?: string[];
 }
 
-export interface SharingSetup { options: SharingOptions; flagging: Flagging | null; dataDir: string | null }
+export interface SharingSetup {
+  options: SharingOptions;
+  flagging: Flagging | null;
+  dataDir: string | null;
+}
 
 export function sharingSetup(opts: SharingCliOptions, host: string, env: NodeJS.ProcessEnv = process.env): SharingSetup {
   const auth = opts.auth?.length ? opts.auth : credentialsFromEnv(env[AUTH_ENV]);
   if (opts.publicUrl) {
-    try { new URL(opts.publicUrl); } catch { throw new Error(`--public-url "${opts.publicUrl}" is not a URL like https://example.org/ekspresi/.`); }
+    try {
+      new URL(opts.publicUrl);
+    } catch {
+      throw new Error(`--public-url "${opts.publicUrl}" is not a URL like https://example.org/ekspresi/.`);
+    }
   }
   const dataDir = opts.flagging ? path.resolve(opts.dataDir) : null;
   return {

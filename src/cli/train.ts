@@ -30,19 +30,43 @@ const program = new Command('train')
   .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default(D.optimizer))
   .option('--lr <x>', 'learning rate (MobileNetV2: of the head phase)', toFloat)
   .option('--momentum <x>', 'SGD momentum (Nesterov)', toFloat, D.momentum)
-  .addOption(new Option('--schedule <name>', 'learning-rate schedule: cosine decay in cycles (--cosine-cycle), or drops on plateaus').choices(['cosine', 'plateau']).default(D.schedule))
+  .addOption(
+    new Option('--schedule <name>', 'learning-rate schedule: cosine decay in cycles (--cosine-cycle), or drops on plateaus')
+      .choices(['cosine', 'plateau'])
+      .default(D.schedule),
+  )
   .option('--plateau-patience <n>', 'epochs without val_acc gain before the learning rate drops', toInt, D.plateauPatience)
   .option('--plateau-factor <x>', 'learning-rate factor on a plateau', toFloat, D.plateauFactor)
   .option('--min-lr <x>', 'lowest learning rate', toFloat, D.minLr)
-  .option('--cosine-cycle <n>', `cosine: epochs per cycle, restarting the rate after each (default ${CNN_DEFAULTS.cosineCycle} for the CNN, ${MOBILENET_DEFAULTS.cosineCycle} for MobileNetV2 fine-tuning; 0: one cycle)`, toInt)
-  .option('--patience <n>', 'plateau schedule: early stop after this many epochs without val_acc gain (cosine: after a cycle without gain)', toInt, D.earlyStopPatience)
-  .addOption(new Option('--class-weight <mode>', 'weight classes by inverse frequency').choices(['none', 'balanced', 'sqrt']).default(D.classWeight))
-  .addOption(new Option('--sampling <mode>', 'oversample rare classes when drawing each epoch').choices(['none', 'balanced', 'sqrt']).default(D.sampling))
+  .option(
+    '--cosine-cycle <n>',
+    `cosine: epochs per cycle, restarting the rate after each (default ${CNN_DEFAULTS.cosineCycle} for the CNN, ${MOBILENET_DEFAULTS.cosineCycle} for MobileNetV2 fine-tuning; 0: one cycle)`,
+    toInt,
+  )
+  .option(
+    '--patience <n>',
+    'plateau schedule: early stop after this many epochs without val_acc gain (cosine: after a cycle without gain)',
+    toInt,
+    D.earlyStopPatience,
+  )
+  .addOption(
+    new Option('--class-weight <mode>', 'weight classes by inverse frequency').choices(['none', 'balanced', 'sqrt']).default(D.classWeight),
+  )
+  .addOption(
+    new Option('--sampling <mode>', 'oversample rare classes when drawing each epoch')
+      .choices(['none', 'balanced', 'sqrt'])
+      .default(D.sampling),
+  )
   .addOption(new Option('--loss <name>', 'loss function').choices(['ce', 'focal']).default(D.loss))
   .option('--focal-gamma <x>', 'focal loss: gamma', toFloat, D.focalGamma)
   .option('--init <dir>', 'start from the weights of this model folder (same architecture and options), e.g. to fine-tune a trained model')
   .option('--label-smoothing <x>', 'label smoothing', toFloat, D.labelSmoothing)
-  .option('--ema <decay>', 'evaluate and export a moving average of the weights with this decay per step, e.g. 0.999 (0: off)', toFloat, D.ema)
+  .option(
+    '--ema <decay>',
+    'evaluate and export a moving average of the weights with this decay per step, e.g. 0.999 (0: off)',
+    toFloat,
+    D.ema,
+  )
   .option('--no-augment', 'disable augmentation')
   .option('--seed <n>', 'random seed', toInt, D.seed)
   .option('--skip-bad', 'skip bad data rows (each reported) instead of stopping')
@@ -53,27 +77,83 @@ const program = new Command('train')
   .option('--head-epochs <n>', 'MobileNetV2: epochs training only the head on the frozen base', toInt, MOBILENET_DEFAULTS.headEpochs)
   .option('--finetune-from <n>', 'MobileNetV2: first block unfrozen for fine-tuning (1-16)', toInt, MOBILENET_DEFAULTS.finetuneFrom)
   .option('--finetune-lr <x>', 'MobileNetV2: learning rate while fine-tuning', toFloat, MOBILENET_DEFAULTS.finetuneLr)
-  .addOption(new Option('--finetune-bn <mode>', 'MobileNetV2: batch norm while fine-tuning: frozen (ImageNet statistics) or adapt (batch statistics)').choices(['frozen', 'adapt']).default(MOBILENET_DEFAULTS.finetuneBatchNorm))
+  .addOption(
+    new Option(
+      '--finetune-bn <mode>',
+      'MobileNetV2: batch norm while fine-tuning: frozen (ImageNet statistics) or adapt (batch statistics)',
+    )
+      .choices(['frozen', 'adapt'])
+      .default(MOBILENET_DEFAULTS.finetuneBatchNorm),
+  )
   .option('--cnn-input <n>', 'custom CNN input side (faces are resized from 48)', toInt)
   .option('--cnn-widths <list>', 'custom CNN filters per block, e.g. 32,64,128,256', toList)
   .option('--cnn-convs <list>', 'custom CNN convolutions per block, e.g. 1,1,2,2', toList)
   .addOption(new Option('--quantize <dtype>', 'store weights as float16').choices(['float16']))
-  .option('--match-blur <mode>', 'auto: if the Training faces are blurrier than the validation faces, blur served faces to match; off; or a sigma', D.matchBlur)
+  .option(
+    '--match-blur <mode>',
+    'auto: if the Training faces are blurrier than the validation faces, blur served faces to match; off; or a sigma',
+    D.matchBlur,
+  )
   .option('--checkpoint-minutes <n>', 'also checkpoint mid-epoch this often (0: off)', toFloat, D.checkpointMinutes)
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
   .action(main);
 
-function toInt(v: string): number { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${v}`); return n; }
-function toFloat(v: string): number { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; }
-function toList(v: string): number[] { return v.split(',').map(toInt); }
+function toInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${v}`);
+  return n;
+}
+function toFloat(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+}
+function toList(v: string): number[] {
+  return v.split(',').map(toInt);
+}
 
 interface Opts {
-  arch: ArchName; data: string; name?: string; out?: string; runs: string; epochs?: number; batchSize: number;
-  optimizer: 'adam' | 'sgd'; lr?: number; momentum: number; schedule: 'plateau' | 'cosine'; cosineCycle?: number; plateauPatience: number; plateauFactor: number; minLr: number;
-  patience: number; classWeight: Rebalance; sampling: Rebalance; loss: 'ce' | 'focal'; focalGamma: number; init?: string; labelSmoothing: number; ema: number; augment: boolean; seed: number;
-  skipBad?: boolean; resume?: boolean; base: string; alpha: number; inputSize: number; headEpochs: number;
-  finetuneFrom: number; finetuneLr: number; finetuneBn: 'frozen' | 'adapt'; cnnInput?: number; cnnWidths?: number[]; cnnConvs?: number[]; quantize?: 'float16';
-  checkpointMinutes: number; backend?: string; matchBlur: string;
+  arch: ArchName;
+  data: string;
+  name?: string;
+  out?: string;
+  runs: string;
+  epochs?: number;
+  batchSize: number;
+  optimizer: 'adam' | 'sgd';
+  lr?: number;
+  momentum: number;
+  schedule: 'plateau' | 'cosine';
+  cosineCycle?: number;
+  plateauPatience: number;
+  plateauFactor: number;
+  minLr: number;
+  patience: number;
+  classWeight: Rebalance;
+  sampling: Rebalance;
+  loss: 'ce' | 'focal';
+  focalGamma: number;
+  init?: string;
+  labelSmoothing: number;
+  ema: number;
+  augment: boolean;
+  seed: number;
+  skipBad?: boolean;
+  resume?: boolean;
+  base: string;
+  alpha: number;
+  inputSize: number;
+  headEpochs: number;
+  finetuneFrom: number;
+  finetuneLr: number;
+  finetuneBn: 'frozen' | 'adapt';
+  cnnInput?: number;
+  cnnWidths?: number[];
+  cnnConvs?: number[];
+  quantize?: 'float16';
+  checkpointMinutes: number;
+  backend?: string;
+  matchBlur: string;
 }
 
 async function main(o: Opts): Promise<void> {
@@ -91,48 +171,104 @@ async function main(o: Opts): Promise<void> {
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, onWarning: (w) => console.warn(w) });
   const seed = o.seed;
   const { train: trainSplit, val, valName } = trainValSplits(data, seed);
-  console.log(`loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${trainSplit.size} training faces, ${val.size} validation faces (${valName})`);
-  console.log(`  training per class: ${classCounts(trainSplit).map((c, i) => `${LABELS[i]} ${c}`).join(', ')}`);
+  console.log(
+    `loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${trainSplit.size} training faces, ${val.size} validation faces (${valName})`,
+  );
+  console.log(
+    `  training per class: ${classCounts(trainSplit)
+      .map((c, i) => `${LABELS[i]} ${c}`)
+      .join(', ')}`,
+  );
   const inputBlur = decideBlur(o.matchBlur, trainSplit, val, valName);
   const settings: TrainSettings = {
-    name, arch: o.arch, epochs: o.epochs ?? arch.budget.epochs, batchSize: o.batchSize, optimizer: o.optimizer,
-    lr: o.lr ?? D.lr[o.optimizer], momentum: o.momentum,
-    schedule: o.schedule, cosineCycle: o.cosineCycle ?? arch.budget.cosineCycle, plateauPatience: o.plateauPatience, plateauFactor: o.plateauFactor, minLr: o.minLr,
-    earlyStopPatience: o.patience, classWeight: o.classWeight, sampling: o.sampling, loss: o.loss, focalGamma: o.focalGamma,
-    init: o.init ?? null, labelSmoothing: o.labelSmoothing, ema: o.ema,
-    augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT, seed, quantize: o.quantize ?? null,
-    checkpointMinutes: o.checkpointMinutes, inputBlur,
-    cnn: { ...(o.cnnInput ? { inputSize: o.cnnInput } : {}), ...(o.cnnWidths ? { widths: o.cnnWidths } : {}), ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}) },
-    alpha: o.alpha, inputSize: o.inputSize, base: arch.usesBase ? o.base : null, headEpochs: o.headEpochs,
-    finetuneFrom: o.finetuneFrom, finetuneLr: o.finetuneLr, finetuneBatchNorm: o.finetuneBn, dropout: MOBILENET_DEFAULTS.dropout,
+    name,
+    arch: o.arch,
+    epochs: o.epochs ?? arch.budget.epochs,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer,
+    lr: o.lr ?? D.lr[o.optimizer],
+    momentum: o.momentum,
+    schedule: o.schedule,
+    cosineCycle: o.cosineCycle ?? arch.budget.cosineCycle,
+    plateauPatience: o.plateauPatience,
+    plateauFactor: o.plateauFactor,
+    minLr: o.minLr,
+    earlyStopPatience: o.patience,
+    classWeight: o.classWeight,
+    sampling: o.sampling,
+    loss: o.loss,
+    focalGamma: o.focalGamma,
+    init: o.init ?? null,
+    labelSmoothing: o.labelSmoothing,
+    ema: o.ema,
+    augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT,
+    seed,
+    quantize: o.quantize ?? null,
+    checkpointMinutes: o.checkpointMinutes,
+    inputBlur,
+    cnn: {
+      ...(o.cnnInput ? { inputSize: o.cnnInput } : {}),
+      ...(o.cnnWidths ? { widths: o.cnnWidths } : {}),
+      ...(o.cnnConvs ? { convsPerBlock: o.cnnConvs } : {}),
+    },
+    alpha: o.alpha,
+    inputSize: o.inputSize,
+    base: arch.usesBase ? o.base : null,
+    headEpochs: o.headEpochs,
+    finetuneFrom: o.finetuneFrom,
+    finetuneLr: o.finetuneLr,
+    finetuneBatchNorm: o.finetuneBn,
+    dropout: MOBILENET_DEFAULTS.dropout,
   };
-  const bar = new cliProgress.SingleBar({
-    format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}',
-    etaBuffer: 50, noTTYOutput: true, notTTYSchedule: 30_000, hideCursor: true,
-  }, cliProgress.Presets.shades_classic);
-  const progress: ProgressSink = process.stdout.isTTY ? {
-    start: (total, start, payload) => bar.start(total, start, payload),
-    update: (v, payload) => bar.update(v, payload),
-    stop: () => bar.stop(),
-  } : plainProgress(30_000);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}',
+      etaBuffer: 50,
+      noTTYOutput: true,
+      notTTYSchedule: 30_000,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const progress: ProgressSink = process.stdout.isTTY
+    ? {
+        start: (total, start, payload) => bar.start(total, start, payload),
+        update: (v, payload) => bar.update(v, payload),
+        stop: () => bar.stop(),
+      }
+    : plainProgress(30_000);
   const out = o.out ?? path.join('models', name);
   const trainedOn = `${path.basename(o.data)}: ${trainSplit.size} Training faces; validation ${valName} (${val.size})`;
   const command = runCommand(process.argv.slice(2));
-  const { interrupted } = await train(settings, { train: trainSplit, val, valName, trainedOn, command }, { runDir, outDir: out, log: (m) => console.log(m), progress }, !!o.resume);
+  const { interrupted } = await train(
+    settings,
+    { train: trainSplit, val, valName, trainedOn, command },
+    { runDir, outDir: out, log: (m) => console.log(m), progress },
+    !!o.resume,
+  );
   if (interrupted) process.exitCode = 130;
 }
 
 /** Progress for logs (nohup, CI): one plain line every `everyMs`. */
 function plainProgress(everyMs: number): ProgressSink {
-  let total = 0, last = 0, t0 = 0, first = 0;
+  let total = 0,
+    last = 0,
+    t0 = 0,
+    first = 0;
   return {
-    start(t, start) { total = t; first = start; t0 = last = Date.now(); },
+    start(t, start) {
+      total = t;
+      first = start;
+      t0 = last = Date.now();
+    },
     update(v, p) {
       const now = Date.now();
       if (now - last < everyMs && v < total) return;
       last = now;
-      const eta = v > first ? ((now - t0) / (v - first)) * (total - v) / 1000 : 0;
-      console.log(`  epoch ${p.epoch}/${p.epochs} batch ${v}/${total} | loss ${p.loss} acc ${p.acc} | ${p.ips} img/s | ETA ${Math.floor(eta / 60)}m${Math.round(eta % 60)}s`);
+      const eta = v > first ? (((now - t0) / (v - first)) * (total - v)) / 1000 : 0;
+      console.log(
+        `  epoch ${p.epoch}/${p.epochs} batch ${v}/${total} | loss ${p.loss} acc ${p.acc} | ${p.ips} img/s | ETA ${Math.floor(eta / 60)}m${Math.round(eta % 60)}s`,
+      );
     },
     stop() {},
   };
@@ -149,8 +285,12 @@ function decideBlur(mode: string, trainSplit: Split, val: Split, valName: string
   if (valName !== 'PublicTest') return 0; // a held-out part of Training is as sharp as Training
   const e = estimateBlur(trainSplit, val);
   if (e.sigma > 0) {
-    console.warn(`WARNING: the Training faces are much blurrier than the PublicTest faces (Laplacian energy ${e.trainEnergy.toFixed(2)} vs ${e.referenceEnergy.toFixed(2)}).`);
-    console.warn(`  The model will see every other face blurred to match (Gaussian sigma ${e.sigma} px, card input.blur); --match-blur off disables this.`);
+    console.warn(
+      `WARNING: the Training faces are much blurrier than the PublicTest faces (Laplacian energy ${e.trainEnergy.toFixed(2)} vs ${e.referenceEnergy.toFixed(2)}).`,
+    );
+    console.warn(
+      `  The model will see every other face blurred to match (Gaussian sigma ${e.sigma} px, card input.blur); --match-blur off disables this.`,
+    );
   }
   return e.sigma;
 }

@@ -19,7 +19,15 @@ import { LABELS, type Label } from '../types.js';
 import { ENSEMBLE_ARCH, type InputSpec, type ModelCard } from '../artifacts/card.js';
 import { formatP, mcnemarCounts, mcnemarTest } from './mcnemar.js';
 import { PEERS, type PeerSpec } from './peers.js';
-import { COMPARISON_VERSION, type CalibrationResult, type Comparison, type Latency, type McNemarResult, type ModelEntry, type ModelResult } from './types.js';
+import {
+  COMPARISON_VERSION,
+  type CalibrationResult,
+  type Comparison,
+  type Latency,
+  type McNemarResult,
+  type ModelEntry,
+  type ModelResult,
+} from './types.js';
 
 /** Bins of the reliability diagram on /compare (ECE itself uses training/calibration.ts's 15). */
 export const RELIABILITY_BINS = 10;
@@ -54,7 +62,9 @@ export interface CompareOptions {
 /** Folders of models/ that hold a card.json, main models first. */
 export async function listModelFolders(modelsDir: string): Promise<string[]> {
   let entries: import('node:fs').Dirent[];
-  try { entries = await fsp.readdir(modelsDir, { withFileTypes: true }); } catch (e) {
+  try {
+    entries = await fsp.readdir(modelsDir, { withFileTypes: true });
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
@@ -62,9 +72,17 @@ export async function listModelFolders(modelsDir: string): Promise<string[]> {
   for (const e of entries) {
     // Hidden folders are atomic-write temporaries, never models.
     if (!e.isDirectory() || e.name.startsWith('.')) continue;
-    try { await fsp.access(path.join(modelsDir, e.name, 'card.json')); names.push(e.name); } catch { /* not a model folder */ }
+    try {
+      await fsp.access(path.join(modelsDir, e.name, 'card.json'));
+      names.push(e.name);
+    } catch {
+      /* not a model folder */
+    }
   }
-  const rank = (n: string) => { const i = MAIN_MODELS.indexOf(n); return i < 0 ? MAIN_MODELS.length : i; };
+  const rank = (n: string) => {
+    const i = MAIN_MODELS.indexOf(n);
+    return i < 0 ? MAIN_MODELS.length : i;
+  };
   return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
@@ -100,17 +118,25 @@ function notesFor(card: ModelCard, usage: string): string[] {
   const validation = (card.settings as { validation?: unknown } | undefined)?.validation;
   if (usage === 'Training') notes.push('These are the rows it was trained on.');
   else if (validation === usage || card.trained_on.includes(`validation ${usage}`)) {
-    notes.push(`${usage} was this model's validation set during training (learning-rate drops, early stopping and the kept checkpoint), so these figures are slightly optimistic; PrivateTest is untouched by training.`);
+    notes.push(
+      `${usage} was this model's validation set during training (learning-rate drops, early stopping and the kept checkpoint), so these figures are slightly optimistic; PrivateTest is untouched by training.`,
+    );
   }
-  if (card.tta === 'flip') notes.push('The model averages each face with its mirror image (flip TTA, as its card says); so do these figures, as the demo and `npm run evaluate`.');
+  if (card.tta === 'flip')
+    notes.push(
+      'The model averages each face with its mirror image (flip TTA, as its card says); so do these figures, as the demo and `npm run evaluate`.',
+    );
   if (card.notes) notes.push(card.notes);
   return notes;
 }
 
 const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
-const roundBins = (bins: ReliabilityBin[]) => bins.map((b) => ({
-  ...b, confidence: b.confidence === null ? null : round4(b.confidence), accuracy: b.accuracy === null ? null : round4(b.accuracy),
-}));
+const roundBins = (bins: ReliabilityBin[]) =>
+  bins.map((b) => ({
+    ...b,
+    confidence: b.confidence === null ? null : round4(b.confidence),
+    accuracy: b.accuracy === null ? null : round4(b.accuracy),
+  }));
 
 /** ECE and reliability bins of raw scores, and after the card's temperature when it has one. */
 export function calibrationOf(scores: Float32Array, labels: Uint8Array, card: ModelCard | null): CalibrationResult {
@@ -126,25 +152,50 @@ export function calibrationOf(scores: Float32Array, labels: Uint8Array, card: Mo
   };
 }
 
-async function evaluateOurs(dir: string, id: string, o: CompareOptions, runs: number): Promise<{ entry: ModelResult; predicted: Uint8Array }> {
+async function evaluateOurs(
+  dir: string,
+  id: string,
+  o: CompareOptions,
+  runs: number,
+): Promise<{ entry: ModelResult; predicted: Uint8Array }> {
   const loaded = await loadModelEntry(dir);
   const { card } = loaded;
   const networks = loaded.kind === 'ensemble' ? loaded.members : [loaded];
   try {
     const r = await evaluateEntry(loaded, o.split);
-    const latency = await measureLatency((face) => loaded.kind === 'ensemble'
-      ? scoreEnsemble(loaded, face, { batchSize: 1 })
-      : scoreFaces(loaded.model, card.input, face, { batchSize: 1 }), o.split.pixels, runs);
+    const latency = await measureLatency(
+      (face) =>
+        loaded.kind === 'ensemble'
+          ? scoreEnsemble(loaded, face, { batchSize: 1 })
+          : scoreFaces(loaded.model, card.input, face, { batchSize: 1 }),
+      o.split.pixels,
+      runs,
+    );
     let bytes = 0;
     for (const m of networks) bytes += await modelFolderBytes(m.dir);
     const entry: ModelResult = {
-      model: card.name, usage: o.usage, n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion,
-      id, kind: 'ours', available: true, arch: card.arch, source: `models/${id}`,
-      params: networks.reduce((sum, m) => sum + m.model.countParams(), 0), size_bytes: bytes, latency,
-      preprocessing: loaded.kind === 'ensemble'
-        ? `each member's own (${loaded.members.map((m) => `${m.id}: ${preprocessingOf(m.card.input)}`).join('; ')}); the members' calibrated probabilities are averaged.`
-        : `${preprocessingOf(card.input)}.`,
-      trained_on: card.trained_on, train_seconds: card.train_seconds, history: card.history ?? [],
+      model: card.name,
+      usage: o.usage,
+      n: r.n,
+      accuracy: r.accuracy,
+      macro_f1: r.macro_f1,
+      per_class: r.per_class,
+      confusion: r.confusion,
+      id,
+      kind: 'ours',
+      available: true,
+      arch: card.arch,
+      source: `models/${id}`,
+      params: networks.reduce((sum, m) => sum + m.model.countParams(), 0),
+      size_bytes: bytes,
+      latency,
+      preprocessing:
+        loaded.kind === 'ensemble'
+          ? `each member's own (${loaded.members.map((m) => `${m.id}: ${preprocessingOf(m.card.input)}`).join('; ')}); the members' calibrated probabilities are averaged.`
+          : `${preprocessingOf(card.input)}.`,
+      trained_on: card.trained_on,
+      train_seconds: card.train_seconds,
+      history: card.history ?? [],
       notes: notesFor(card, o.usage),
       calibration: calibrationOf(r.scores, o.split.labels, card),
     };
@@ -156,8 +207,10 @@ async function evaluateOurs(dir: string, id: string, o: CompareOptions, runs: nu
 }
 
 function preprocessingOf({ size, channels, normalisation, blur }: InputSpec): string {
-  return `the project's facesToTensor: ${blur ? `Gaussian blur to sigma ${blur} px (the sharpness of its Training faces), ` : ''}${normalisation === 'unit' ? 'x / 255 into [0, 1]' : 'x / 127.5 - 1 into [-1, 1]'}`
-    + `${size !== 48 ? `, bilinear resize to ${size}x${size}` : ''}${channels === 3 ? ', grey replicated to 3 channels' : ''}`;
+  return (
+    `the project's facesToTensor: ${blur ? `Gaussian blur to sigma ${blur} px (the sharpness of its Training faces), ` : ''}${normalisation === 'unit' ? 'x / 255 into [0, 1]' : 'x / 127.5 - 1 into [-1, 1]'}` +
+    `${size !== 48 ? `, bilinear resize to ${size}x${size}` : ''}${channels === 3 ? ', grey replicated to 3 channels' : ''}`
+  );
 }
 
 async function evaluatePeer(spec: PeerSpec, o: CompareOptions, runs: number): Promise<{ entry: ModelResult; predicted: Uint8Array }> {
@@ -168,10 +221,20 @@ async function evaluatePeer(spec: PeerSpec, o: CompareOptions, runs: number): Pr
     const m = metricsFromConfusion(confusionMatrix(o.split.labels, predicted));
     const latency = await measureLatency((face) => peer.score(face, 1), o.split.pixels, runs);
     const entry: ModelResult = {
-      model: peer.id, usage: o.usage, ...m,
-      id: peer.id, kind: 'peer', available: true, arch: peer.arch, source: peer.source,
-      params: peer.params, size_bytes: peer.sizeBytes, latency,
-      preprocessing: peer.preprocessing, label_mapping: peer.labelMapping, notes: peer.notes,
+      model: peer.id,
+      usage: o.usage,
+      ...m,
+      id: peer.id,
+      kind: 'peer',
+      available: true,
+      arch: peer.arch,
+      source: peer.source,
+      params: peer.params,
+      size_bytes: peer.sizeBytes,
+      latency,
+      preprocessing: peer.preprocessing,
+      label_mapping: peer.labelMapping,
+      notes: peer.notes,
       calibration: calibrationOf(scores, o.split.labels, null),
     };
     return { entry, predicted };
@@ -186,10 +249,13 @@ export function mcnemarBetween(a: string, b: string, truth: Uint8Array, pa: Uint
   const test = mcnemarTest(counts.a_only, counts.b_only);
   const better = counts.a_only === counts.b_only ? null : counts.a_only > counts.b_only ? a : b;
   const significant = test.p_value < alpha;
-  const how = test.method === 'exact-binomial' ? 'exact binomial test' : `chi-square ${test.statistic!.toFixed(2)} with continuity correction`;
-  const summary = `${a} is right on ${counts.a_only} faces ${b} gets wrong, ${b} on ${counts.b_only} the other way round; `
-    + `p = ${formatP(test.p_value)} (${how}): `
-    + (significant ? `${better} is better, and the difference is unlikely to be chance (p < ${alpha}).`
+  const how =
+    test.method === 'exact-binomial' ? 'exact binomial test' : `chi-square ${test.statistic!.toFixed(2)} with continuity correction`;
+  const summary =
+    `${a} is right on ${counts.a_only} faces ${b} gets wrong, ${b} on ${counts.b_only} the other way round; ` +
+    `p = ${formatP(test.p_value)} (${how}): ` +
+    (significant
+      ? `${better} is better, and the difference is unlikely to be chance (p < ${alpha}).`
       : `no real difference can be claimed at the ${alpha} level.`);
   return { a, b, n: truth.length, ...counts, ...test, alpha, significant, better, summary };
 }
@@ -205,7 +271,9 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
       const { entry, predicted } = await evaluateOurs(path.join(o.modelsDir, id), id, o, runs);
       models.push(entry);
       predictions.set(id, predicted);
-      log(`  ${id}: accuracy ${(entry.accuracy * 100).toFixed(1)}%, macro-F1 ${entry.macro_f1.toFixed(3)}, ${entry.latency.median_ms} ms/face`);
+      log(
+        `  ${id}: accuracy ${(entry.accuracy * 100).toFixed(1)}%, macro-F1 ${entry.macro_f1.toFixed(3)}, ${entry.latency.median_ms} ms/face`,
+      );
     } catch (e) {
       models.push({ id, kind: 'ours', available: false, source: `models/${id}`, reason: (e as Error).message });
       log(`  ${id}: skipped (${(e as Error).message})`);
@@ -217,7 +285,9 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
       const { entry, predicted } = await evaluatePeer(spec, o, runs);
       models.push(entry);
       predictions.set(entry.id, predicted);
-      log(`  ${spec.id}: accuracy ${(entry.accuracy * 100).toFixed(1)}%, macro-F1 ${entry.macro_f1.toFixed(3)}, ${entry.latency.median_ms} ms/face`);
+      log(
+        `  ${spec.id}: accuracy ${(entry.accuracy * 100).toFixed(1)}%, macro-F1 ${entry.macro_f1.toFixed(3)}, ${entry.latency.median_ms} ms/face`,
+      );
     } catch (e) {
       // A peer that cannot run on this TF.js is reported, not fatal.
       models.push({ id: spec.id, kind: 'peer', available: false, source: spec.pkg, reason: `cannot run here: ${(e as Error).message}` });
@@ -226,7 +296,8 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
   }
   const mcnemar: McNemarResult[] = [];
   for (const [a, b] of o.pairs ?? DEFAULT_PAIRS) {
-    const pa = predictions.get(a), pb = predictions.get(b);
+    const pa = predictions.get(a),
+      pb = predictions.get(b);
     if (pa && pb) mcnemar.push(mcnemarBetween(a, b, o.split.labels, pa, pb, o.alpha));
   }
   const counts = classCounts(o.split);
@@ -241,7 +312,13 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
       class_counts: Object.fromEntries(LABELS.map((l, i) => [l, counts[i]])) as Record<Label, number>,
       description: `${o.dataName}, ${o.usage} rows (${o.split.size} faces)`,
     },
-    environment: { backend: tf.getBackend(), tfjs: tf.version.tfjs, node: process.version, cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length },
+    environment: {
+      backend: tf.getBackend(),
+      tfjs: tf.version.tfjs,
+      node: process.version,
+      cpu: cpus[0]?.model ?? 'unknown',
+      cores: cpus.length,
+    },
     labels: [...LABELS],
     models,
     mcnemar,
@@ -259,21 +336,36 @@ export async function writeComparison(file: string, c: Comparison): Promise<void
 /** The comparison as a terminal table. */
 export function formatComparison(c: Comparison): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const lines = [`${c.data.description}; TF.js ${c.environment.tfjs} (${c.environment.backend})`, '',
-    `${'model'.padEnd(22)}${'accuracy'.padStart(9)}${'macro-F1'.padStart(10)}${'params'.padStart(10)}${'size'.padStart(10)}${'ms/face'.padStart(9)}`];
+  const lines = [
+    `${c.data.description}; TF.js ${c.environment.tfjs} (${c.environment.backend})`,
+    '',
+    `${'model'.padEnd(22)}${'accuracy'.padStart(9)}${'macro-F1'.padStart(10)}${'params'.padStart(10)}${'size'.padStart(10)}${'ms/face'.padStart(9)}`,
+  ];
   for (const m of c.models) {
-    if (!m.available) { lines.push(`${m.id.padEnd(22)}  not available: ${m.reason}`); continue; }
-    lines.push(`${m.id.padEnd(22)}${pct(m.accuracy).padStart(9)}${m.macro_f1.toFixed(3).padStart(10)}${String(m.params).padStart(10)}`
-      + `${`${(m.size_bytes / 1024).toFixed(0)} KB`.padStart(10)}${m.latency.median_ms.toFixed(1).padStart(9)}`);
+    if (!m.available) {
+      lines.push(`${m.id.padEnd(22)}  not available: ${m.reason}`);
+      continue;
+    }
+    lines.push(
+      `${m.id.padEnd(22)}${pct(m.accuracy).padStart(9)}${m.macro_f1.toFixed(3).padStart(10)}${String(m.params).padStart(10)}` +
+        `${`${(m.size_bytes / 1024).toFixed(0)} KB`.padStart(10)}${m.latency.median_ms.toFixed(1).padStart(9)}`,
+    );
   }
   const calibrated = c.models.filter((m): m is ModelResult => m.available && !!m.calibration);
   if (calibrated.length) {
     lines.push('', `Calibration (expected calibration error of the top score, 15 bins; lower is better):`);
     for (const m of calibrated) {
       const k = m.calibration!;
-      lines.push(`  ${m.id.padEnd(20)}ECE ${k.ece_before.toFixed(4)}`
-        + (k.ece_after === null ? (m.kind !== 'ours' ? '' : m.arch === ENSEMBLE_ARCH ? '  (the mean of its calibrated members)' : '  (no temperature in its card: npm run calibrate)')
-          : ` -> ${k.ece_after.toFixed(4)} with temperature ${k.temperature!.toFixed(3)} (fitted on ${k.fitted_on})`));
+      lines.push(
+        `  ${m.id.padEnd(20)}ECE ${k.ece_before.toFixed(4)}` +
+          (k.ece_after === null
+            ? m.kind !== 'ours'
+              ? ''
+              : m.arch === ENSEMBLE_ARCH
+                ? '  (the mean of its calibrated members)'
+                : '  (no temperature in its card: npm run calibrate)'
+            : ` -> ${k.ece_after.toFixed(4)} with temperature ${k.temperature!.toFixed(3)} (fitted on ${k.fitted_on})`),
+      );
     }
   }
   if (c.mcnemar.length) lines.push('', 'McNemar:', ...c.mcnemar.map((t) => `  ${t.summary}`));

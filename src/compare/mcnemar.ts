@@ -33,7 +33,8 @@ export function mcnemarCounts(truth: ArrayLike<number>, a: ArrayLike<number>, b:
   if (truth.length !== a.length || truth.length !== b.length) throw new Error('McNemar: predictions and truth differ in length');
   const t: McNemarCounts = { both_correct: 0, a_only: 0, b_only: 0, both_wrong: 0 };
   for (let i = 0; i < truth.length; i++) {
-    const ra = a[i] === truth[i], rb = b[i] === truth[i];
+    const ra = a[i] === truth[i],
+      rb = b[i] === truth[i];
     if (ra && rb) t.both_correct++;
     else if (ra) t.a_only++;
     else if (rb) t.b_only++;
@@ -79,9 +80,19 @@ export function chiSquare1Sf(x: number): number {
 export function erfc(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
-  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-    + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-    + t * (-0.82215223 + t * 0.17087277)))))))));
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
   return x >= 0 ? r : 2 - r;
 }
 

@@ -49,7 +49,10 @@ export interface PeerSpec {
   load(): Promise<Peer>;
 }
 
-interface ManifestGroup { paths: string[]; weights: Array<{ shape: number[] }> }
+interface ManifestGroup {
+  paths: string[];
+  weights: Array<{ shape: number[] }>;
+}
 
 /** Parameter count and bytes on disk (manifest + weight files) of a TF.js weights manifest. */
 export async function manifestStats(manifestFile: string, groups: ManifestGroup[]): Promise<{ params: number; bytes: number }> {
@@ -71,14 +74,21 @@ function ferOrder(ownLabels: readonly string[], mapping: Record<string, Label>):
   });
 }
 
-async function scoreInBatches(pixels: Uint8Array, batchSize: number,
-  run: (batch: Uint8Array, n: number) => Promise<tf.Tensor2D>): Promise<Float32Array> {
+async function scoreInBatches(
+  pixels: Uint8Array,
+  batchSize: number,
+  run: (batch: Uint8Array, n: number) => Promise<tf.Tensor2D>,
+): Promise<Float32Array> {
   const n = pixels.length / FACE_PIXELS;
   const out = new Float32Array(n * NUM_CLASSES);
   for (let i = 0; i < n; i += batchSize) {
     const end = Math.min(n, i + batchSize);
     const y = await run(pixels.subarray(i * FACE_PIXELS, end * FACE_PIXELS), end - i);
-    try { out.set(await y.data() as Float32Array, i * NUM_CLASSES); } finally { y.dispose(); }
+    try {
+      out.set((await y.data()) as Float32Array, i * NUM_CLASSES);
+    } finally {
+      y.dispose();
+    }
   }
   return out;
 }
@@ -87,14 +97,22 @@ async function scoreInBatches(pixels: Uint8Array, batchSize: number,
 
 /** face-api's FACE_EXPRESSION_LABELS onto FER2013's names (same seven emotions, other words and order). */
 export const FACE_API_LABELS: Record<string, Label> = {
-  neutral: 'neutral', happy: 'happy', sad: 'sad', angry: 'angry', fearful: 'fear', disgusted: 'disgust', surprised: 'surprise',
+  neutral: 'neutral',
+  happy: 'happy',
+  sad: 'sad',
+  angry: 'angry',
+  fearful: 'fear',
+  disgusted: 'disgust',
+  surprised: 'surprise',
 };
 
 /** What we use of the face-api module (its own typings need the DOM lib). */
 interface FaceApi {
   FACE_EXPRESSION_LABELS: string[];
   tf: { version_core?: string };
-  nets: { faceExpressionNet: { loadFromDisk(dir: string): Promise<void>; forward(input: tf.Tensor3D[]): Promise<tf.Tensor2D>; dispose(): void } };
+  nets: {
+    faceExpressionNet: { loadFromDisk(dir: string): Promise<void>; forward(input: tf.Tensor3D[]): Promise<tf.Tensor2D>; dispose(): void };
+  };
 }
 
 export const faceApiPeer: PeerSpec = {
@@ -108,7 +126,7 @@ export const faceApiPeer: PeerSpec = {
     const faceapi = require(path.join(dir, 'dist', 'face-api.node-wasm.js')) as FaceApi;
     const notes: string[] = [
       'Trained by face-api.js\'s author on "a variety of images from publicly available datasets as well as images scraped from the web" (face-api TUTORIAL.md); FER2013 may be among them.',
-      'Built for faces cut out by face-api\'s own detector; here it gets the FER2013 crop like every other model.',
+      "Built for faces cut out by face-api's own detector; here it gets the FER2013 crop like every other model.",
     ];
     if (faceapi.tf.version_core && faceapi.tf.version_core !== tf.version_core) {
       notes.push(`face-api was built against TF.js ${faceapi.tf.version_core}; running on ${tf.version_core}.`);
@@ -124,21 +142,32 @@ export const faceApiPeer: PeerSpec = {
       id: this.id,
       arch: 'face-api FaceExpressionNet (depthwise-separable dense blocks)',
       source: `${this.pkg}@${packageVersion(dir)} model/face_expression_model`,
-      preprocessing: 'grey face replicated to RGB (0-255), then face-api\'s own: pad to square, bilinear resize to 112x112, subtract the ImageNet mean RGB (122.782, 117.001, 104.298), divide by 255; softmax output.',
+      preprocessing:
+        "grey face replicated to RGB (0-255), then face-api's own: pad to square, bilinear resize to 112x112, subtract the ImageNet mean RGB (122.782, 117.001, 104.298), divide by 255; softmax output.",
       labelMapping: { ...FACE_API_LABELS },
       notes,
       params: stats.params,
       sizeBytes: stats.bytes,
-      score: (pixels, batchSize = 64) => scoreInBatches(pixels, batchSize, async (batch, n) => {
-        const faces = tf.tidy(() => tf.unstack(tf.tile(tf.tensor4d(Float32Array.from(batch), [n, FACE_SIZE, FACE_SIZE, 1]), [1, 1, 1, 3])) as tf.Tensor3D[]);
-        try {
-          const y = await net.forward(faces);
-          try { return tf.tidy(() => tf.gather(y, order, 1) as tf.Tensor2D); } finally { y.dispose(); }
-        } finally {
-          tf.dispose(faces);
-        }
-      }),
-      dispose() { net.dispose(); order.dispose(); },
+      score: (pixels, batchSize = 64) =>
+        scoreInBatches(pixels, batchSize, async (batch, n) => {
+          const faces = tf.tidy(
+            () => tf.unstack(tf.tile(tf.tensor4d(Float32Array.from(batch), [n, FACE_SIZE, FACE_SIZE, 1]), [1, 1, 1, 3])) as tf.Tensor3D[],
+          );
+          try {
+            const y = await net.forward(faces);
+            try {
+              return tf.tidy(() => tf.gather(y, order, 1) as tf.Tensor2D);
+            } finally {
+              y.dispose();
+            }
+          } finally {
+            tf.dispose(faces);
+          }
+        }),
+      dispose() {
+        net.dispose();
+        order.dispose();
+      },
     };
   },
 };
@@ -149,7 +178,7 @@ export const faceApiPeer: PeerSpec = {
 export const HUMAN_LABELS: Record<string, Label> = Object.fromEntries(LABELS.map((l) => [l, l])) as Record<string, Label>;
 
 /** Weights of human's grey-to-RGB conversion (src/tfjs/constants.ts): a grey pixel replicated to RGB comes back times their sum. */
-const HUMAN_RGB_SUM = 0.2989 + 0.5870 + 0.1140;
+const HUMAN_RGB_SUM = 0.2989 + 0.587 + 0.114;
 
 export const humanPeer: PeerSpec = {
   id: 'human-emotion',
@@ -170,18 +199,23 @@ export const humanPeer: PeerSpec = {
       preprocessing: `human's own (src/gear/emotion.ts): face scaled to 0-1, bilinear resize to ${size}x${size}, RGB to grey with weights 0.2989/0.5870/0.1140, then (x - 0.5) * 2 into [-1, 1]; softmax output.`,
       labelMapping: { ...HUMAN_LABELS },
       notes: [
-        'Trained on FER2013 itself: oarriaga\'s script trains on the first 80% of fer2013.csv (the Training rows) and keeps the checkpoint with the best loss on the last 20% (PublicTest + PrivateTest), so its figures on those rows are somewhat optimistic.',
-        'Built for faces cut out by human\'s own face mesh; here it gets the FER2013 crop like every other model.',
+        "Trained on FER2013 itself: oarriaga's script trains on the first 80% of fer2013.csv (the Training rows) and keeps the checkpoint with the best loss on the last 20% (PublicTest + PrivateTest), so its figures on those rows are somewhat optimistic.",
+        "Built for faces cut out by human's own face mesh; here it gets the FER2013 crop like every other model.",
       ],
       params: stats.params,
       sizeBytes: stats.bytes,
-      score: (pixels, batchSize = 128) => scoreInBatches(pixels, batchSize, async (batch, n) => tf.tidy(() => {
-        let x: tf.Tensor4D = tf.div(tf.tensor4d(Float32Array.from(batch), [n, FACE_SIZE, FACE_SIZE, 1]), 255);
-        x = tf.image.resizeBilinear(x, [size, size], false);
-        x = tf.mul(tf.sub(tf.mul(x, HUMAN_RGB_SUM), 0.5), 2);
-        return model.execute(x) as tf.Tensor2D;
-      })),
-      dispose() { model.dispose(); },
+      score: (pixels, batchSize = 128) =>
+        scoreInBatches(pixels, batchSize, async (batch, n) =>
+          tf.tidy(() => {
+            let x: tf.Tensor4D = tf.div(tf.tensor4d(Float32Array.from(batch), [n, FACE_SIZE, FACE_SIZE, 1]), 255);
+            x = tf.image.resizeBilinear(x, [size, size], false);
+            x = tf.mul(tf.sub(tf.mul(x, HUMAN_RGB_SUM), 0.5), 2);
+            return model.execute(x) as tf.Tensor2D;
+          }),
+        ),
+      dispose() {
+        model.dispose();
+      },
     };
   },
 };

@@ -7,7 +7,11 @@ import type { McNemarCounts, McNemarTest } from './mcnemar.js';
 export const COMPARISON_VERSION = 1;
 
 /** Latency of one face at batch size 1: preprocessing + prediction + reading the scores back. */
-export interface Latency { median_ms: number; p90_ms: number; runs: number }
+export interface Latency {
+  median_ms: number;
+  p90_ms: number;
+  runs: number;
+}
 
 /**
  * One evaluated model. The EvalReport fields (model, usage, n, accuracy,

@@ -13,7 +13,12 @@ import { FACE_SIZE } from '../types.js';
 import type { Detection, Point } from './detect/types.js';
 
 /** A face in the upright original photo's pixels (what the API reports). */
-export interface Box { x: number; y: number; width: number; height: number }
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 /** The square the model looks at, in the upright original photo's pixels. */
 export interface FaceRegion {
@@ -51,8 +56,12 @@ function squareBox(centre: Point, side: number, width: number, height: number): 
  * Turns a detection in working-image pixels into a face region in original
  * pixels. `scale` = original width / working width.
  */
-export function regionFromDetection(d: Detection, scale: number, photo: { width: number; height: number },
-  margin = DEFAULT_MARGIN): FaceRegion {
+export function regionFromDetection(
+  d: Detection,
+  scale: number,
+  photo: { width: number; height: number },
+  margin = DEFAULT_MARGIN,
+): FaceRegion {
   const centre = { x: (d.x + d.width / 2) * scale, y: (d.y + d.height / 2) * scale };
   const side = Math.max(d.width, d.height) * margin * scale;
   let angle = d.rightEye && d.leftEye ? rollFromEyes(d.rightEye, d.leftEye) : 0;
@@ -66,12 +75,19 @@ export function wholeImageRegion(photo: { width: number; height: number }): Face
   const centre = { x: photo.width / 2, y: photo.height / 2 };
   return {
     box: { x: Math.floor((photo.width - side) / 2), y: Math.floor((photo.height - side) / 2), width: side, height: side },
-    centre, side, angle: 0, score: null,
+    centre,
+    side,
+    angle: 0,
+    score: null,
   };
 }
 
 /** A grey image to sample from (the working copy of the photo). */
-export interface GreySource { data: Uint8Array; width: number; height: number }
+export interface GreySource {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
 
 /**
  * Samples `region` (original pixels; the source is `scale` times smaller) at
@@ -91,9 +107,12 @@ export function sampleRegion(src: GreySource, region: FaceRegion, scale: number,
   const bilinear = (x: number, y: number): number => {
     x = Math.min(maxX, Math.max(0, x));
     y = Math.min(maxY, Math.max(0, y));
-    const x0 = Math.floor(x); const y0 = Math.floor(y);
-    const x1 = Math.min(maxX, x0 + 1); const y1 = Math.min(maxY, y0 + 1);
-    const fx = x - x0; const fy = y - y0;
+    const x0 = Math.floor(x);
+    const y0 = Math.floor(y);
+    const x1 = Math.min(maxX, x0 + 1);
+    const y1 = Math.min(maxY, y0 + 1);
+    const fx = x - x0;
+    const fy = y - y0;
     const top = data[y0 * width + x0] * (1 - fx) + data[y0 * width + x1] * fx;
     const bottom = data[y1 * width + x0] * (1 - fx) + data[y1 * width + x1] * fx;
     return top * (1 - fy) + bottom * fy;

@@ -30,7 +30,10 @@ export function applyTemperature(probs: Float32Array, temperature: number): Floa
       if (logits[k] > max) max = logits[k];
     }
     let sum = 0;
-    for (let k = 0; k < NUM_CLASSES; k++) { logits[k] = Math.exp(logits[k] - max); sum += logits[k]; }
+    for (let k = 0; k < NUM_CLASSES; k++) {
+      logits[k] = Math.exp(logits[k] - max);
+      sum += logits[k];
+    }
     for (let k = 0; k < NUM_CLASSES; k++) probs[o + k] = logits[k] / sum;
   }
   return probs;

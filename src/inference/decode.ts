@@ -29,7 +29,9 @@ export class ImageInputError extends KeyedError {
     this.name = 'ImageInputError';
     this.code = code;
   }
-  get status(): number { return IMAGE_ERROR_STATUS[this.code]; }
+  get status(): number {
+    return IMAGE_ERROR_STATUS[this.code];
+  }
 }
 
 /** sharp's names for the formats we accept (AVIF reports itself as 'heif'). */
@@ -143,7 +145,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     const { data, info } = await sharp(bytes, {
       limitInputPixels: maxPixels, // second line of defence after the header check
       failOn: 'truncated', // a cut-off upload is an error, not a half-grey picture
-      page: 0, pages: 1, // first frame of a GIF / first page of a TIFF
+      page: 0,
+      pages: 1, // first frame of a GIF / first page of a TIFF
     })
       .rotate() // apply EXIF orientation
       .resize(workingSize, workingSize, { fit: 'inside', withoutEnlargement: true })
@@ -154,10 +157,12 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
     const rgb = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return {
-      width, height,
+      width,
+      height,
       data: rgbToGrey(rgb),
       rgb,
-      workWidth: info.width, workHeight: info.height,
+      workWidth: info.width,
+      workHeight: info.height,
       format: meta.format ?? 'unknown',
     };
   } catch (e) {

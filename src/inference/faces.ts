@@ -40,10 +40,12 @@ export async function findFaces(image: GreyImage, options: FindOptions = {}): Pr
     { maxFaces: Math.max(1, options.maxFaces ?? DEFAULT_MAX_FACES) },
   );
   const scale = image.width / image.workWidth;
-  return found
-    .map((d) => regionFromDetection(d, scale, image, options.margin ?? detector.margin))
-    // Left to right, so "face 1" is the leftmost one on the photo.
-    .sort((a, b) => a.centre.x - b.centre.x || a.centre.y - b.centre.y);
+  return (
+    found
+      .map((d) => regionFromDetection(d, scale, image, options.margin ?? detector.margin))
+      // Left to right, so "face 1" is the leftmost one on the photo.
+      .sort((a, b) => a.centre.x - b.centre.x || a.centre.y - b.centre.y)
+  );
 }
 
 /**

@@ -49,7 +49,8 @@ export function buildCamModel(model: tf.LayersModel): CamModel {
     chain.unshift(layer);
     layer = singleInbound(layer);
   }
-  if (!layer || chain.length === 0) throw new Error('Grad-CAM: no convolutional feature map followed by a plain chain of layers in this model');
+  if (!layer || chain.length === 0)
+    throw new Error('Grad-CAM: no convolutional feature map followed by a plain chain of layers in this model');
   const target = layer;
   const features = tf.model({ inputs: model.inputs, outputs: target.output as tf.SymbolicTensor });
 
@@ -133,7 +134,13 @@ function networkCam(entry: LoadedNetwork, faces: Uint8Array, classes: number[]):
  * the usual Grad-CAM look; stops from Google's "turbo".
  */
 const STOPS: Array<[number, number, number]> = [
-  [48, 18, 59], [70, 134, 251], [27, 229, 181], [164, 252, 60], [251, 185, 56], [228, 70, 11], [122, 4, 3],
+  [48, 18, 59],
+  [70, 134, 251],
+  [27, 229, 181],
+  [164, 252, 60],
+  [251, 185, 56],
+  [228, 70, 11],
+  [122, 4, 3],
 ];
 
 export function heatColour(v: number): [number, number, number] {

@@ -61,7 +61,13 @@ export async function analyseImage(bytes: Uint8Array, entry: LoadedModel, option
   const rows = predictFaces(entry, faces, { tta: options.tta });
   const t3 = performance.now();
   const labels = rows.map(topLabel);
-  const maps = options.explain ? gradCam(entry, faces, labels.map((l) => LABELS.indexOf(l))) : null;
+  const maps = options.explain
+    ? gradCam(
+        entry,
+        faces,
+        labels.map((l) => LABELS.indexOf(l)),
+      )
+    : null;
   const t4 = performance.now();
   const px = faces.length / Math.max(1, regions.length);
   return {

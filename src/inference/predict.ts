@@ -43,7 +43,8 @@ function predictNetwork(entry: LoadedNetwork, faces: Uint8Array, n: number, opti
     const run = (x: tf.Tensor4D): tf.Tensor2D => {
       const y = entry.model.predict(x) as tf.Tensor2D;
       // softmax(log(p) / T) = softmax(logits / T): the same for either kind of output.
-      if (temperature !== 1) return tf.softmax(tf.div(entry.outputsProbabilities ? tf.log(tf.maximum(y, 1e-12)) : y, temperature)) as tf.Tensor2D;
+      if (temperature !== 1)
+        return tf.softmax(tf.div(entry.outputsProbabilities ? tf.log(tf.maximum(y, 1e-12)) : y, temperature)) as tf.Tensor2D;
       return entry.outputsProbabilities ? y : tf.softmax(y);
     };
     let p = run(facesToTensor(faces, spec));
@@ -64,7 +65,9 @@ function predictNetwork(entry: LoadedNetwork, faces: Uint8Array, n: number, opti
 /** A probability row as a label -> probability object in FER2013 order. */
 export function toScores(row: Float32Array): Scores {
   const scores = {} as Scores;
-  LABELS.forEach((label, i) => { scores[label] = row[i]; });
+  LABELS.forEach((label, i) => {
+    scores[label] = row[i];
+  });
   return scores;
 }
 

@@ -48,11 +48,17 @@ export function flipFaces(faces: Float32Array | Uint8Array): Float32Array {
 /** Separable Gaussian blur of each 48x48 face (edges clamped). */
 export function blurFaces(faces: Float32Array | Uint8Array, sigma: number): Float32Array {
   const out = new Float32Array(faces.length);
-  if (sigma <= 0) { out.set(faces); return out; }
+  if (sigma <= 0) {
+    out.set(faces);
+    return out;
+  }
   const r = Math.max(1, Math.ceil(3 * sigma));
   const kernel = new Float32Array(2 * r + 1);
   let sum = 0;
-  for (let i = -r; i <= r; i++) { kernel[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma)); sum += kernel[i + r]; }
+  for (let i = -r; i <= r; i++) {
+    kernel[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+    sum += kernel[i + r];
+  }
   for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
   const S = FACE_SIZE;
   const tmp = new Float32Array(FACE_PIXELS);

@@ -35,7 +35,10 @@ export interface LoadedEnsemble {
 
 export type LoadedModel = LoadedNetwork | LoadedEnsemble;
 
-export interface SkippedModel { id: string; reason: string }
+export interface SkippedModel {
+  id: string;
+  reason: string;
+}
 
 export interface ModelRegistry {
   /** Loaded models, best first. */
@@ -68,12 +71,20 @@ export async function loadModelEntry(dir: string, loaded: ReadonlyMap<string, Lo
   return card.members ? loadEnsemble(dir, card, card.members, loaded) : loadNetwork(dir);
 }
 
-async function loadEnsemble(dir: string, card: ModelCard, names: string[], loaded: ReadonlyMap<string, LoadedModel>): Promise<LoadedEnsemble> {
+async function loadEnsemble(
+  dir: string,
+  card: ModelCard,
+  names: string[],
+  loaded: ReadonlyMap<string, LoadedModel>,
+): Promise<LoadedEnsemble> {
   const members: LoadedNetwork[] = [];
   for (const name of names) {
     const have = loaded.get(name);
     if (have?.kind === 'ensemble') throw new Error(`member ${name} is itself an ensemble`);
-    if (have) { members.push(have); continue; }
+    if (have) {
+      members.push(have);
+      continue;
+    }
     const m = await loadModelEntry(path.join(path.dirname(dir), name)).catch((e: Error) => {
       throw new Error(`member ${name}: ${e.message}`);
     });
@@ -106,7 +117,9 @@ function makeRegistry(models: LoadedModel[], skipped: SkippedModel[]): ModelRegi
   const byId = new Map(models.map((m) => [m.id, m]));
   const defaultId = models[0]?.id ?? null;
   return {
-    models, skipped, defaultId,
+    models,
+    skipped,
+    defaultId,
     get(id) {
       if (id == null || id === '') return defaultId == null ? undefined : byId.get(defaultId);
       return byId.get(id);
@@ -133,8 +146,12 @@ export async function loadRegistry(modelsDir: string, log: (msg: string) => void
   const models: LoadedModel[] = [];
   const skipped: SkippedModel[] = [];
   // Hidden folders are atomic-write temporaries (.name.tmp-*), never models.
-  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  const isEnsemble = (name: string) => existsSync(path.join(modelsDir, name, 'card.json')) && !existsSync(path.join(modelsDir, name, 'model.json'));
+  const names = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+  const isEnsemble = (name: string) =>
+    existsSync(path.join(modelsDir, name, 'card.json')) && !existsSync(path.join(modelsDir, name, 'model.json'));
   const loaded = new Map<string, LoadedModel>();
   // Networks first, so ensembles share their members' weights. Sequential on
   // purpose: loading is start-up only, and two cores are better spent on one

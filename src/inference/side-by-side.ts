@@ -12,7 +12,11 @@ import type { Label } from '../types.js';
 /** What `?model=all` asks for. */
 export const ALL_MODELS = 'all';
 
-export interface ModelVerdict { model: string; label: Label; scores: Scores }
+export interface ModelVerdict {
+  model: string;
+  label: Label;
+  scores: Scores;
+}
 
 export interface SideBySide {
   /** Model ids in registry order (best first). */
@@ -29,7 +33,10 @@ export async function analyseWithEveryModel(bytes: Uint8Array, entries: LoadedMo
   const first = await analyseImage(bytes, entries[0], { ...options, explain: false });
   const faces = new Uint8Array(first.faces.reduce((n, f) => n + f.face.length, 0));
   let offset = 0;
-  for (const f of first.faces) { faces.set(f.face, offset); offset += f.face.length; }
+  for (const f of first.faces) {
+    faces.set(f.face, offset);
+    offset += f.face.length;
+  }
   const others = entries.slice(1).map((e) => ({ id: e.id, rows: faces.length ? predictFaces(e, faces, { tta: options.tta }) : [] }));
   return {
     models: entries.map((e) => e.id),

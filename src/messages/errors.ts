@@ -13,7 +13,8 @@ export const ERROR_MESSAGES = {
   'err.damaged': 'This image looks damaged or incomplete (perhaps the upload was cut off). Please try another file.',
   'err.noSize': 'This image has no size in its header, so it is probably damaged.',
   'err.unsupported': '{format} files are not supported. Please upload a JPEG, PNG, WebP, GIF, AVIF or TIFF photo.',
-  'err.heic': 'HEIC photos are not supported. Please export the photo as JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible).',
+  'err.heic':
+    'HEIC photos are not supported. Please export the photo as JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible).',
   'err.tooManyPixelsSized': 'This image is {w} x {h} pixels, more than the {mp} megapixels we accept. Please upload a smaller photo.',
   'err.tooManyPixels': 'This image has more than the {mp} megapixels we accept. Please upload a smaller photo.',
   'err.tooLarge': 'The file is too large: the limit is {mb} MB. Please choose a smaller photo.',

@@ -103,10 +103,15 @@ export function createApp(options: AppOptions): Hono {
     if (isHtmx(c)) return c.html(deps.views.error(t('err.nothingHere')), 404);
     return c.html(deps.views.notFound(), 404);
   });
-  app.onError(makeErrorHandler({
-    partial: (message) => deps.views.error(message),
-    page: (_c, message) => renderPage(deps, deps.views.error(message)),
-  }, deps.log));
+  app.onError(
+    makeErrorHandler(
+      {
+        partial: (message) => deps.views.error(message),
+        page: (_c, message) => renderPage(deps, deps.views.error(message)),
+      },
+      deps.log,
+    ),
+  );
 
   return app;
 }

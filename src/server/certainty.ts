@@ -11,7 +11,11 @@ export const UNSURE_TOP = 0.4;
 /** Closer than this between the two best scores, the model cannot tell them apart. */
 export const UNSURE_GAP = 0.1;
 
-export interface Certainty { unsure: boolean; best: Label; runnerUp: Label }
+export interface Certainty {
+  unsure: boolean;
+  best: Label;
+  runnerUp: Label;
+}
 
 export function certainty(scores: Scores): Certainty {
   const [best, runnerUp] = [...LABELS].sort((a, b) => scores[b] - scores[a]);

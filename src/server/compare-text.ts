@@ -9,19 +9,26 @@
 import { en, type MessageKey } from './i18n/en.js';
 import type { Translate } from './i18n/index.js';
 
-interface Phrase { key: MessageKey; pattern: RegExp; names: string[] }
+interface Phrase {
+  key: MessageKey;
+  pattern: RegExp;
+  names: string[];
+}
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The English message as a pattern: literal text, each {name} one word-like token. */
 function phrase(key: MessageKey): Phrase {
   const names: string[] = [];
-  const source = en[key].split(/(\{\w+\})/).map((part) => {
-    const m = /^\{(\w+)\}$/.exec(part);
-    if (!m) return escapeRegExp(part);
-    names.push(m[1]);
-    return '([\\w.\\-/]+)';
-  }).join('');
+  const source = en[key]
+    .split(/(\{\w+\})/)
+    .map((part) => {
+      const m = /^\{(\w+)\}$/.exec(part);
+      if (!m) return escapeRegExp(part);
+      names.push(m[1]);
+      return '([\\w.\\-/]+)';
+    })
+    .join('');
   return { key, pattern: new RegExp(source, 'g'), names };
 }
 

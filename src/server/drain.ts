@@ -16,8 +16,12 @@ const SWEEP_MS = 50;
 
 export function drainServer(server: ServerType, graceMs: number): Promise<DrainResult> {
   const t0 = performance.now();
-  const closeIdle = () => { if ('closeIdleConnections' in server) server.closeIdleConnections(); };
-  const closeAll = () => { if ('closeAllConnections' in server) server.closeAllConnections(); };
+  const closeIdle = () => {
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  };
+  const closeAll = () => {
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  };
   return new Promise((done) => {
     let forced = false;
     let sweep: NodeJS.Timeout | undefined;
@@ -36,6 +40,9 @@ export function drainServer(server: ServerType, graceMs: number): Promise<DrainR
     // sweep idle ones until close() sees no connection left.
     closeIdle();
     sweep = setInterval(closeIdle, SWEEP_MS);
-    deadline = setTimeout(() => { forced = true; closeAll(); }, graceMs);
+    deadline = setTimeout(() => {
+      forced = true;
+      closeAll();
+    }, graceMs);
   });
 }

@@ -31,10 +31,19 @@ export class HttpError extends Error {
 const isErrorKey = (s: string): s is ErrorKey => Object.prototype.hasOwnProperty.call(ERROR_MESSAGES, s);
 
 /** What the user is told: a message key with its parameters, or a sentence already in their language. */
-export interface PublicError { status: ContentfulStatusCode; key: ErrorKey | null; params: MessageParams; message: string }
+export interface PublicError {
+  status: ContentfulStatusCode;
+  key: ErrorKey | null;
+  params: MessageParams;
+  message: string;
+}
 
-const keyed = (status: number, key: ErrorKey, params: MessageParams = {}): PublicError =>
-  ({ status: status as ContentfulStatusCode, key, params, message: fillMessage(ERROR_MESSAGES[key], params) });
+const keyed = (status: number, key: ErrorKey, params: MessageParams = {}): PublicError => ({
+  status: status as ContentfulStatusCode,
+  key,
+  params,
+  message: fillMessage(ERROR_MESSAGES[key], params),
+});
 
 /** Maps anything thrown to what the user is told; unknown errors say nothing internal. */
 export function toPublicError(err: unknown): PublicError {
@@ -42,7 +51,12 @@ export function toPublicError(err: unknown): PublicError {
   if (err instanceof ImageInputError) return keyed(err.status, err.key, err.params);
   if (err instanceof HTTPException) {
     if (err.status === 413) return keyed(413, 'err.uploadTooLarge');
-    return { status: err.status as ContentfulStatusCode, key: null, params: {}, message: err.message || 'The request could not be handled.' };
+    return {
+      status: err.status as ContentfulStatusCode,
+      key: null,
+      params: {},
+      message: err.message || 'The request could not be handled.',
+    };
   }
   return keyed(500, 'err.server');
 }

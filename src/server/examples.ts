@@ -63,7 +63,11 @@ export function examplesFrom(list: Example[]): ExampleSet {
       let t = thumbs.get(id);
       if (!t) {
         // Retina-sharp at the strip's height, and small enough to load at once.
-        t = sharp(ex.file).rotate().resize({ height: THUMB_HEIGHT * 2 }).jpeg({ quality: 78 }).toBuffer()
+        t = sharp(ex.file)
+          .rotate()
+          .resize({ height: THUMB_HEIGHT * 2 })
+          .jpeg({ quality: 78 })
+          .toBuffer()
           .then((b) => new Uint8Array(b));
         t.catch(() => thumbs.delete(id));
         thumbs.set(id, t);

@@ -25,7 +25,10 @@ export interface OverlayBox {
   /** 1-based, as printed on the photo and over the face's bars. */
   number: number;
   label: Label;
-  x: number; y: number; width: number; height: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
   /** Where the number tag's corner is, in percent of the photo; `above`: the tag sits on the box's top edge, else just inside it. */
   tag: { left: number; top: number; above: boolean };
   /** The heatmap over the (rotated) square the model saw. */
@@ -62,33 +65,49 @@ async function previewUrl(a: Analysis): Promise<string> {
 export async function faceOverlay(a: Analysis): Promise<OverlayView> {
   const { width, height } = a.image;
   const scale = Math.max(1, MIN_SHOWN / Math.max(width, height));
-  const boxes = await Promise.all(a.faces.map(async (f, i): Promise<OverlayBox> => {
-    const { x, y, width: w, height: h } = f.box;
-    const r = f.region;
-    const box: OverlayBox = {
-      number: i + 1, label: f.label, x, y, width: w, height: h,
-      // Above the box when there is room for a 22 px tag over it at the usual sizes, else inside its top.
-      tag: { left: percent(x / width), top: percent(y / height), above: y / height >= 0.08 },
-    };
-    if (f.heatmap) {
-      const deg = round((r.angle * 180) / Math.PI);
-      box.heat = {
-        href: await heatmapDataUrl(f.heatmap),
-        x: round(r.centre.x - r.side / 2), y: round(r.centre.y - r.side / 2), size: round(r.side),
-        transform: deg === 0 ? '' : `rotate(${deg} ${round(r.centre.x)} ${round(r.centre.y)})`,
+  const boxes = await Promise.all(
+    a.faces.map(async (f, i): Promise<OverlayBox> => {
+      const { x, y, width: w, height: h } = f.box;
+      const r = f.region;
+      const box: OverlayBox = {
+        number: i + 1,
+        label: f.label,
+        x,
+        y,
+        width: w,
+        height: h,
+        // Above the box when there is room for a 22 px tag over it at the usual sizes, else inside its top.
+        tag: { left: percent(x / width), top: percent(y / height), above: y / height >= 0.08 },
       };
-    }
-    return box;
-  }));
+      if (f.heatmap) {
+        const deg = round((r.angle * 180) / Math.PI);
+        box.heat = {
+          href: await heatmapDataUrl(f.heatmap),
+          x: round(r.centre.x - r.side / 2),
+          y: round(r.centre.y - r.side / 2),
+          size: round(r.side),
+          transform: deg === 0 ? '' : `rotate(${deg} ${round(r.centre.x)} ${round(r.centre.y)})`,
+        };
+      }
+      return box;
+    }),
+  );
   const { t } = uiLocals();
-  const alt = a.faces.length === 0
-    ? t('overlay.altNoFace')
-    : t(a.faces.length === 1 ? 'overlay.altOne' : 'overlay.altMany', {
-      n: a.faces.length, list: a.faces.map((f, i) => `${i + 1} ${t(`label.${f.label}`)}`).join(', '),
-    });
+  const alt =
+    a.faces.length === 0
+      ? t('overlay.altNoFace')
+      : t(a.faces.length === 1 ? 'overlay.altOne' : 'overlay.altMany', {
+          n: a.faces.length,
+          list: a.faces.map((f, i) => `${i + 1} ${t(`label.${f.label}`)}`).join(', '),
+        });
   return {
-    photoUrl: await previewUrl(a), width, height,
-    shownWidth: Math.round(width * scale), shownHeight: Math.round(height * scale), enlarged: scale > 1,
-    boxes, alt,
+    photoUrl: await previewUrl(a),
+    width,
+    height,
+    shownWidth: Math.round(width * scale),
+    shownHeight: Math.round(height * scale),
+    enlarged: scale > 1,
+    boxes,
+    alt,
   };
 }

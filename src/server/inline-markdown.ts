@@ -6,7 +6,8 @@ function escapeHtml(s: string): string {
 
 /** HTML: each `code` span as <code>, everything else escaped text. */
 export function inlineMarkdown(text: string): string {
-  return text.split(/(`[^`]+`)/).map((part) => (/^`[^`]+`$/.test(part)
-    ? `<code>${escapeHtml(part.slice(1, -1))}</code>`
-    : escapeHtml(part))).join('');
+  return text
+    .split(/(`[^`]+`)/)
+    .map((part) => (/^`[^`]+`$/.test(part) ? `<code>${escapeHtml(part.slice(1, -1))}</code>` : escapeHtml(part)))
+    .join('');
 }

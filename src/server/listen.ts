@@ -22,7 +22,9 @@ export function listen(app: Hono, port: number, host: string): Promise<RunningSe
         url: `http://${shownHost}:${info.port}`,
         port: info.port,
         // Keep-alive sockets would hold close() open: drainServer closes them.
-        close: async (graceMs = 0) => { await drainServer(server, graceMs); },
+        close: async (graceMs = 0) => {
+          await drainServer(server, graceMs);
+        },
       });
     });
     server.once('error', reject);

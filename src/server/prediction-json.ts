@@ -7,15 +7,18 @@
 import type { Analysis } from '../inference/pipeline.js';
 import { heatmapDataUrl } from './heatmap-png.js';
 
-export const NO_FACE_API_MESSAGE = 'No face was found in this image. To classify the whole image as one face (right for an already cropped face), send it again with ?whole=1.';
+export const NO_FACE_API_MESSAGE =
+  'No face was found in this image. To classify the whole image as one face (right for an already cropped face), send it again with ?whole=1.';
 
 export async function predictionJson(a: Analysis): Promise<Record<string, unknown>> {
-  const faces = await Promise.all(a.faces.map(async (f) => ({
-    box: f.box,
-    label: f.label,
-    scores: f.scores,
-    ...(f.heatmap ? { heatmap: await heatmapDataUrl(f.heatmap) } : {}),
-  })));
+  const faces = await Promise.all(
+    a.faces.map(async (f) => ({
+      box: f.box,
+      label: f.label,
+      scores: f.scores,
+      ...(f.heatmap ? { heatmap: await heatmapDataUrl(f.heatmap) } : {}),
+    })),
+  );
   return {
     model: a.model,
     image: { width: a.image.width, height: a.image.height },

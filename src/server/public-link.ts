@@ -74,7 +74,11 @@ async function probe(server: string, timeoutMs: number): Promise<void> {
 
 export function checkTunnelServer(value: string): string {
   let u: URL;
-  try { u = new URL(value); } catch { throw new Error(`"${value}" is not a URL like https://localtunnel.me.`); }
+  try {
+    u = new URL(value);
+  } catch {
+    throw new Error(`"${value}" is not a URL like https://localtunnel.me.`);
+  }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`The tunnel server must be an http(s) URL, not "${value}".`);
   // The library appends "/?new" to this itself.
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
@@ -90,15 +94,18 @@ export async function openPublicLink(options: PublicLinkOptions): Promise<Public
   // No local_host: with it the client rewrites the Host header by turning the first chunk
   // of each request into a string and back, which corrupts binary uploads (photos).
   // Without it the client connects to "localhost" (IPv4 or IPv6, whichever answers).
-  const opened = localtunnel({ port: options.port, host: server })
-    .then((tunnel) => wrap(tunnel, server));
+  const opened = localtunnel({ port: options.port, host: server }).then((tunnel) => wrap(tunnel, server));
   // A link that opens after we said it failed is not lost: the caller may still use it.
   opened.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new PublicLinkError(
-      `The tunnel server ${server} answered, but gave no link within ${Math.round(timeoutMs / 1000)} s.`, opened)),
-    Math.max(1000, timeoutMs - (Date.now() - started)));
+    timer = setTimeout(
+      () =>
+        reject(
+          new PublicLinkError(`The tunnel server ${server} answered, but gave no link within ${Math.round(timeoutMs / 1000)} s.`, opened),
+        ),
+      Math.max(1000, timeoutMs - (Date.now() - started)),
+    );
   });
   try {
     return await Promise.race([opened, timeout]);
@@ -117,11 +124,15 @@ function wrap(tunnel: localtunnel.Tunnel, server: string): PublicLink {
   }
   const url = tunnel.url.endsWith('/') ? tunnel.url : `${tunnel.url}/`;
   const errorListeners: Array<(m: string) => void> = [];
-  tunnel.on('error', (e: unknown) => { for (const l of errorListeners) l(reason(e)); });
+  tunnel.on('error', (e: unknown) => {
+    for (const l of errorListeners) l(reason(e));
+  });
   return {
     url,
     server,
     close: () => tunnel.close(),
-    onError: (listener) => { errorListeners.push(listener); },
+    onError: (listener) => {
+      errorListeners.push(listener);
+    },
   };
 }

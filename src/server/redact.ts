@@ -10,7 +10,8 @@
 // path (nothing word-like, '.', ':' or '/' just before it); a home path; a
 // Windows drive path; a file: URL; a path that climbs out of the project
 // ("../shared/data/..."), which only means something on that machine.
-const LOCAL_PATH = /(?:file:\/\/|(?<![\w.:/\\~-]))(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\"'`()<>,;]+){2,}[/\\]?|~[/\\][^\s"'`()<>,;]+|\b[A-Za-z]:\\[^\s"'`()<>,;]*|(?<![\w.])\.\.(?:[/\\][^\s/\\"'`()<>,;]+)+[/\\]?/g;
+const LOCAL_PATH =
+  /(?:file:\/\/|(?<![\w.:/\\~-]))(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\"'`()<>,;]+){2,}[/\\]?|~[/\\][^\s"'`()<>,;]+|\b[A-Za-z]:\\[^\s"'`()<>,;]*|(?<![\w.])\.\.(?:[/\\][^\s/\\"'`()<>,;]+)+[/\\]?/g;
 
 function lastPart(match: string): string {
   const parts = match.split(/[/\\]/).filter(Boolean);

@@ -27,7 +27,13 @@ const storage = new AsyncLocalStorage<UiLocals>();
 /** Outside a request (a test rendering a view directly): English, no prefix. */
 function fallback(): UiLocals {
   return {
-    lang: DEFAULT_LOCALE, t: translator(DEFAULT_LOCALE), th: htmlTranslator(DEFAULT_LOCALE), base: '', langLinks: [], clientStrings: '{}', flagging: false,
+    lang: DEFAULT_LOCALE,
+    t: translator(DEFAULT_LOCALE),
+    th: htmlTranslator(DEFAULT_LOCALE),
+    base: '',
+    langLinks: [],
+    clientStrings: '{}',
+    flagging: false,
   };
 }
 

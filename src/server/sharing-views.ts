@@ -7,9 +7,16 @@ import type { FlagRecord } from './flagging/store.js';
 import type { Label } from '../types.js';
 import type { ApiOperationView } from './routes/docs.js';
 
-export interface FlagDoneData { label: Label; page: boolean }
+export interface FlagDoneData {
+  label: Label;
+  page: boolean;
+}
 
-export interface FlaggedRowView extends FlagRecord { cropUrl: string; predictedPercent: string; createdText: string }
+export interface FlaggedRowView extends FlagRecord {
+  cropUrl: string;
+  predictedPercent: string;
+  createdText: string;
+}
 export interface FlaggedData {
   enabled: boolean;
   total: number;
@@ -20,10 +27,17 @@ export interface FlaggedData {
   message?: string;
 }
 
-export interface ApiPageData { documentUrl: string; operations: ApiOperationView[]; auth: boolean }
+export interface ApiPageData {
+  documentUrl: string;
+  operations: ApiOperationView[];
+  auth: boolean;
+}
 
 export interface ShareData {
-  url: string; qrDataUrl: string | null; reachable: 'lan' | 'public' | 'loopback'; page: boolean;
+  url: string;
+  qrDataUrl: string | null;
+  reachable: 'lan' | 'public' | 'loopback';
+  page: boolean;
   /** The --share link's state, when the server was started with --share. */
   tunnel?: 'opening' | 'open' | 'failed';
   /** The generated login that guards a --share link. */

@@ -76,7 +76,9 @@ function packageVersion(): string {
   }
 }
 
-export interface Sharing { queue: WorkQueue }
+export interface Sharing {
+  queue: WorkQueue;
+}
 
 /** Call right after creating the app, before any route is added: middleware order matters. */
 export function installSharing(app: Hono, deps: AppDeps, options: SharingOptions): Sharing {
@@ -93,12 +95,17 @@ export function installSharing(app: Hono, deps: AppDeps, options: SharingOptions
   app.use(uiMiddleware({ base, flagging: deps.flagging !== null }));
   app.use(hostCheck(hosts));
   // Answers from the API are about one request and one moment: never cached.
-  app.use('/api/*', async (c, next) => { await next(); c.header('Cache-Control', 'no-store'); });
-  app.use(authMiddleware(users, {
-    burst: options.loginThrottle?.burst ?? DEFAULT_LOGIN_BURST,
-    refillMs: options.loginThrottle?.refillMs ?? DEFAULT_LOGIN_REFILL_MS,
-    key: (c) => clientAddress(c, trustProxy),
-  }));
+  app.use('/api/*', async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+  app.use(
+    authMiddleware(users, {
+      burst: options.loginThrottle?.burst ?? DEFAULT_LOGIN_BURST,
+      refillMs: options.loginThrottle?.refillMs ?? DEFAULT_LOGIN_REFILL_MS,
+      key: (c) => clientAddress(c, trustProxy),
+    }),
+  );
 
   // The flag and review forms are for browsers on this site only: a page elsewhere must
   // not post to them with the visitor's cached password (Origin / Sec-Fetch-Site check).
@@ -116,7 +123,11 @@ export function installSharing(app: Hono, deps: AppDeps, options: SharingOptions
   const idleMs = options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS;
   const mb = Math.round((deps.maxUploadBytes / 1024 / 1024) * 10) / 10;
   const upload = receiveBody({ maxBytes: deps.maxUploadBytes, idleMs, tooLarge: () => uiLocals().t('err.tooLarge', { mb }) });
-  const form = receiveBody({ maxBytes: FORM_BODY_BYTES, idleMs, tooLarge: () => uiLocals().t('limit.bodyTooLarge', { kb: kilobytes(FORM_BODY_BYTES) }) });
+  const form = receiveBody({
+    maxBytes: FORM_BODY_BYTES,
+    idleMs,
+    tooLarge: () => uiLocals().t('limit.bodyTooLarge', { kb: kilobytes(FORM_BODY_BYTES) }),
+  });
   for (const p of PREDICT_PATHS) app.post(p, upload);
   app.post('/flag', form);
   app.post('/flagged/*', form);
@@ -127,8 +138,17 @@ export function installSharing(app: Hono, deps: AppDeps, options: SharingOptions
 
   app.route('/', flagRoutes({ flagging: deps.flagging, views, base, log: deps.log }));
   app.route('/', docsRoutes({ app, views, base, auth: users.length > 0, version: packageVersion(), publicUrl: options.publicUrl }));
-  app.route('/', shareRoutes({
-    views, base, listenHost: options.listenHost ?? '127.0.0.1', publicUrl: options.publicUrl, trustProxy, hosts, shareLink: options.shareLink,
-  }));
+  app.route(
+    '/',
+    shareRoutes({
+      views,
+      base,
+      listenHost: options.listenHost ?? '127.0.0.1',
+      publicUrl: options.publicUrl,
+      trustProxy,
+      hosts,
+      shareLink: options.shareLink,
+    }),
+  );
   return { queue };
 }

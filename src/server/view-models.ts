@@ -12,10 +12,22 @@ import { faceOverlay, type OverlayView } from './face-overlay.js';
 import { noFaceView, type NoFaceView, type ResultContext } from './no-face.js';
 
 export const EMOJI: Record<Label, string> = {
-  angry: '😠', disgust: '🤢', fear: '😨', happy: '😄', sad: '😢', surprise: '😮', neutral: '😐',
+  angry: '😠',
+  disgust: '🤢',
+  fear: '😨',
+  happy: '😄',
+  sad: '😢',
+  surprise: '😮',
+  neutral: '😐',
 };
 
-export interface BarView { label: Label; id: string; value: string; percent: string; top: boolean }
+export interface BarView {
+  label: Label;
+  id: string;
+  value: string;
+  percent: string;
+  top: boolean;
+}
 export interface FaceView {
   index: number;
   label: Label;
@@ -50,43 +62,51 @@ export interface ResultView {
   faceSource: string;
 }
 
-export interface ModelOption { id: string; text: string; selected: boolean }
+export interface ModelOption {
+  id: string;
+  text: string;
+  selected: boolean;
+}
 
 export function percent(p: number): string {
   return `${(p * 100).toFixed(1)}%`;
 }
 
 export async function faceDataUrl(face: Uint8Array): Promise<string> {
-  const png = await sharp(face, { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } }).png().toBuffer();
+  const png = await sharp(face, { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } })
+    .png()
+    .toBuffer();
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
 export async function toResultView(analysis: Analysis, modelName: string, context: ResultContext = {}): Promise<ResultView> {
   const overlay = await faceOverlay(analysis);
-  const faces = await Promise.all(analysis.faces.map(async (f, i): Promise<FaceView> => {
-    const sure = certainty(f.scores);
-    const bars = LABELS.map((label) => ({ label, p: f.scores[label] }))
-      .sort((a, b) => b.p - a.p)
-      .map(({ label, p }): BarView => ({
-        label,
-        id: `face${i}-${label}`,
-        value: p.toFixed(4),
-        percent: percent(p),
-        top: label === f.label,
-      }));
-    return {
-      index: i,
-      label: f.label,
-      emoji: EMOJI[f.label],
-      percent: percent(f.scores[f.label]),
-      faceUrl: await faceDataUrl(f.face),
-      bars,
-      number: i + 1,
-      heatUrl: overlay.boxes[i].heat?.href,
-      unsure: sure.unsure,
-      runnerUp: sure.runnerUp,
-    };
-  }));
+  const faces = await Promise.all(
+    analysis.faces.map(async (f, i): Promise<FaceView> => {
+      const sure = certainty(f.scores);
+      const bars = LABELS.map((label) => ({ label, p: f.scores[label] }))
+        .sort((a, b) => b.p - a.p)
+        .map(({ label, p }): BarView => ({
+          label,
+          id: `face${i}-${label}`,
+          value: p.toFixed(4),
+          percent: percent(p),
+          top: label === f.label,
+        }));
+      return {
+        index: i,
+        label: f.label,
+        emoji: EMOJI[f.label],
+        percent: percent(f.scores[f.label]),
+        faceUrl: await faceDataUrl(f.face),
+        bars,
+        number: i + 1,
+        heatUrl: overlay.boxes[i].heat?.href,
+        unsure: sure.unsure,
+        runnerUp: sure.runnerUp,
+      };
+    }),
+  );
   const { width, height, format } = analysis.image;
   return {
     model: analysis.model,
@@ -97,7 +117,10 @@ export async function toResultView(analysis: Analysis, modelName: string, contex
     overlay,
     noFace: analysis.noFace ? noFaceView(analysis, context) : null,
     explained: analysis.faces.some((f) => f.heatmap),
-    faceSource: analysis.faceSource === 'whole-image' ? uiLocals().t('result.wholeImage') : uiLocals().t('result.foundBy', { detector: analysis.faceSource }),
+    faceSource:
+      analysis.faceSource === 'whole-image'
+        ? uiLocals().t('result.wholeImage')
+        : uiLocals().t('result.foundBy', { detector: analysis.faceSource }),
   };
 }
 

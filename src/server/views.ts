@@ -21,13 +21,23 @@ export interface IndexData {
   resultHtml?: string;
 }
 
-export interface NoModelsData { modelsDir: string; skipped: SkippedModel[] }
+export interface NoModelsData {
+  modelsDir: string;
+  skipped: SkippedModel[];
+}
 
 /** The /compare page when comparison.json is missing (problem: null) or unreadable. */
-export interface CompareMissingData { file: string; problem: string | null }
+export interface CompareMissingData {
+  file: string;
+  problem: string | null;
+}
 
 /** The video timeline page: the model picker, and whether the browser can run the models at all. */
-export interface VideoData { models: ModelOption[]; privateMode: boolean; noModels: boolean }
+export interface VideoData {
+  models: ModelOption[];
+  privateMode: boolean;
+  noModels: boolean;
+}
 
 export interface Views {
   index(data: IndexData): string;

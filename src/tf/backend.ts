@@ -74,7 +74,9 @@ export function initBackend(preferred?: string, log: (msg: string) => void = () 
     }
     throw new Error(`TF.js backend "${order.join('/')}" could not be initialised`);
   })();
-  chosen.catch(() => { chosen = null; });
+  chosen.catch(() => {
+    chosen = null;
+  });
   return chosen;
 }
 

@@ -28,8 +28,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  depthwiseFilterGradient, makeAxisTile, makeBatchNorm, makeCast, makeCompare, makeIdentity, makeLeadingReduce,
-  makeLogicalAnd, makeMaxPoolGrad, makePad, makeSelect, patchMatrixT, type WasmBackend,
+  depthwiseFilterGradient,
+  makeAxisTile,
+  makeBatchNorm,
+  makeCast,
+  makeCompare,
+  makeIdentity,
+  makeLeadingReduce,
+  makeLogicalAnd,
+  makeMaxPoolGrad,
+  makePad,
+  makeSelect,
+  patchMatrixT,
+  type WasmBackend,
 } from './wasm-heap-kernels.js';
 
 type Pad = tf.backend_util.PadInfo;
@@ -57,11 +68,19 @@ function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, ri
   let y = x;
   if (top < 0 || bottom < 0 || left < 0 || right < 0) {
     const [n, h, w, c] = x.shape;
-    const t = Math.max(0, -top), b = Math.max(0, -bottom), l = Math.max(0, -left), r = Math.max(0, -right);
+    const t = Math.max(0, -top),
+      b = Math.max(0, -bottom),
+      l = Math.max(0, -left),
+      r = Math.max(0, -right);
     y = tf.slice(y, [0, t, l, 0], [n, h - t - b, w - l - r, c]);
   }
   if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-    y = tf.pad(y, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+    y = tf.pad(y, [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ]);
   }
   return y;
 }
@@ -70,7 +89,14 @@ function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, ri
 function zeroUpsample(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return dy;
   const [n, h, w, c] = dy.shape;
-  const spread = tf.pad(tf.reshape(dy, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  const spread = tf.pad(tf.reshape(dy, [n, h, 1, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
   return tf.reshape(spread, [n, h * sh, w * sw, c]);
 }
 
@@ -78,10 +104,19 @@ function zeroUpsample(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
  * Shared part of both input gradients: upsample dy by the stride, pad it so a
  * stride-1 'valid' correlation with a kh x kw kernel gives back H x W.
  */
-function prepareInputGradient(dy: tf.Tensor4D, inH: number, inW: number, kh: number, kw: number,
-  sh: number, sw: number, pad: Pad): tf.Tensor4D {
+function prepareInputGradient(
+  dy: tf.Tensor4D,
+  inH: number,
+  inW: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pad: Pad,
+): tf.Tensor4D {
   const up = zeroUpsample(dy, sh, sw);
-  const top = kh - 1 - pad.top, left = kw - 1 - pad.left;
+  const top = kh - 1 - pad.top,
+    left = kw - 1 - pad.left;
   const bottom = inH + kh - 1 - up.shape[1] - top;
   const right = inW + kw - 1 - up.shape[2] - left;
   return padOrCrop(up, top, bottom, left, right);
@@ -90,8 +125,18 @@ function prepareInputGradient(dy: tf.Tensor4D, inH: number, inW: number, kh: num
 /** A 1x1 conv with stride 1 and no padding: a matrix product over the N*H*W positions. */
 function isPointwise(kh: number, kw: number, info: tf.backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
-  return kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1
-    && info.dilationWidth === 1 && p.top === 0 && p.bottom === 0 && p.left === 0 && p.right === 0;
+  return (
+    kh === 1 &&
+    kw === 1 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    p.top === 0 &&
+    p.bottom === 0 &&
+    p.left === 0 &&
+    p.right === 0
+  );
 }
 
 /**
@@ -119,8 +164,13 @@ function pointwiseFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
  * GEMM runs at about the forward conv's FLOP rate. colT, the wide operand,
  * is the row-major A: XNNPACK packs B, and transposeA is a slow generic loop.
  */
-function im2colFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
-  info: tf.backend_util.Conv2DInfo, backend: WasmBackend): tf.Tensor4D {
+function im2colFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  info: tf.backend_util.Conv2DInfo,
+  backend: WasmBackend,
+): tf.Tensor4D {
   const [kh, kw, , co] = filterShape;
   const { outHeight: oh, outWidth: ow, padInfo } = info;
   return tf.tidy(() => {
@@ -135,8 +185,13 @@ function isStrideOne(info: tf.backend_util.Conv2DInfo): boolean {
   return info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
 }
 
-function conv2DBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
-  attrs: ConvAttrs, backend?: WasmBackend): tf.Tensor4D {
+function conv2DBackpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  attrs: ConvAttrs,
+  backend?: WasmBackend,
+): tf.Tensor4D {
   const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const [kh, kw] = filterShape;
   const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, padInfo } = info;
@@ -144,7 +199,8 @@ function conv2DBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [num
   // The GEMM's width is co: at 32 (the custom CNN's 24x24x32 -> 32 conv) it measured ~10% slower than the
   // swapped conv, at 64 and above 10-30% faster; from 1-3 channels (the first conv) 3-8x faster.
   const [, , ci, co] = filterShape;
-  if (backend && isStrideOne(info) && x.dtype === 'float32' && (co >= 64 || ci < 4)) return im2colFilterGradient(x, dy, filterShape, info, backend);
+  if (backend && isStrideOne(info) && x.dtype === 'float32' && (co >= 64 || ci < 4))
+    return im2colFilterGradient(x, dy, filterShape, info, backend);
   return tf.tidy(() => {
     // Correlate each input channel (as a batch item) with each output channel's
     // gradient map (as a filter over the N axis): dW[ci, a, b, co].
@@ -170,15 +226,20 @@ function flipTransposeFilter(filter: tf.Tensor4D): tf.Tensor4D {
   const dst = new Float32Array(src.length);
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
-      const from = (a * kw + b) * ci * co, to = ((kh - 1 - a) * kw + (kw - 1 - b)) * ci * co;
+      const from = (a * kw + b) * ci * co,
+        to = ((kh - 1 - a) * kw + (kw - 1 - b)) * ci * co;
       for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) dst[to + o * ci + i] = src[from + i * co + o];
     }
   }
   return tf.tensor4d(dst, [kh, kw, co, ci]);
 }
 
-function conv2DBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [number, number, number, number],
-  attrs: ConvAttrs): tf.Tensor4D {
+function conv2DBackpropInput(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  attrs: ConvAttrs,
+): tf.Tensor4D {
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const [kh, kw] = filter.shape;
   if (isPointwise(kh, kw, info)) {
@@ -195,20 +256,30 @@ function conv2DBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [
     // Padding only (no crop): let XNNPACK pad inside the conv rather than copy
     // dy into a padded tensor first (~6 ms per call in the custom CNN).
     const up = zeroUpsample(dy, info.strideHeight, info.strideWidth);
-    const top = kh - 1 - info.padInfo.top, left = kw - 1 - info.padInfo.left;
-    const bottom = inputShape[1] + kh - 1 - up.shape[1] - top, right = inputShape[2] + kw - 1 - up.shape[2] - left;
+    const top = kh - 1 - info.padInfo.top,
+      left = kw - 1 - info.padInfo.left;
+    const bottom = inputShape[1] + kh - 1 - up.shape[1] - top,
+      right = inputShape[2] + kw - 1 - up.shape[2] - left;
     if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
-      return tf.conv2d(up, flipped, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+      return tf.conv2d(up, flipped, 1, [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ]);
     }
     const dyp = prepareInputGradient(dy, inputShape[1], inputShape[2], kh, kw, info.strideHeight, info.strideWidth, info.padInfo);
     return tf.conv2d(dyp, flipped, 1, 'valid');
   });
 }
 
-function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [number, number, number, number],
-  attrs: ConvAttrs): tf.Tensor4D {
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, attrs.strides, 1, attrs.pad,
-    attrs.dimRoundingMode, true);
+function depthwiseBackpropInput(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  attrs: ConvAttrs,
+): tf.Tensor4D {
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, true);
   const [kh, kw, c, m] = filter.shape;
   return tf.tidy(() => {
     const flipped = tf.reverse(filter, [0, 1]);
@@ -228,10 +299,22 @@ function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape
   });
 }
 
-function depthwiseBackpropFilter(x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: [number, number, number, number],
-  attrs: ConvAttrs, backend: unknown): tf.TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, attrs.strides, 1,
-    attrs.pad, attrs.dimRoundingMode, true);
+function depthwiseBackpropFilter(
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  filterShape: [number, number, number, number],
+  attrs: ConvAttrs,
+  backend: unknown,
+): tf.TensorInfo {
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
   return depthwiseFilterGradient(backend as WasmBackend, x, dy, filterShape, info);
 }
 
@@ -263,7 +346,11 @@ function makePlainMatMul(fallback: tf.KernelFunc): tf.KernelFunc {
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     const plain = a.dtype === 'float32' && b.dtype === 'float32' && a.rank >= 2 && b.rank >= 2;
     if ((!transposeA && !transposeB) || !plain) return fallback(args);
-    const lastTwo = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i, _, all) => (i < all.length - 2 ? i : 2 * all.length - 3 - i)));
+    const lastTwo = (t: tf.Tensor) =>
+      tf.transpose(
+        t,
+        [...t.shape.keys()].map((i, _, all) => (i < all.length - 2 ? i : 2 * all.length - 3 - i)),
+      );
     return tf.tidy(() => tf.matMul(transposeA ? lastTwo(a) : a, transposeB ? lastTwo(b) : b));
   };
 }
@@ -278,26 +365,38 @@ export function registerWasmGradientKernels(): void {
   if (registered) return;
   registered = true;
   const kernels: Array<[string, tf.KernelFunc]> = [
-    ['Conv2DBackpropFilter', ({ inputs, attrs, backend }) => {
-      const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number]; dataFormat?: string };
-      checkChannelsLast('Conv2DBackpropFilter', a.dataFormat);
-      return conv2DBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape, a, backend as WasmBackend);
-    }],
-    ['Conv2DBackpropInput', ({ inputs, attrs }) => {
-      const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number]; dataFormat?: string };
-      checkChannelsLast('Conv2DBackpropInput', a.dataFormat);
-      return conv2DBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, a.inputShape, a);
-    }],
-    ['DepthwiseConv2dNativeBackpropInput', ({ inputs, attrs }) => {
-      const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-      assertNoDilation('DepthwiseConv2dNativeBackpropInput', a.dilations);
-      return depthwiseBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, a.inputShape, a);
-    }],
-    ['DepthwiseConv2dNativeBackpropFilter', ({ inputs, attrs, backend }) => {
-      const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
-      assertNoDilation('DepthwiseConv2dNativeBackpropFilter', a.dilations);
-      return depthwiseBackpropFilter(inputs.x as tf.TensorInfo, inputs.dy as tf.TensorInfo, a.filterShape, a, backend);
-    }],
+    [
+      'Conv2DBackpropFilter',
+      ({ inputs, attrs, backend }) => {
+        const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number]; dataFormat?: string };
+        checkChannelsLast('Conv2DBackpropFilter', a.dataFormat);
+        return conv2DBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape, a, backend as WasmBackend);
+      },
+    ],
+    [
+      'Conv2DBackpropInput',
+      ({ inputs, attrs }) => {
+        const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number]; dataFormat?: string };
+        checkChannelsLast('Conv2DBackpropInput', a.dataFormat);
+        return conv2DBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, a.inputShape, a);
+      },
+    ],
+    [
+      'DepthwiseConv2dNativeBackpropInput',
+      ({ inputs, attrs }) => {
+        const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+        assertNoDilation('DepthwiseConv2dNativeBackpropInput', a.dilations);
+        return depthwiseBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, a.inputShape, a);
+      },
+    ],
+    [
+      'DepthwiseConv2dNativeBackpropFilter',
+      ({ inputs, attrs, backend }) => {
+        const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
+        assertNoDilation('DepthwiseConv2dNativeBackpropFilter', a.dilations);
+        return depthwiseBackpropFilter(inputs.x as tf.TensorInfo, inputs.dy as tf.TensorInfo, a.filterShape, a, backend);
+      },
+    ],
   ];
   // Built-in kernels replaced by faster ones that fall back to them.
   const wrapped: Array<[string, (fallback: tf.KernelFunc) => tf.KernelFunc]> = [
@@ -337,12 +436,28 @@ function checkChannelsLast(kernel: string, dataFormat: string | undefined): void
 }
 
 export const wasmGradientKernelNames = [
-  'Conv2DBackpropFilter', 'Conv2DBackpropInput',
-  'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput',
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
 ] as const;
 
 /** The built-in wasm kernels replaced by faster ones (wasm-heap-kernels.ts and makeFastTile). */
 export const replacedWasmKernelNames = [
-  'BatchMatMul', 'Cast', 'Conv2DBackpropInput', 'FusedBatchNorm', 'Greater', 'GreaterEqual', 'Identity', 'Less', 'LessEqual', 'LogicalAnd',
-  'MaxPoolGrad', 'Mean', 'PadV2', 'Select', 'Sum', 'Tile',
+  'BatchMatMul',
+  'Cast',
+  'Conv2DBackpropInput',
+  'FusedBatchNorm',
+  'Greater',
+  'GreaterEqual',
+  'Identity',
+  'Less',
+  'LessEqual',
+  'LogicalAnd',
+  'MaxPoolGrad',
+  'Mean',
+  'PadV2',
+  'Select',
+  'Sum',
+  'Tile',
 ] as const;

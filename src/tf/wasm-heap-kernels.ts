@@ -42,8 +42,12 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  * Allocates the output, then views inputs and output. The order matters:
  * allocating may grow the wasm memory, which detaches views taken before.
  */
-function withOutput(backend: WasmBackend, shape: number[], dtype: tf.DataType, inputs: TensorInfo[]):
-  { out: TensorInfo; outView: HeapArray; views: HeapArray[] } {
+function withOutput(
+  backend: WasmBackend,
+  shape: number[],
+  dtype: tf.DataType,
+  inputs: TensorInfo[],
+): { out: TensorInfo; outView: HeapArray; views: HeapArray[] } {
   const out = backend.makeOutput(shape, dtype);
   return { out, outView: backend.typedArrayFromHeap(out), views: inputs.map((t) => backend.typedArrayFromHeap(t)) };
 }
@@ -123,15 +127,23 @@ export function makeAxisTile(fallback: tf.KernelFunc): tf.KernelFunc {
     const reps = (args.attrs as unknown as { reps: number[] }).reps;
     const tiled = reps.flatMap((r, i) => (r !== 1 ? [i] : []));
     if (x.dtype !== 'float32' || reps.length !== x.shape.length || tiled.length === 0) return fallback(args);
-    const first = tiled[0], last = tiled[tiled.length - 1];
+    const first = tiled[0],
+      last = tiled[tiled.length - 1];
     if (x.shape.slice(first, last + 1).some((d) => d !== 1)) return fallback(args);
     const r = sizeOf(reps.slice(first, last + 1));
-    const outer = sizeOf(x.shape.slice(0, first)), block = sizeOf(x.shape.slice(last + 1));
+    const outer = sizeOf(x.shape.slice(0, first)),
+      block = sizeOf(x.shape.slice(last + 1));
     const simd = simdOps(args.backend);
     if (block === 1 && !simd) return fallback(args);
     const backend = wasmOf(args);
-    const { out, outView, views } = withOutput(backend, x.shape.map((d, i) => d * reps[i]), 'float32', [x]);
-    const o = outView as Float32Array, xv = views[0] as Float32Array;
+    const { out, outView, views } = withOutput(
+      backend,
+      x.shape.map((d, i) => d * reps[i]),
+      'float32',
+      [x],
+    );
+    const o = outView as Float32Array,
+      xv = views[0] as Float32Array;
     if (block === 1) {
       simd!.repeat(ptr(backend, x), ptr(backend, out), outer, r);
     } else if (outer === 1) {
@@ -161,12 +173,15 @@ export function makePad(fallback: tf.KernelFunc): tf.KernelFunc {
     if (x.dtype !== 'float32' || rank === 0 || paddings.length !== rank || paddings.some(([a, b]) => a < 0 || b < 0)) return fallback(args);
     const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
     const { out, outView, views } = withOutput(wasmOf(args), shape, 'float32', [x]);
-    const o = outView as Float32Array, xv = views[0] as Float32Array;
+    const o = outView as Float32Array,
+      xv = views[0] as Float32Array;
     o.fill(constantValue);
     if (xv.length === 0) return out;
     // Axes after `last` are unpadded: a run of x is contiguous in the output too.
     let last = 0;
-    paddings.forEach(([a, b], i) => { if (a || b) last = i; });
+    paddings.forEach(([a, b], i) => {
+      if (a || b) last = i;
+    });
     const run = sizeOf(x.shape.slice(last));
     const outStrides = shape.map((_, i) => sizeOf(shape.slice(i + 1)));
     const base = paddings.reduce((acc, [a], i) => acc + a * outStrides[i], 0);
@@ -203,7 +218,8 @@ export function makeBatchNorm(fallback: tf.KernelFunc): tf.KernelFunc {
     const view = (t: tf.Tensor | undefined) => (t ? (backend.typedArrayFromHeap(t) as Float32Array) : null);
     const [mv, vv, ov, sv] = [mean, variance, offset, scale].map(view);
     const at = (v: Float32Array | null, i: number, none: number) => (v == null ? none : v.length === 1 ? v[0] : v[i]);
-    const k = new Float32Array(c), b = new Float32Array(c);
+    const k = new Float32Array(c),
+      b = new Float32Array(c);
     for (let i = 0; i < c; i++) {
       const ki = at(sv, i, 1) / Math.sqrt(at(vv, i, 1) + eps);
       k[i] = ki;
@@ -232,7 +248,9 @@ export function makeCompare(kind: Compare, fallback: tf.KernelFunc): tf.KernelFu
     const simd = simdOps(args.backend);
     if (!simd || a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(args);
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const size = sizeOf(shape), sa = sizeOf(a.shape), sb = sizeOf(b.shape);
+    const size = sizeOf(shape),
+      sa = sizeOf(a.shape),
+      sb = sizeOf(b.shape);
     const same = sa === size && sb === size;
     if (!same && !(sa === size && sb === 1) && !(sb === size && sa === 1)) return fallback(args);
     const backend = wasmOf(args);
@@ -268,8 +286,15 @@ export function makeSelect(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { condition, t, e } = args.inputs as { condition: TensorInfo; t: TensorInfo; e: TensorInfo };
     const simd = simdOps(args.backend);
-    if (!simd || t.dtype !== 'float32' || e.dtype !== 'float32' || condition.dtype !== 'bool'
-      || !tf.util.arraysEqual(condition.shape, t.shape) || !tf.util.arraysEqual(e.shape, t.shape)) return fallback(args);
+    if (
+      !simd ||
+      t.dtype !== 'float32' ||
+      e.dtype !== 'float32' ||
+      condition.dtype !== 'bool' ||
+      !tf.util.arraysEqual(condition.shape, t.shape) ||
+      !tf.util.arraysEqual(e.shape, t.shape)
+    )
+      return fallback(args);
     const backend = wasmOf(args);
     const out = backend.makeOutput([...t.shape], 'float32');
     simd.select(ptr(backend, condition), ptr(backend, t), ptr(backend, e), ptr(backend, out), sizeOf(t.shape));
@@ -282,8 +307,13 @@ export function makeSelect(fallback: tf.KernelFunc): tf.KernelFunc {
  * x[n, i*sh + a - top, j*sw + b - left, c] * dy[n, i, j, c*M + m]
  * (taps falling in the padding contribute nothing), accumulated in float64.
  */
-export function depthwiseFilterGradient(backend: WasmBackend, x: TensorInfo, dy: TensorInfo,
-  filterShape: [number, number, number, number], info: tf.backend_util.Conv2DInfo): TensorInfo {
+export function depthwiseFilterGradient(
+  backend: WasmBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  filterShape: [number, number, number, number],
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
   const [kh, kw, c, mult] = filterShape;
   const [n, h, w] = x.shape;
   const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
@@ -292,7 +322,8 @@ export function depthwiseFilterGradient(backend: WasmBackend, x: TensorInfo, dy:
   const simd = simdOps(backend);
   if (simd && mult === 1) return depthwiseFilterGradientSimd(simd, backend, x, dy, filterShape, info);
   const { out, outView, views } = withOutput(backend, [kh, kw, c, mult], 'float32', [x, dy]);
-  const xv = views[0] as Float32Array, dv = views[1] as Float32Array;
+  const xv = views[0] as Float32Array,
+    dv = views[1] as Float32Array;
   const acc = new Float64Array(kh * kw * cm);
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
@@ -326,8 +357,14 @@ export function depthwiseFilterGradient(backend: WasmBackend, x: TensorInfo, dy:
 }
 
 /** The channel-multiplier-1 case (MobileNetV2) with SIMD rows: same sums, float64 accumulators. */
-function depthwiseFilterGradientSimd(simd: SimdOps, backend: WasmBackend, x: TensorInfo, dy: TensorInfo,
-  filterShape: [number, number, number, number], info: tf.backend_util.Conv2DInfo): TensorInfo {
+function depthwiseFilterGradientSimd(
+  simd: SimdOps,
+  backend: WasmBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  filterShape: [number, number, number, number],
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
   const [kh, kw, c] = filterShape;
   const [n, h, w] = x.shape;
   const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
@@ -335,7 +372,8 @@ function depthwiseFilterGradientSimd(simd: SimdOps, backend: WasmBackend, x: Ten
   const out = backend.makeOutput([kh, kw, c, 1], 'float32');
   const acc = simd.scratch(kh * kw * c);
   try {
-    const xp = ptr(backend, x), dyp = ptr(backend, dy);
+    const xp = ptr(backend, x),
+      dyp = ptr(backend, dy);
     for (let b = 0; b < n; b++) {
       for (let i = 0; i < oh; i++) {
         const dyRow = dyp + (b * oh + i) * ow * c * 4;
@@ -365,29 +403,44 @@ export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
     const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
-      filterSize: number | [number, number]; strides: number | [number, number];
-      pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
     };
     if (input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4) return fallback(args);
-    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || !tf.util.arraysEqual(dy.shape, info.outShape)) return fallback(args);
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
     const { top, left } = info.padInfo;
     const backend = wasmOf(args);
     const { out, outView, views } = withOutput(backend, [...input.shape], 'float32', [input, dy]);
-    const dx = outView as Float32Array, xv = views[0] as Float32Array, dv = views[1] as Float32Array;
+    const dx = outView as Float32Array,
+      xv = views[0] as Float32Array,
+      dv = views[1] as Float32Array;
     dx.fill(0);
     if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
       const simd = simdOps(backend);
       if (simd && top === 0 && left === 0) {
         // Full windows by SIMD rows; a partial last row/column ('same', odd size) in JS.
-        const fullRows = Math.min(oh, Math.floor(h / 2)), fullCols = Math.min(ow, Math.floor(w / 2));
-        const xp = ptr(backend, input), dyp = ptr(backend, dy), dxp = ptr(backend, out);
+        const fullRows = Math.min(oh, Math.floor(h / 2)),
+          fullCols = Math.min(ow, Math.floor(w / 2));
+        const xp = ptr(backend, input),
+          dyp = ptr(backend, dy),
+          dxp = ptr(backend, out);
         for (let b = 0; b < n; b++) {
           for (let i = 0; i < fullRows; i++) {
-            const r0 = ((b * h + 2 * i) * w) * c * 4, r1 = r0 + w * c * 4;
-            simd.pool2x2Row(xp + r0, xp + r1, dyp + ((b * oh + i) * ow) * c * 4, dxp + r0, dxp + r1, fullCols, c);
+            const r0 = (b * h + 2 * i) * w * c * 4,
+              r1 = r0 + w * c * 4;
+            simd.pool2x2Row(xp + r0, xp + r1, dyp + (b * oh + i) * ow * c * 4, dxp + r0, dxp + r1, fullCols, c);
           }
         }
         if (fullRows < oh || fullCols < ow) pool2x2Grad(xv, dv, dx, n, h, w, c, oh, ow, top, left, fullRows, fullCols);
@@ -396,12 +449,15 @@ export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
       pool2x2Grad(xv, dv, dx, n, h, w, c, oh, ow, top, left, 0, 0);
       return out;
     }
-    const maxV = new Float32Array(c), maxAt = new Int32Array(c);
+    const maxV = new Float32Array(c),
+      maxAt = new Int32Array(c);
     for (let b = 0; b < n; b++) {
       for (let i = 0; i < oh; i++) {
-        const r0 = Math.max(0, i * sh - top), r1 = Math.min(h, i * sh - top + fh);
+        const r0 = Math.max(0, i * sh - top),
+          r1 = Math.min(h, i * sh - top + fh);
         for (let j = 0; j < ow; j++) {
-          const c0 = Math.max(0, j * sw - left), c1 = Math.min(w, j * sw - left + fw);
+          const c0 = Math.max(0, j * sw - left),
+            c1 = Math.min(w, j * sw - left + fw);
           maxV.fill(-Infinity);
           maxAt.fill(-1);
           for (let r = r0; r < r1; r++) {
@@ -409,7 +465,10 @@ export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
               const base = ((b * h + r) * w + q) * c;
               for (let k = 0; k < c; k++) {
                 const v = xv[base + k];
-                if (v > maxV[k]) { maxV[k] = v; maxAt[k] = base + k; }
+                if (v > maxV[k]) {
+                  maxV[k] = v;
+                  maxAt[k] = base + k;
+                }
               }
             }
           }
@@ -435,17 +494,28 @@ export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
  * Writing colT straight from NHWC x (stride N*oh*ow, or strided reads) ran
  * 2-5x slower on the custom CNN's 12x12x128 and 24x24x32 inputs.
  */
-export function patchMatrixT(backend: WasmBackend, x: TensorInfo, kh: number, kw: number, oh: number, ow: number,
-  top: number, left: number): TensorInfo {
+export function patchMatrixT(
+  backend: WasmBackend,
+  x: TensorInfo,
+  kh: number,
+  kw: number,
+  oh: number,
+  ow: number,
+  top: number,
+  left: number,
+): TensorInfo {
   const [n, h, w, c] = x.shape;
-  const P = n * oh * ow, nhw = n * h * w;
+  const P = n * oh * ow,
+    nhw = n * h * w;
   const { out, outView, views } = withOutput(backend, [kh * kw * c, P], 'float32', [x]);
-  const col = outView as Float32Array, xv = views[0] as Float32Array;
+  const col = outView as Float32Array,
+    xv = views[0] as Float32Array;
   const xT = channelMajor(xv, nhw, c);
   col.fill(0);
   for (let a = 0; a < kh; a++) {
     for (let q = 0; q < kw; q++) {
-      const j0 = Math.max(0, left - q), j1 = Math.min(ow, w + left - q);
+      const j0 = Math.max(0, left - q),
+        j1 = Math.min(ow, w + left - q);
       if (j1 <= j0) continue;
       for (let k = 0; k < c; k++) {
         const rowBase = ((a * kw + q) * c + k) * P;
@@ -454,7 +524,8 @@ export function patchMatrixT(backend: WasmBackend, x: TensorInfo, kh: number, kw
           for (let i = 0; i < oh; i++) {
             const r = i + a - top;
             if (r < 0 || r >= h) continue;
-            const dst = rowBase + (b * oh + i) * ow, src = chan + (b * h + r) * w;
+            const dst = rowBase + (b * oh + i) * ow,
+              src = chan + (b * h + r) * w;
             for (let j = j0; j < j1; j++) col[dst + j] = xT[src + j];
           }
         }
@@ -485,27 +556,60 @@ function channelMajor(xv: Float32Array, positions: number, c: number): Float32Ar
  * them without SIMD: windows do not overlap, so each dy lands on one input.
  * Taps outside the input (odd sizes, 'same') read -Infinity, which never wins.
  */
-function pool2x2Grad(xv: Float32Array, dv: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number,
-  oh: number, ow: number, top: number, left: number, doneRows: number, doneCols: number): void {
+function pool2x2Grad(
+  xv: Float32Array,
+  dv: Float32Array,
+  dx: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  oh: number,
+  ow: number,
+  top: number,
+  left: number,
+  doneRows: number,
+  doneCols: number,
+): void {
   const rowStep = w * c;
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
       const r = 2 * i - top;
-      const hasR0 = r >= 0, hasR1 = r + 1 < h;
+      const hasR0 = r >= 0,
+        hasR1 = r + 1 < h;
       // Windows in rows < doneRows and columns < doneCols are done (SIMD).
       for (let j = i < doneRows ? doneCols : 0; j < ow; j++) {
         const q = 2 * j - left;
-        const hasC0 = q >= 0, hasC1 = q + 1 < w;
-        const o00 = ((b * h + r) * w + q) * c, o01 = o00 + c, o10 = o00 + rowStep, o11 = o10 + c;
-        const ok00 = hasR0 && hasC0, ok01 = hasR0 && hasC1, ok10 = hasR1 && hasC0, ok11 = hasR1 && hasC1;
+        const hasC0 = q >= 0,
+          hasC1 = q + 1 < w;
+        const o00 = ((b * h + r) * w + q) * c,
+          o01 = o00 + c,
+          o10 = o00 + rowStep,
+          o11 = o10 + c;
+        const ok00 = hasR0 && hasC0,
+          ok01 = hasR0 && hasC1,
+          ok10 = hasR1 && hasC0,
+          ok11 = hasR1 && hasC1;
         const dyBase = ((b * oh + i) * ow + j) * c;
         for (let k = 0; k < c; k++) {
           // Row-major order with a strict '>': the first maximum wins, as on cpu.
-          let m = -Infinity, at = -1;
-          if (ok00 && xv[o00 + k] > m) { m = xv[o00 + k]; at = o00 + k; }
-          if (ok01 && xv[o01 + k] > m) { m = xv[o01 + k]; at = o01 + k; }
-          if (ok10 && xv[o10 + k] > m) { m = xv[o10 + k]; at = o10 + k; }
-          if (ok11 && xv[o11 + k] > m) { at = o11 + k; }
+          let m = -Infinity,
+            at = -1;
+          if (ok00 && xv[o00 + k] > m) {
+            m = xv[o00 + k];
+            at = o00 + k;
+          }
+          if (ok01 && xv[o01 + k] > m) {
+            m = xv[o01 + k];
+            at = o01 + k;
+          }
+          if (ok10 && xv[o10 + k] > m) {
+            m = xv[o10 + k];
+            at = o10 + k;
+          }
+          if (ok11 && xv[o11 + k] > m) {
+            at = o11 + k;
+          }
           if (at >= 0) dx[at] = dv[dyBase + k];
         }
       }

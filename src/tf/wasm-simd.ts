@@ -81,14 +81,26 @@ export function simdOps(backend: unknown): SimdOps | null {
   let ops: SimdOps | null = null;
   try {
     const memory = wasm.asm?.memory;
-    const malloc = wasm._malloc, free = wasm._free;
+    const malloc = wasm._malloc,
+      free = wasm._free;
     const module = kernelsModule();
     if (module && memory instanceof WebAssembly.Memory && !(memory.buffer instanceof SharedArrayBuffer) && malloc && free) {
       const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
       if (EXPORTS.every((name) => typeof e[name] === 'function')) {
-        const byCmp = (suffix: string) => Object.fromEntries(CMPS.map((c) => [c, e[`cmp_${c}_${suffix}`]])) as Record<CmpName, (a: number, b: number, c: number, d: number) => void>;
+        const byCmp = (suffix: string) =>
+          Object.fromEntries(CMPS.map((c) => [c, e[`cmp_${c}_${suffix}`]])) as Record<
+            CmpName,
+            (a: number, b: number, c: number, d: number) => void
+          >;
         ops = {
-          cmpScalar: byCmp('s'), cmpVector: byCmp('v'), and: e.and_v, select: e.select_v, colsum: e.colsum, dwRow: e.dw_row, repeat: e.repeat, pool2x2Row: e.pool2x2_row,
+          cmpScalar: byCmp('s'),
+          cmpVector: byCmp('v'),
+          and: e.and_v,
+          select: e.select_v,
+          colsum: e.colsum,
+          dwRow: e.dw_row,
+          repeat: e.repeat,
+          pool2x2Row: e.pool2x2_row,
           scratch: (count) => {
             const ptr = malloc.call(wasm, count * 8);
             new Float64Array(memory.buffer, ptr, count).fill(0);

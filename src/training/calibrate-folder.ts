@@ -11,7 +11,11 @@ import type { Split } from './dataset.js';
 import { scoreFaces } from './evaluate.js';
 import { loadTrainedModel } from '../artifacts/model-folder.js';
 
-export interface CalibrateResult { card: ModelCard; fit: TemperatureFit; calibration: CalibrationCard }
+export interface CalibrateResult {
+  card: ModelCard;
+  fit: TemperatureFit;
+  calibration: CalibrationCard;
+}
 
 const round = (v: number, digits = 4) => Math.round(v * 10 ** digits) / 10 ** digits;
 
@@ -23,8 +27,10 @@ export async function calibrateFolder(dir: string, split: Split, fittedOn: strin
     const fit = fitTemperature(scores, split.labels);
     const calibration: CalibrationCard = {
       temperature: round(fit.temperature),
-      ece_before: round(fit.ece_before), ece_after: round(fit.ece_after),
-      nll_before: round(fit.nll_before), nll_after: round(fit.nll_after),
+      ece_before: round(fit.ece_before),
+      ece_after: round(fit.ece_after),
+      nll_before: round(fit.nll_before),
+      nll_after: round(fit.nll_after),
       fitted_on: fittedOn,
       created: new Date().toISOString(),
     };

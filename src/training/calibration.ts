@@ -41,8 +41,11 @@ export function reliability(probs: Float32Array, labels: Uint8Array, bins = ECE_
     if (k === labels[i]) right[b]++;
   }
   return count.map((c, b) => ({
-    lo: b / bins, hi: (b + 1) / bins, count: c,
-    confidence: c ? conf[b] / c : null, accuracy: c ? right[b] / c : null,
+    lo: b / bins,
+    hi: (b + 1) / bins,
+    count: c,
+    confidence: c ? conf[b] / c : null,
+    accuracy: c ? right[b] / c : null,
   }));
 }
 
@@ -81,11 +84,26 @@ export function fitTemperature(probs: Float32Array, labels: Uint8Array): Tempera
   const f = (beta: number) => nllAt(probs, labels, 1 / beta);
   // Golden-section search over beta = 1/T.
   const g = (Math.sqrt(5) - 1) / 2;
-  let a = 0.05, b = 20;
-  let c = b - g * (b - a), d = a + g * (b - a);
-  let fc = f(c), fd = f(d);
+  let a = 0.05,
+    b = 20;
+  let c = b - g * (b - a),
+    d = a + g * (b - a);
+  let fc = f(c),
+    fd = f(d);
   while (b - a > 1e-4) {
-    if (fc < fd) { b = d; d = c; fd = fc; c = b - g * (b - a); fc = f(c); } else { a = c; c = d; fc = fd; d = a + g * (b - a); fd = f(d); }
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - g * (b - a);
+      fc = f(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + g * (b - a);
+      fd = f(d);
+    }
   }
   const temperature = 1 / ((a + b) / 2);
   const after = applyTemperature(Float32Array.from(probs), temperature);

@@ -43,11 +43,21 @@ export interface RunState {
 }
 
 /** An earlier run whose weights a warm start (--init) took over. */
-export interface PriorRun { from: string; history: HistoryEntry[]; trainSeconds: number }
+export interface PriorRun {
+  from: string;
+  history: HistoryEntry[];
+  trainSeconds: number;
+}
 
 export const checkpointDir = (runDir: string): string => path.join(runDir, 'checkpoint');
 
-export async function saveCheckpoint(dir: string, model: tf.LayersModel, opt: tf.Optimizer, state: RunState, avg: WeightAverage | null): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  model: tf.LayersModel,
+  opt: tf.Optimizer,
+  state: RunState,
+  avg: WeightAverage | null,
+): Promise<void> {
   const files = await modelFiles(model);
   const optWeights = await opt.getWeights();
   const { data, specs } = await tf.io.encodeWeights(optWeights);
@@ -66,11 +76,27 @@ export async function saveCheckpoint(dir: string, model: tf.LayersModel, opt: tf
  * epoch budget (epochs, cycle length) may grow; runs saved before sampling, schedules, the weight average or
  * focal loss existed used none of them.
  */
-export async function restoreRun(dir: string, model: tf.LayersModel, budget: Pick<TrainSettings, 'epochs' | 'cosineCycle'>): Promise<RunState> {
+export async function restoreRun(
+  dir: string,
+  model: tf.LayersModel,
+  budget: Pick<TrainSettings, 'epochs' | 'cosineCycle'>,
+): Promise<RunState> {
   await recoverFolder(dir);
   const saved = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as RunState;
   const old: Partial<TrainSettings> = saved.settings;
-  const state: RunState = { ...saved, settings: { ...saved.settings, sampling: old.sampling ?? 'none', schedule: old.schedule ?? 'plateau', ema: old.ema ?? 0, loss: old.loss ?? 'ce', focalGamma: old.focalGamma ?? 2, epochs: budget.epochs, cosineCycle: budget.cosineCycle } };
+  const state: RunState = {
+    ...saved,
+    settings: {
+      ...saved.settings,
+      sampling: old.sampling ?? 'none',
+      schedule: old.schedule ?? 'plateau',
+      ema: old.ema ?? 0,
+      loss: old.loss ?? 'ce',
+      focalGamma: old.focalGamma ?? 2,
+      epochs: budget.epochs,
+      cosineCycle: budget.cosineCycle,
+    },
+  };
   const ck = await loadModelFolder(dir);
   model.setWeights(ck.getWeights());
   ck.dispose();

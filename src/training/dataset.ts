@@ -24,7 +24,11 @@ export interface Split {
 export type DataSet = Map<Usage, Split>;
 
 export class DataError extends Error {
-  constructor(readonly file: string, readonly line: number | null, message: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    message: string,
+  ) {
     super(line == null ? `${file}: ${message}` : `${file}:${line}: ${message}`);
     this.name = 'DataError';
   }
@@ -45,18 +49,30 @@ class SplitBuilder {
   n = 0;
   push(face: Uint8Array, label: number): void {
     if (this.n === this.labels.length) {
-      const p = new Uint8Array(this.pixels.length * 2); p.set(this.pixels); this.pixels = p;
-      const l = new Uint8Array(this.labels.length * 2); l.set(this.labels); this.labels = l;
+      const p = new Uint8Array(this.pixels.length * 2);
+      p.set(this.pixels);
+      this.pixels = p;
+      const l = new Uint8Array(this.labels.length * 2);
+      l.set(this.labels);
+      this.labels = l;
     }
     this.pixels.set(face, this.n * FACE_PIXELS);
     this.labels[this.n++] = label;
   }
-  build(): Split { return makeSplit(this.pixels.slice(0, this.n * FACE_PIXELS), this.labels.slice(0, this.n)); }
+  build(): Split {
+    return makeSplit(this.pixels.slice(0, this.n * FACE_PIXELS), this.labels.slice(0, this.n));
+  }
 }
 
 export function makeSplit(pixels: Uint8Array, labels: Uint8Array): Split {
   if (pixels.length !== labels.length * FACE_PIXELS) throw new Error('pixels and labels disagree in length');
-  return { pixels, labels, get size() { return labels.length; } };
+  return {
+    pixels,
+    labels,
+    get size() {
+      return labels.length;
+    },
+  };
 }
 
 /** Parses one CSV data row; returns an error message instead of throwing. */
@@ -67,10 +83,14 @@ export function parseRow(line: string, face: Uint8Array): { label: number; usage
   const emotionText = line.slice(0, c1).trim();
   const label = Number(emotionText);
   if (!/^\d+$/.test(emotionText) || label > 6) return `emotion must be an integer 0-6, got "${emotionText.slice(0, 20)}"`;
-  const usage = line.slice(c2 + 1).trim().replace(/^"|"$/g, '');
+  const usage = line
+    .slice(c2 + 1)
+    .trim()
+    .replace(/^"|"$/g, '');
   if (!(USAGES as readonly string[]).includes(usage)) return `Usage must be one of ${USAGES.join(', ')}, got "${usage.slice(0, 20)}"`;
   const pixelText = line.slice(c1 + 1, c2).replace(/^"|"$/g, '');
-  let count = 0, value = -1;
+  let count = 0,
+    value = -1;
   for (let i = 0; i <= pixelText.length; i++) {
     const ch = i < pixelText.length ? pixelText.charCodeAt(i) : 32;
     if (ch >= 48 && ch <= 57) {
@@ -79,7 +99,8 @@ export function parseRow(line: string, face: Uint8Array): { label: number; usage
     } else if (ch === 32) {
       if (value >= 0) {
         if (count >= FACE_PIXELS) return `pixels has more than ${FACE_PIXELS} values`;
-        face[count++] = value; value = -1;
+        face[count++] = value;
+        value = -1;
       }
     } else {
       return `pixels must be ${FACE_PIXELS} space-separated integers 0-255, found "${pixelText[i]}"`;
@@ -95,7 +116,9 @@ export async function loadCsv(file: string, options: LoadOptions = {}): Promise<
   const keep = new Set(options.usages ?? USAGES);
   let input: NodeJS.ReadableStream = fs.createReadStream(file);
   await new Promise<void>((resolve, reject) => {
-    (input as fs.ReadStream).once('open', () => resolve()).once('error', (e) => reject(new DataError(file, null, `cannot open (${e.message})`)));
+    (input as fs.ReadStream)
+      .once('open', () => resolve())
+      .once('error', (e) => reject(new DataError(file, null, `cannot open (${e.message})`)));
   });
   if (file.endsWith('.gz')) {
     const gunzip = createGunzip();
@@ -125,7 +148,10 @@ export async function loadCsv(file: string, options: LoadOptions = {}): Promise<
       }
       if (!keep.has(row.usage)) continue;
       let b = builders.get(row.usage);
-      if (!b) { b = new SplitBuilder(); builders.set(row.usage, b); }
+      if (!b) {
+        b = new SplitBuilder();
+        builders.set(row.usage, b);
+      }
       b.push(face, row.label);
     }
   } catch (e) {
@@ -168,8 +194,12 @@ export async function loadImageFolders(root: string, options: LoadOptions = {}):
       for (const f of files) {
         const file = path.join(classPath, f);
         try {
-          const { data } = await sharp(file).rotate().greyscale().resize(FACE_SIZE, FACE_SIZE, { fit: 'fill' })
-            .raw().toBuffer({ resolveWithObject: true });
+          const { data } = await sharp(file)
+            .rotate()
+            .greyscale()
+            .resize(FACE_SIZE, FACE_SIZE, { fit: 'fill' })
+            .raw()
+            .toBuffer({ resolveWithObject: true });
           builder.push(new Uint8Array(data.buffer, data.byteOffset, FACE_PIXELS), label);
         } catch (e) {
           const err = new DataError(file, null, `not a readable image (${(e as Error).message})`);
@@ -186,7 +216,11 @@ export async function loadImageFolders(root: string, options: LoadOptions = {}):
 /** Loads a CSV, a .csv.gz or an image-folder root, by what the path is. */
 export async function loadDataSet(dataPath: string, options: LoadOptions = {}): Promise<DataSet> {
   let stat: fs.Stats;
-  try { stat = await fsp.stat(dataPath); } catch { throw new DataError(dataPath, null, 'no such file or folder'); }
+  try {
+    stat = await fsp.stat(dataPath);
+  } catch {
+    throw new DataError(dataPath, null, 'no such file or folder');
+  }
   return stat.isDirectory() ? loadImageFolders(dataPath, options) : loadCsv(dataPath, options);
 }
 
@@ -214,14 +248,16 @@ export function stratifiedSplit(split: Split, fraction: number, seed: number): [
   const rng = mulberry32(seed);
   const byClass: number[][] = LABELS.map(() => []);
   split.labels.forEach((l, i) => byClass[l].push(i));
-  const train: number[] = [], held: number[] = [];
+  const train: number[] = [],
+    held: number[] = [];
   for (const idx of byClass) {
     shuffleInPlace(idx, rng);
     const k = Math.round(idx.length * fraction);
     held.push(...idx.slice(0, k));
     train.push(...idx.slice(k));
   }
-  train.sort((a, b) => a - b); held.sort((a, b) => a - b);
+  train.sort((a, b) => a - b);
+  held.sort((a, b) => a - b);
   return [subset(split, train), subset(split, held)];
 }
 

@@ -18,8 +18,12 @@ export interface ScoreOptions {
 }
 
 /** Softmax scores [n*7] of every face in `pixels` (n 48x48 faces). */
-export async function scoreFaces(model: tf.LayersModel, spec: InputSpec, pixels: Uint8Array | Float32Array,
-  options: ScoreOptions = {}): Promise<Float32Array> {
+export async function scoreFaces(
+  model: tf.LayersModel,
+  spec: InputSpec,
+  pixels: Uint8Array | Float32Array,
+  options: ScoreOptions = {},
+): Promise<Float32Array> {
   const { batchSize = 128, tta = false, temperature = 1 } = options;
   // softmax(log(p) / T): the card's temperature, per pass as in inference/predict.ts.
   const run = (x: tf.Tensor4D): tf.Tensor => {
@@ -37,7 +41,7 @@ export async function scoreFaces(model: tf.LayersModel, spec: InputSpec, pixels:
       const q = run(facesToTensor(flipFaces(batch), spec));
       return tf.div(tf.add(p, q), 2);
     });
-    out.set(await scores.data() as Float32Array, i * NUM_CLASSES);
+    out.set((await scores.data()) as Float32Array, i * NUM_CLASSES);
     scores.dispose();
     options.onBatch?.(end, n);
   }
@@ -55,10 +59,18 @@ export function crossEntropy(scores: Float32Array, labels: Uint8Array): number {
  * An ensemble's scores: the mean of its members' probabilities, each as the member is served (its card's
  * temperature, and its card's TTA unless `options.tta` says otherwise), as inference/predict.ts does per request.
  */
-export async function scoreEnsemble(entry: LoadedEnsemble, pixels: Uint8Array | Float32Array, options: ScoreOptions = {}): Promise<Float32Array> {
+export async function scoreEnsemble(
+  entry: LoadedEnsemble,
+  pixels: Uint8Array | Float32Array,
+  options: ScoreOptions = {},
+): Promise<Float32Array> {
   const out = new Float32Array((pixels.length / FACE_PIXELS) * NUM_CLASSES);
   for (const m of entry.members) {
-    const s = await scoreFaces(m.model, m.card.input, pixels, { ...options, tta: options.tta ?? m.card.tta === 'flip', temperature: temperatureOf(m.card) });
+    const s = await scoreFaces(m.model, m.card.input, pixels, {
+      ...options,
+      tta: options.tta ?? m.card.tta === 'flip',
+      temperature: temperatureOf(m.card),
+    });
     for (let i = 0; i < out.length; i++) out[i] += s[i] / entry.members.length;
   }
   return out;
@@ -66,7 +78,12 @@ export async function scoreEnsemble(entry: LoadedEnsemble, pixels: Uint8Array | 
 
 export type SplitEvaluation = Omit<EvalReport, 'model' | 'usage'> & { loss: number; predicted: Uint8Array; scores: Float32Array };
 
-export async function evaluateSplit(model: tf.LayersModel, spec: InputSpec, split: Split, options: ScoreOptions = {}): Promise<SplitEvaluation> {
+export async function evaluateSplit(
+  model: tf.LayersModel,
+  spec: InputSpec,
+  split: Split,
+  options: ScoreOptions = {},
+): Promise<SplitEvaluation> {
   return evaluateScores(await scoreFaces(model, spec, split.pixels, options), split);
 }
 

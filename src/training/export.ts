@@ -15,7 +15,14 @@ function shortPath<T extends string | null | undefined>(p: T): T {
   return (p && !/^https?:/.test(p) ? path.basename(p) : p) as T;
 }
 
-export function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec, metrics: ModelCard['metrics'], name: string, notes?: string): ModelCard {
+export function cardFor(
+  state: RunState,
+  model: tf.LayersModel,
+  spec: InputSpec,
+  metrics: ModelCard['metrics'],
+  name: string,
+  notes?: string,
+): ModelCard {
   const s = state.settings;
   const prior = state.prior ?? { history: [], trainSeconds: 0 };
   return {
@@ -33,16 +40,36 @@ export function cardFor(state: RunState, model: tf.LayersModel, spec: InputSpec,
     train_seconds: Math.round(prior.trainSeconds + state.trainSeconds),
     tta: 'none',
     quantization: s.quantize,
-    notes: [notes, state.prior && `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${shortPath(state.prior.from)}, its own settings); the rest are this run's (settings).`]
-      .filter(Boolean).join(' ') || undefined,
+    notes:
+      [
+        notes,
+        state.prior &&
+          `Warm start: epochs 1-${prior.history.length} of the history are the earlier run whose weights this one started from (${shortPath(state.prior.from)}, its own settings); the rest are this run's (settings).`,
+      ]
+        .filter(Boolean)
+        .join(' ') || undefined,
   };
 }
 
 /** Writes models/<name>/ from the model's current weights, with `r`: their metrics on the validation split. */
-export async function exportArtifact(dir: string, name: string, model: tf.LayersModel, spec: InputSpec, state: RunState,
-  r: Omit<EvalReport, 'model' | 'usage'>, notes?: string): Promise<void> {
-  const metrics = { [state.valName === 'PublicTest' ? 'PublicTest' : 'validation']: {
-    n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion } };
+export async function exportArtifact(
+  dir: string,
+  name: string,
+  model: tf.LayersModel,
+  spec: InputSpec,
+  state: RunState,
+  r: Omit<EvalReport, 'model' | 'usage'>,
+  notes?: string,
+): Promise<void> {
+  const metrics = {
+    [state.valName === 'PublicTest' ? 'PublicTest' : 'validation']: {
+      n: r.n,
+      accuracy: r.accuracy,
+      macro_f1: r.macro_f1,
+      per_class: r.per_class,
+      confusion: r.confusion,
+    },
+  };
   const card = cardFor(state, model, spec, metrics, name, notes);
   await saveModelFolder(dir, model, { 'card.json': cardJson(card) }, state.settings.quantize);
 }

@@ -34,16 +34,27 @@ export function epochOrder(train: Split, mode: Rebalance, seed: number, epoch: n
   const n = train.size;
   const rng = mulberry32(seed * 7919 + epoch);
   const order = Uint32Array.from({ length: n }, (_, i) => i);
-  if (mode === 'none') { shuffleInPlace(order, rng); return order; }
+  if (mode === 'none') {
+    shuffleInPlace(order, rng);
+    return order;
+  }
   const w = classWeights(train, mode);
   // Cumulative per-row probability; a binary search draws each row.
   const cum = new Float64Array(n);
   let acc = 0;
-  for (let i = 0; i < n; i++) { acc += w[train.labels[i]]; cum[i] = acc; }
+  for (let i = 0; i < n; i++) {
+    acc += w[train.labels[i]];
+    cum[i] = acc;
+  }
   for (let k = 0; k < n; k++) {
     const r = rng() * acc;
-    let lo = 0, hi = n - 1;
-    while (lo < hi) { const mid = (lo + hi) >>> 1; if (cum[mid] > r) hi = mid; else lo = mid + 1; }
+    let lo = 0,
+      hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cum[mid] > r) hi = mid;
+      else lo = mid + 1;
+    }
     order[k] = lo;
   }
   return order;

@@ -11,7 +11,8 @@ export function confusionMatrix(truth: ArrayLike<number>, predicted: ArrayLike<n
 /** Accuracy, macro-F1 and per-class precision/recall/F1 (0 where undefined). */
 export function metricsFromConfusion(confusion: number[][]): Omit<EvalReport, 'model' | 'usage'> {
   const k = confusion.length;
-  let correct = 0, n = 0;
+  let correct = 0,
+    n = 0;
   const perClass = {} as Record<Label, ClassMetrics>;
   let f1Sum = 0;
   for (let c = 0; c < k; c++) {
@@ -23,7 +24,8 @@ export function metricsFromConfusion(confusion: number[][]): Omit<EvalReport, 'm
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
     perClass[LABELS[c]] = { precision, recall, f1, support };
     f1Sum += f1;
-    correct += tp; n += support;
+    correct += tp;
+    n += support;
   }
   return { n, accuracy: n ? correct / n : 0, macro_f1: f1Sum / k, per_class: perClass, confusion };
 }

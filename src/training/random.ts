@@ -17,7 +17,9 @@ export function mulberry32(seed: number): Rng {
 export function shuffleInPlace<T>(items: T[] | Uint32Array, rng: Rng): void {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
-    const t = items[i]; items[i] = items[j]; items[j] = t;
+    const t = items[i];
+    items[i] = items[j];
+    items[j] = t;
   }
 }
 

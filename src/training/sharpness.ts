@@ -15,7 +15,8 @@ import { mulberry32 } from './random.js';
 
 /** Mean absolute 4-neighbour Laplacian per pixel: a simple sharpness measure. */
 export function laplacianEnergy(faces: Uint8Array | Float32Array): number {
-  const S = FACE_SIZE, n = faces.length / FACE_PIXELS;
+  const S = FACE_SIZE,
+    n = faces.length / FACE_PIXELS;
   let total = 0;
   for (let o = 0; o < faces.length; o += FACE_PIXELS) {
     let acc = 0;
@@ -54,13 +55,17 @@ export interface BlurEstimate {
  * bisection the sigma that blurs the reference faces to the same energy.
  */
 export function estimateBlur(train: Split, reference: Split, threshold = 0.6, seed = 1): BlurEstimate {
-  const t = sample(train, 600, seed), r = sample(reference, 600, seed + 1);
-  const trainEnergy = laplacianEnergy(t), referenceEnergy = laplacianEnergy(r);
+  const t = sample(train, 600, seed),
+    r = sample(reference, 600, seed + 1);
+  const trainEnergy = laplacianEnergy(t),
+    referenceEnergy = laplacianEnergy(r);
   if (referenceEnergy === 0 || trainEnergy / referenceEnergy >= threshold) return { trainEnergy, referenceEnergy, sigma: 0 };
-  let lo = 0, hi = 8;
+  let lo = 0,
+    hi = 8;
   for (let i = 0; i < 14; i++) {
     const mid = (lo + hi) / 2;
-    if (laplacianEnergy(blurFaces(r, mid)) > trainEnergy) lo = mid; else hi = mid;
+    if (laplacianEnergy(blurFaces(r, mid)) > trainEnergy) lo = mid;
+    else hi = mid;
   }
   return { trainEnergy, referenceEnergy, sigma: Math.round(((lo + hi) / 2) * 100) / 100 };
 }

@@ -20,17 +20,30 @@ export function reseedDropout(model: tf.LayersModel, seed: number, step: number)
 }
 
 /** The loss settings of a training step. */
-export interface LossSpec { smoothing: number; focalGamma: number }
+export interface LossSpec {
+  smoothing: number;
+  focalGamma: number;
+}
 
-export const lossOf = (s: Pick<TrainSettings, 'labelSmoothing' | 'loss' | 'focalGamma'>): LossSpec =>
-  ({ smoothing: s.labelSmoothing, focalGamma: s.loss === 'focal' ? s.focalGamma : 0 });
+export const lossOf = (s: Pick<TrainSettings, 'labelSmoothing' | 'loss' | 'focalGamma'>): LossSpec => ({
+  smoothing: s.labelSmoothing,
+  focalGamma: s.loss === 'focal' ? s.focalGamma : 0,
+});
 
 /**
  * One optimisation step on a batch; returns mean loss and the number correct. Exported for the tests and the benchmark.
  * The loss is cross-entropy against (smoothed) one-hot targets, times (1 - p)^gamma per class when focal (gamma > 0).
  */
-export function trainStep(split: { bottom: tf.LayersModel | null; top: tf.LayersModel }, opt: tf.Optimizer, faces: Float32Array,
-  labels: Int32Array, spec: InputSpec, classW: number[], lossSpec: LossSpec, sourceBlur = 0): { loss: number; correct: number } {
+export function trainStep(
+  split: { bottom: tf.LayersModel | null; top: tf.LayersModel },
+  opt: tf.Optimizer,
+  faces: Float32Array,
+  labels: Int32Array,
+  spec: InputSpec,
+  classW: number[],
+  lossSpec: LossSpec,
+  sourceBlur = 0,
+): { loss: number; correct: number } {
   const { smoothing, focalGamma } = lossSpec;
   return tf.tidy(() => {
     const x = facesToTensor(faces, spec, sourceBlur);
@@ -42,16 +55,20 @@ export function trainStep(split: { bottom: tf.LayersModel | null; top: tf.Layers
     const w = tf.gather(tf.tensor1d(classW), y);
     let correct: tf.Tensor | null = null;
     const varList = split.top.trainableWeights.map((v) => v.read() as tf.Variable);
-    const lossT = opt.minimize(() => {
-      const probs = split.top.apply(feats, { training: true }) as tf.Tensor;
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), y), 'float32')));
-      const p = tf.clipByValue(probs, 1e-7, 1);
-      const logP = focalGamma > 0 ? tf.mul(tf.pow(tf.sub(1, p), focalGamma), tf.log(p)) : tf.log(p);
-      const ce = tf.neg(tf.sum(tf.mul(target, logP), 1));
-      let total = tf.div(tf.sum(tf.mul(ce, w)), labels.length) as tf.Scalar;
-      for (const reg of split.top.calculateLosses()) total = tf.add(total, reg);
-      return total;
-    }, true, varList) as tf.Scalar;
+    const lossT = opt.minimize(
+      () => {
+        const probs = split.top.apply(feats, { training: true }) as tf.Tensor;
+        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), y), 'float32')));
+        const p = tf.clipByValue(probs, 1e-7, 1);
+        const logP = focalGamma > 0 ? tf.mul(tf.pow(tf.sub(1, p), focalGamma), tf.log(p)) : tf.log(p);
+        const ce = tf.neg(tf.sum(tf.mul(target, logP), 1));
+        let total = tf.div(tf.sum(tf.mul(ce, w)), labels.length) as tf.Scalar;
+        for (const reg of split.top.calculateLosses()) total = tf.add(total, reg);
+        return total;
+      },
+      true,
+      varList,
+    ) as tf.Scalar;
     const out = { loss: lossT.dataSync()[0], correct: (correct as unknown as tf.Tensor).dataSync()[0] };
     (correct as unknown as tf.Tensor).dispose();
     return out;

@@ -43,7 +43,10 @@ export interface ProgressSink {
 }
 
 export interface TrainData {
-  train: Split; val: Split; valName: string; trainedOn: string;
+  train: Split;
+  val: Split;
+  valName: string;
+  trainedOn: string;
   /** How the run was started, for the card (e.g. "npm run train -- --arch cnn --data fer2013.csv.gz"). */
   command?: string;
 }
@@ -75,10 +78,20 @@ interface Run {
 }
 
 /** Trains (or resumes) a run; resolves when done, early-stopped or interrupted. */
-export async function train(settingsIn: TrainSettings, data: TrainData, io: TrainIO, resume: boolean): Promise<{ interrupted: boolean; state: RunState }> {
+export async function train(
+  settingsIn: TrainSettings,
+  data: TrainData,
+  io: TrainIO,
+  resume: boolean,
+): Promise<{ interrupted: boolean; state: RunState }> {
   const run = await startRun(settingsIn, data, io, resume);
   const { state } = run;
-  const onSignal = () => { if (!run.stopRequested) { run.stopRequested = true; io.log('\ninterrupt: saving a checkpoint after this batch...'); } };
+  const onSignal = () => {
+    if (!run.stopRequested) {
+      run.stopRequested = true;
+      io.log('\ninterrupt: saving a checkpoint after this batch...');
+    }
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
@@ -89,7 +102,10 @@ export async function train(settingsIn: TrainSettings, data: TrainData, io: Trai
       if ('interrupted' in trained) return { interrupted: true, state: trained.interrupted };
       const valAcc = await endEpoch(run, epoch, phase, trained.seconds);
       const next = afterEpoch(run, epoch, phase, valAcc);
-      if (next === 'stop') { await checkpoint(run); break; }
+      if (next === 'stop') {
+        await checkpoint(run);
+        break;
+      }
       if (next === 'next-phase') epoch = state.epoch;
       await checkpoint(run);
       if (run.stopRequested) return { interrupted: true, state };
@@ -116,9 +132,22 @@ async function startRun(settingsIn: TrainSettings, data: TrainData, io: TrainIO,
   } else {
     if (settingsIn.init) await initWeights(model, settingsIn.init, io.log);
     state = {
-      settings: settingsIn, trainedOn: data.trainedOn, valName: data.valName, command: data.command, epoch: 0, batch: 0,
-      partial: { loss: 0, correct: 0, seen: 0, seconds: 0 }, lr: settingsIn.lr, history: [],
-      best: { val_acc: -1, epoch: 0 }, bestPerPhase: {}, plateauWait: 0, plateauBest: -1, earlyWait: 0, trainSeconds: 0, phase: '',
+      settings: settingsIn,
+      trainedOn: data.trainedOn,
+      valName: data.valName,
+      command: data.command,
+      epoch: 0,
+      batch: 0,
+      partial: { loss: 0, correct: 0, seen: 0, seconds: 0 },
+      lr: settingsIn.lr,
+      history: [],
+      best: { val_acc: -1, epoch: 0 },
+      bestPerPhase: {},
+      plateauWait: 0,
+      plateauBest: -1,
+      earlyWait: 0,
+      trainSeconds: 0,
+      phase: '',
     };
   }
   state.command ??= data.command;
@@ -129,17 +158,35 @@ async function startRun(settingsIn: TrainSettings, data: TrainData, io: TrainIO,
   let avg: WeightAverage | null = null;
   if (s.ema > 0) {
     const saved = resume ? await readCheckpointTensors(ckpt, 'average') : null;
-    avg = new WeightAverage(model, s.ema, saved?.map((t) => t.tensor));
+    avg = new WeightAverage(
+      model,
+      s.ema,
+      saved?.map((t) => t.tensor),
+    );
     if (saved) tf.dispose(saved.map((t) => t.tensor));
   }
   const phases = phasesOf(s);
   return {
-    s, state, data, io, ckpt, resume, built, model, inputBlur, classW, avg, phases,
+    s,
+    state,
+    data,
+    io,
+    ckpt,
+    resume,
+    built,
+    model,
+    inputBlur,
+    classW,
+    avg,
+    phases,
     spec: inputBlur > 0 ? { ...built.input, blur: inputBlur } : built.input,
     totalEpochs: Math.min(s.epochs, phases[phases.length - 1].lastEpoch),
     batches: Math.ceil(data.train.size / s.batchSize),
     batchPixels: new Float32Array(s.batchSize * FACE_PIXELS),
-    opt: null, optPhase: '', split: null, stopRequested: false,
+    opt: null,
+    optPhase: '',
+    split: null,
+    stopRequested: false,
   };
 }
 
@@ -152,13 +199,17 @@ async function enterPhase(run: Run, phase: Phase): Promise<void> {
   if (isPhaseStart) {
     state.phase = phase.name;
     state.lr = phase.lr ?? s.lr;
-    state.plateauWait = 0; state.plateauBest = -1; state.earlyWait = 0;
+    state.plateauWait = 0;
+    state.plateauBest = -1;
+    state.earlyWait = 0;
   }
   run.opt?.dispose();
   run.opt = makeOptimizer(s, state.lr);
   if (run.resume && !isPhaseStart) await restoreOptimizer(run.ckpt, run.opt);
   run.optPhase = phase.name;
-  run.io.log(`phase "${phase.name}": training ${run.split.top.trainableWeights.length} weight tensors (${run.split.top.countParams()} params in the trained part), lr ${state.lr}`);
+  run.io.log(
+    `phase "${phase.name}": training ${run.split.top.trainableWeights.length} weight tensors (${run.split.top.countParams()} params in the trained part), lr ${state.lr}`,
+  );
 }
 
 /** The batches of one epoch (from a mid-epoch checkpoint's batch on); stops early on a signal. */
@@ -175,7 +226,9 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
   io.progress?.start(batches, state.batch, { epoch, epochs: run.totalEpochs, loss: '-', acc: '-', ips: '-' });
   let lastCkpt = Date.now();
   for (let b = state.batch; b < batches; b++) {
-    const lo = b * s.batchSize, hi = Math.min(n, lo + s.batchSize), m = hi - lo;
+    const lo = b * s.batchSize,
+      hi = Math.min(n, lo + s.batchSize),
+      m = hi - lo;
     const src = new Uint8Array(m * FACE_PIXELS);
     const labels = new Int32Array(m);
     for (let i = 0; i < m; i++) {
@@ -191,14 +244,25 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
       setLearningRate(run.opt!, state.lr);
     }
     const { loss, correct } = trainStep(run.split!, run.opt!, faces, labels, run.spec, run.classW, lossOf(s), run.inputBlur);
-    if (run.avg) { run.avg.update(state.averageSteps ?? 0); state.averageSteps = (state.averageSteps ?? 0) + 1; }
+    if (run.avg) {
+      run.avg.update(state.averageSteps ?? 0);
+      state.averageSteps = (state.averageSteps ?? 0) + 1;
+    }
     // A batch is synchronous: without this turn of the event loop the
     // SIGINT/SIGTERM handlers would only run at the end of the epoch.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    p.loss += loss * m; p.correct += correct; p.seen += m;
+    p.loss += loss * m;
+    p.correct += correct;
+    p.seen += m;
     state.batch = b + 1;
     const secs = p.seconds + (Date.now() - t0) / 1000;
-    io.progress?.update(b + 1, { epoch, epochs: run.totalEpochs, loss: (p.loss / p.seen).toFixed(4), acc: (p.correct / p.seen).toFixed(4), ips: (p.seen / secs).toFixed(1) });
+    io.progress?.update(b + 1, {
+      epoch,
+      epochs: run.totalEpochs,
+      loss: (p.loss / p.seen).toFixed(4),
+      acc: (p.correct / p.seen).toFixed(4),
+      ips: (p.seen / secs).toFixed(1),
+    });
     const due = s.checkpointMinutes > 0 && Date.now() - lastCkpt > s.checkpointMinutes * 60_000;
     if (run.stopRequested || due) {
       // trainSeconds counts finished epochs; this epoch's time so far is partial.seconds.
@@ -224,13 +288,23 @@ async function endEpoch(run: Run, epoch: number, phase: Phase, seconds: number):
   const averaged = <T>(fn: () => Promise<T>): Promise<T> => (run.avg ? run.avg.withAveraged(fn) : fn());
   const val = await averaged(() => evaluateSplit(run.model, run.spec, run.data.val));
   const entry: HistoryEntry = {
-    epoch, loss: p.loss / p.seen, acc: p.correct / p.seen, val_loss: val.loss, val_acc: val.accuracy,
-    lr: state.lr, seconds: Math.round(seconds), phase: phase.name,
+    epoch,
+    loss: p.loss / p.seen,
+    acc: p.correct / p.seen,
+    val_loss: val.loss,
+    val_acc: val.accuracy,
+    lr: state.lr,
+    seconds: Math.round(seconds),
+    phase: phase.name,
   };
   state.history.push(entry);
   state.trainSeconds += seconds;
-  state.epoch = epoch; state.batch = 0; state.partial = { loss: 0, correct: 0, seen: 0, seconds: 0 };
-  io.log(`epoch ${epoch}/${run.totalEpochs} [${phase.name}] loss ${entry.loss.toFixed(4)} acc ${entry.acc.toFixed(4)} | val_loss ${entry.val_loss.toFixed(4)} val_acc ${entry.val_acc.toFixed(4)} macro_f1 ${val.macro_f1.toFixed(4)} | lr ${state.lr.toExponential(2)} | ${Math.round(seconds)} s (${(run.data.train.size / seconds).toFixed(1)} img/s)`);
+  state.epoch = epoch;
+  state.batch = 0;
+  state.partial = { loss: 0, correct: 0, seen: 0, seconds: 0 };
+  io.log(
+    `epoch ${epoch}/${run.totalEpochs} [${phase.name}] loss ${entry.loss.toFixed(4)} acc ${entry.acc.toFixed(4)} | val_loss ${entry.val_loss.toFixed(4)} val_acc ${entry.val_acc.toFixed(4)} macro_f1 ${val.macro_f1.toFixed(4)} | lr ${state.lr.toExponential(2)} | ${Math.round(seconds)} s (${(run.data.train.size / seconds).toFixed(1)} img/s)`,
+  );
 
   // Best model so far: becomes the artifact (and per phase, e.g. mobilenetv2-frozen).
   if (val.accuracy > state.best.val_acc) {
@@ -254,8 +328,13 @@ async function endEpoch(run: Run, epoch: number, phase: Phase, seconds: number):
  */
 function afterEpoch(run: Run, epoch: number, phase: Phase, valAcc: number): 'go-on' | 'next-phase' | 'stop' {
   const { state, s, io, phases } = run;
-  if (valAcc > state.plateauBest + 1e-4) { state.plateauBest = valAcc; state.plateauWait = 0; state.earlyWait = 0; } else {
-    state.plateauWait++; state.earlyWait++;
+  if (valAcc > state.plateauBest + 1e-4) {
+    state.plateauBest = valAcc;
+    state.plateauWait = 0;
+    state.earlyWait = 0;
+  } else {
+    state.plateauWait++;
+    state.earlyWait++;
     if (s.schedule === 'plateau' && state.plateauWait >= s.plateauPatience && state.lr > s.minLr) {
       state.lr = Math.max(s.minLr, state.lr * s.plateauFactor);
       setLearningRate(run.opt!, state.lr);
@@ -266,9 +345,10 @@ function afterEpoch(run: Run, epoch: number, phase: Phase, valAcc: number): 'go-
   // Under the cosine schedule a run stops only at the end of a cycle that brought no gain: mid-cycle the rate is
   // still high, and a restart always costs accuracy for a few epochs.
   const cycle = cycleOf(phases, phase, s.cosineCycle);
-  const early = s.schedule === 'cosine'
-    ? (epoch - cycle.first + 1) % cycle.length === 0 && state.earlyWait >= cycle.length
-    : state.earlyWait >= s.earlyStopPatience;
+  const early =
+    s.schedule === 'cosine'
+      ? (epoch - cycle.first + 1) % cycle.length === 0 && state.earlyWait >= cycle.length
+      : state.earlyWait >= s.earlyStopPatience;
   if (!early) return 'go-on';
   io.log(`  early stop in phase "${phase.name}": no val_acc gain for ${state.earlyWait} epochs`);
   const next = phases.find((ph) => ph.lastEpoch > epoch);

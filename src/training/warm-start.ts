@@ -13,8 +13,13 @@ import type { TrainSettings } from './config.js';
 /** The history of the run behind a model folder: a checkpoint's state.json or an artifact's card.json (null: neither). */
 export async function readPriorRun(dir: string, log: (m: string) => void, depth = 0): Promise<PriorRun | null> {
   const read = async (file: string) => JSON.parse(await fs.readFile(path.join(dir, file), 'utf8')) as Partial<RunState & ModelCard>;
-  const found = await read('state.json').catch(() => read('card.json')).catch(() => null);
-  if (!found?.history) { log(`${dir} has no training history (state.json or card.json): the card will only tell this run`); return null; }
+  const found = await read('state.json')
+    .catch(() => read('card.json'))
+    .catch(() => null);
+  if (!found?.history) {
+    log(`${dir} has no training history (state.json or card.json): the card will only tell this run`);
+    return null;
+  }
   if (found.train_seconds !== undefined) {
     // An artifact's card already tells its whole training, warm starts included.
     return { from: dir, history: found.history, trainSeconds: found.train_seconds };
@@ -32,12 +37,18 @@ export async function readPriorRun(dir: string, log: (m: string) => void, depth 
 
 /** Copies every weight of the model folder `dir` into `model` (same architecture), for a warm start. */
 export async function initWeights(model: tf.LayersModel, dir: string, log: (m: string) => void): Promise<void> {
-  const src = await loadModelFolder(dir).catch((e: Error) => { throw new Error(`--init ${dir}: ${e.message}`); });
+  const src = await loadModelFolder(dir).catch((e: Error) => {
+    throw new Error(`--init ${dir}: ${e.message}`);
+  });
   try {
-    const from = src.getWeights(), to = model.getWeights();
+    const from = src.getWeights(),
+      to = model.getWeights();
     const same = from.length === to.length && from.every((w, i) => w.shape.join('x') === to[i].shape.join('x'));
-    if (!same) throw new Error(`--init ${dir}: its weights do not fit this architecture (check --arch and the --cnn-*/--input-size options)`);
+    if (!same)
+      throw new Error(`--init ${dir}: its weights do not fit this architecture (check --arch and the --cnn-*/--input-size options)`);
     model.setWeights(from);
     log(`started from the weights in ${dir}`);
-  } finally { src.dispose(); }
+  } finally {
+    src.dispose();
+  }
 }

@@ -10,9 +10,14 @@ export class WeightAverage {
   private readonly shadow: tf.Variable[];
 
   /** `initial`: averaged weights to continue from (a checkpoint); default: the model's current weights. */
-  constructor(private readonly model: tf.LayersModel, private readonly decay: number, initial?: tf.Tensor[]) {
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly decay: number,
+    initial?: tf.Tensor[],
+  ) {
     const start = initial ?? model.weights.map((w) => w.read());
-    if (start.length !== model.weights.length) throw new Error(`weight average: ${start.length} tensors for ${model.weights.length} weights`);
+    if (start.length !== model.weights.length)
+      throw new Error(`weight average: ${start.length} tensors for ${model.weights.length} weights`);
     this.shadow = start.map((t) => tf.variable(t, false));
   }
 

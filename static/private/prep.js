@@ -29,7 +29,9 @@ export function rgbToGrey(rgb) {
 export function rgbaToRgb(rgba) {
   const rgb = new Uint8Array((rgba.length / 4) * 3);
   for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-    rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2];
+    rgb[j] = rgba[i];
+    rgb[j + 1] = rgba[i + 1];
+    rgb[j + 2] = rgba[i + 2];
   }
   return rgb;
 }
@@ -39,7 +41,10 @@ export const BLAZEFACE = { input: 256, valuesPerAnchor: 17, iou: 0.3, minScore: 
 
 export function blazeFaceAnchors(size = BLAZEFACE.input) {
   const out = [];
-  for (const [stride, perCell] of [[size / 16, 2], [size / 8, 6]]) {
+  for (const [stride, perCell] of [
+    [size / 16, 2],
+    [size / 8, 6],
+  ]) {
     const cells = Math.ceil(size / stride);
     for (let gy = 0; gy < cells; gy++) {
       for (let gx = 0; gx < cells; gx++) {
@@ -69,14 +74,20 @@ export function letterbox(rgb, width, height, size = BLAZEFACE.input) {
     const x0 = ox * sx;
     const x1 = x0 + sx;
     for (let y = 0; y < height; y++) {
-      let r = 0; let g = 0; let b = 0;
+      let r = 0;
+      let g = 0;
+      let b = 0;
       for (let x = Math.floor(x0); x < Math.min(width, Math.ceil(x1)); x++) {
         const w = Math.min(x + 1, x1) - Math.max(x, x0);
         const i = (y * width + x) * 3;
-        r += rgb[i] * w; g += rgb[i + 1] * w; b += rgb[i + 2] * w;
+        r += rgb[i] * w;
+        g += rgb[i + 1] * w;
+        b += rgb[i + 2] * w;
       }
       const o = (y * outW + ox) * 3;
-      tmp[o] = r / sx; tmp[o + 1] = g / sx; tmp[o + 2] = b / sx;
+      tmp[o] = r / sx;
+      tmp[o + 1] = g / sx;
+      tmp[o + 2] = b / sx;
     }
   }
   const out = new Float32Array(size * size * 3);
@@ -84,15 +95,21 @@ export function letterbox(rgb, width, height, size = BLAZEFACE.input) {
     const y0 = oy * sy;
     const y1 = y0 + sy;
     for (let ox = 0; ox < outW; ox++) {
-      let r = 0; let g = 0; let b = 0;
+      let r = 0;
+      let g = 0;
+      let b = 0;
       for (let y = Math.floor(y0); y < Math.min(height, Math.ceil(y1)); y++) {
         const w = Math.min(y + 1, y1) - Math.max(y, y0);
         const i = (y * outW + ox) * 3;
-        r += tmp[i] * w; g += tmp[i + 1] * w; b += tmp[i + 2] * w;
+        r += tmp[i] * w;
+        g += tmp[i + 1] * w;
+        b += tmp[i + 2] * w;
       }
       const o = (oy * size + ox) * 3;
       // sharp hands the server whole numbers: round the same way.
-      out[o] = Math.round(r / sy); out[o + 1] = Math.round(g / sy); out[o + 2] = Math.round(b / sy);
+      out[o] = Math.round(r / sy);
+      out[o + 1] = Math.round(g / sy);
+      out[o + 2] = Math.round(b / sy);
     }
   }
   return { data: out, scale };
@@ -146,7 +163,10 @@ export async function detectFaces(tf, model, rgb, width, height, maxFaces, ancho
     const i = keep[j];
     const [y1, x1, y2, x2] = boxes.slice(j * 4, j * 4 + 4);
     return {
-      x: x1 * scale, y: y1 * scale, width: (x2 - x1) * scale, height: (y2 - y1) * scale,
+      x: x1 * scale,
+      y: y1 * scale,
+      width: (x2 - x1) * scale,
+      height: (y2 - y1) * scale,
       score: scores[j],
       rightEye: point(i * V, 0, anchors[i]),
       leftEye: point(i * V, 1, anchors[i]),
@@ -191,9 +211,12 @@ export function sampleRegion(src, region, scale, out, offset) {
   const bilinear = (x, y) => {
     x = Math.min(maxX, Math.max(0, x));
     y = Math.min(maxY, Math.max(0, y));
-    const x0 = Math.floor(x); const y0 = Math.floor(y);
-    const x1 = Math.min(maxX, x0 + 1); const y1 = Math.min(maxY, y0 + 1);
-    const fx = x - x0; const fy = y - y0;
+    const x0 = Math.floor(x);
+    const y0 = Math.floor(y);
+    const x1 = Math.min(maxX, x0 + 1);
+    const y1 = Math.min(maxY, y0 + 1);
+    const fx = x - x0;
+    const fy = y - y0;
     const top = data[y0 * width + x0] * (1 - fx) + data[y0 * width + x1] * fx;
     const bottom = data[y1 * width + x0] * (1 - fx) + data[y1 * width + x1] * fx;
     return top * (1 - fy) + bottom * fy;
@@ -240,11 +263,17 @@ export function flipFaces(faces) {
 
 export function blurFaces(faces, sigma) {
   const out = new Float32Array(faces.length);
-  if (sigma <= 0) { out.set(faces); return out; }
+  if (sigma <= 0) {
+    out.set(faces);
+    return out;
+  }
   const r = Math.max(1, Math.ceil(3 * sigma));
   const kernel = new Float32Array(2 * r + 1);
   let sum = 0;
-  for (let i = -r; i <= r; i++) { kernel[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma)); sum += kernel[i + r]; }
+  for (let i = -r; i <= r; i++) {
+    kernel[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+    sum += kernel[i + r];
+  }
   for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
   const S = FACE_SIZE;
   const tmp = new Float32Array(FACE_PIXELS);
@@ -313,7 +342,9 @@ export function topLabel(row) {
 
 export function toScores(row) {
   const scores = {};
-  LABELS.forEach((label, i) => { scores[label] = row[i]; });
+  LABELS.forEach((label, i) => {
+    scores[label] = row[i];
+  });
   return scores;
 }
 
@@ -326,8 +357,7 @@ export async function analysePixels(tf, detector, entry, rgb, width, height, max
   const grey = rgbToGrey(rgb);
   const found = await detectFaces(tf, detector, rgb, width, height, Math.max(1, maxFaces));
   const photo = { width, height };
-  const regions = found.map((d) => regionFromDetection(d, 1, photo))
-    .sort((a, b) => a.centre.x - b.centre.x || a.centre.y - b.centre.y);
+  const regions = found.map((d) => regionFromDetection(d, 1, photo)).sort((a, b) => a.centre.x - b.centre.x || a.centre.y - b.centre.y);
   const faces = new Uint8Array(regions.length * FACE_PIXELS);
   regions.forEach((r, i) => sampleRegion({ data: grey, width, height }, r, 1, faces, i * FACE_PIXELS));
   const rows = predictFaces(tf, entry, faces);

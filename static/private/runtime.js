@@ -39,14 +39,29 @@ async function start(base) {
   function entry(id) {
     const info = manifest.models.find((m) => m.id === id) || manifest.models.find((m) => m.id === manifest.default);
     if (!entries.has(info.id) && info.members) {
-      entries.set(info.id, Promise.all(info.members.map(entry)).then((members) => ({ id: info.id, members })));
+      entries.set(
+        info.id,
+        Promise.all(info.members.map(entry)).then((members) => ({ id: info.id, members })),
+      );
     }
     if (!entries.has(info.id)) {
-      entries.set(info.id, (async () => {
-        const model = await tf.loadLayersModel(info.url);
-        tf.tidy(() => { model.predict(tf.zeros([1, info.input.size, info.input.size, info.input.channels])).dataSync(); });
-        return { id: info.id, model, spec: info.input, outputsProbabilities: info.outputsProbabilities, tta: info.tta, temperature: info.temperature };
-      })());
+      entries.set(
+        info.id,
+        (async () => {
+          const model = await tf.loadLayersModel(info.url);
+          tf.tidy(() => {
+            model.predict(tf.zeros([1, info.input.size, info.input.size, info.input.channels])).dataSync();
+          });
+          return {
+            id: info.id,
+            model,
+            spec: info.input,
+            outputsProbabilities: info.outputsProbabilities,
+            tta: info.tta,
+            temperature: info.temperature,
+          };
+        })(),
+      );
     }
     return entries.get(info.id);
   }
@@ -78,7 +93,9 @@ async function start(base) {
 export function loadPrivate(base = '') {
   if (!loading) {
     loading = start(base);
-    loading.catch(() => { loading = null; });
+    loading.catch(() => {
+      loading = null;
+    });
   }
   return loading;
 }

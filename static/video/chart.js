@@ -28,27 +28,44 @@ export function timelineChart(el, options) {
   let plot = null;
   let duration = options.duration;
 
-  function width() { return Math.max(280, Math.floor(el.getBoundingClientRect().width) || 640); }
+  function width() {
+    return Math.max(280, Math.floor(el.getBoundingClientRect().width) || 640);
+  }
 
   function make(data) {
     const axis = (label, values) => ({ label, stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values });
-    plot = new window.uPlot({
-      width: width(),
-      height: 260,
-      scales: { x: { time: false, range: () => [0, duration] }, y: { range: [0, 1] } },
-      axes: [
-        axis(t('video.axisTime', 'time (s)')),
-        Object.assign(axis(t('video.axisP', 'probability'), (u, vals) => vals.map((v) => `${Math.round(v * 100)}%`)), { size: 56 }),
-      ],
-      series: [
-        { label: t('video.axisTime', 'time (s)'), value: (u, v) => (v == null ? '–' : `${v.toFixed(2)} s`) },
-        ...LABELS.map((l) => ({ label: labelName(l), stroke: colour(l), width: 2, value: pct, spanGaps: false, points: { size: 4 } })),
-      ],
-      // No drag-to-zoom: a click picks a frame.
-      cursor: { drag: { x: false, y: false, setScale: false } },
-      hooks: { setCursor: [(u) => { if (u.cursor.idx != null) options.onCursor(u.cursor.idx); }] },
-    }, data, el);
-    plot.over.addEventListener('click', () => { if (plot.cursor.idx != null) options.onPick(plot.cursor.idx); });
+    plot = new window.uPlot(
+      {
+        width: width(),
+        height: 260,
+        scales: { x: { time: false, range: () => [0, duration] }, y: { range: [0, 1] } },
+        axes: [
+          axis(t('video.axisTime', 'time (s)')),
+          Object.assign(
+            axis(t('video.axisP', 'probability'), (u, vals) => vals.map((v) => `${Math.round(v * 100)}%`)),
+            { size: 56 },
+          ),
+        ],
+        series: [
+          { label: t('video.axisTime', 'time (s)'), value: (u, v) => (v == null ? '–' : `${v.toFixed(2)} s`) },
+          ...LABELS.map((l) => ({ label: labelName(l), stroke: colour(l), width: 2, value: pct, spanGaps: false, points: { size: 4 } })),
+        ],
+        // No drag-to-zoom: a click picks a frame.
+        cursor: { drag: { x: false, y: false, setScale: false } },
+        hooks: {
+          setCursor: [
+            (u) => {
+              if (u.cursor.idx != null) options.onCursor(u.cursor.idx);
+            },
+          ],
+        },
+      },
+      data,
+      el,
+    );
+    plot.over.addEventListener('click', () => {
+      if (plot.cursor.idx != null) options.onPick(plot.cursor.idx);
+    });
     plot.over.addEventListener('mouseleave', () => options.onLeave && options.onLeave());
   }
 
@@ -56,7 +73,8 @@ export function timelineChart(el, options) {
     /** New columns (faceSeries) and, optionally, a new duration. */
     set(data, newDuration) {
       if (newDuration) duration = newDuration;
-      if (!plot) make(data); else plot.setData(data);
+      if (!plot) make(data);
+      else plot.setData(data);
     },
     /** Moves the cursor to sample `index` (the slider, a pinned frame). */
     point(index) {
@@ -64,7 +82,12 @@ export function timelineChart(el, options) {
       const x = plot.valToPos(plot.data[0][index], 'x');
       plot.setCursor({ left: x, top: plot.over.clientHeight / 2 }, false);
     },
-    resize() { if (plot) plot.setSize({ width: width(), height: 260 }); },
-    destroy() { if (plot) plot.destroy(); plot = null; },
+    resize() {
+      if (plot) plot.setSize({ width: width(), height: 260 });
+    },
+    destroy() {
+      if (plot) plot.destroy();
+      plot = null;
+    },
   };
 }

@@ -11,11 +11,19 @@ export function timelineRows(samples) {
   const rows = [];
   for (const s of samples) {
     const time = s.time.toFixed(3);
-    if (s.faces.length === 0) { rows.push([time, ...CSV_COLUMNS.slice(1).map(() => '')]); continue; }
+    if (s.faces.length === 0) {
+      rows.push([time, ...CSV_COLUMNS.slice(1).map(() => '')]);
+      continue;
+    }
     for (const f of [...s.faces].sort((a, b) => a.id - b.id)) {
       const b = f.box;
-      rows.push([time, String(f.id), ...[b.x, b.y, b.width, b.height].map((v) => String(Math.round(v))),
-        ...LABELS.map((l) => f.scores[l].toFixed(4)), f.label]);
+      rows.push([
+        time,
+        String(f.id),
+        ...[b.x, b.y, b.width, b.height].map((v) => String(Math.round(v))),
+        ...LABELS.map((l) => f.scores[l].toFixed(4)),
+        f.label,
+      ]);
     }
   }
   return rows;

@@ -24,7 +24,8 @@ function once(target, events, ms, what) {
     function finish(err, ev) {
       clearTimeout(timer);
       Object.entries(handlers).forEach(([name, h]) => target.removeEventListener(name, h));
-      if (err) reject(err); else resolve(ev);
+      if (err) reject(err);
+      else resolve(ev);
     }
     events.forEach((name) => {
       handlers[name] = (ev) => finish(name === 'error' ? new Error(`${what} failed`) : null, ev);
@@ -45,7 +46,7 @@ export async function openVideo(video, url) {
   await once(video, ['loadedmetadata', 'error'], 30000, 'reading the video');
   if (!Number.isFinite(video.duration)) {
     video.currentTime = 1e7;
-    await once(video, ['seeked', 'error'], 30000, 'finding the video\'s length');
+    await once(video, ['seeked', 'error'], 30000, "finding the video's length");
     await seek(video, 0);
   }
   if (!video.videoWidth || !(video.duration > 0)) throw new Error('no video track');

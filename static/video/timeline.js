@@ -20,9 +20,13 @@ function start(section) {
   const $ = (id) => document.getElementById(id);
   const base = document.documentElement.getAttribute('data-base') || '';
   let strings = {};
-  try { strings = JSON.parse($('ui-strings').textContent || '{}'); } catch { /* English fallbacks */ }
-  const t = (key, fallback, params) => Object.keys(params || {}).reduce(
-    (s, k) => s.replace(`{${k}}`, () => String(params[k])), strings[key] || fallback);
+  try {
+    strings = JSON.parse($('ui-strings').textContent || '{}');
+  } catch {
+    /* English fallbacks */
+  }
+  const t = (key, fallback, params) =>
+    Object.keys(params || {}).reduce((s, k) => s.replace(`{${k}}`, () => String(params[k])), strings[key] || fallback);
   const labelName = (l) => t(`label.${l}`, l);
   const colour = (l) => getComputedStyle(document.documentElement).getPropertyValue(`--c-${l}`).trim() || '#2f6fdf';
 
@@ -66,7 +70,10 @@ function start(section) {
     fileInput.disabled = busy || !runtime;
     fpsInput.disabled = busy;
     if (modelField) modelField.disabled = busy;
-    section.setAttribute('data-state', busy ? 'running' : section.getAttribute('data-state') === 'running' ? 'idle' : section.getAttribute('data-state') || 'idle');
+    section.setAttribute(
+      'data-state',
+      busy ? 'running' : section.getAttribute('data-state') === 'running' ? 'idle' : section.getAttribute('data-state') || 'idle',
+    );
   }
   function fps() {
     const v = Number(fpsInput.value);
@@ -82,18 +89,27 @@ function start(section) {
   }
   say(t('private.loading', 'Loading the model into this browser…'));
   section.setAttribute('data-runtime', 'loading');
-  loadPrivate(base).then((rt) => {
-    runtime = rt;
-    section.setAttribute('data-runtime', 'ready');
-    say(t('video.ready', 'Ready: frames are analysed on this device and the video is never uploaded. Choose a video.'));
-    sync();
-  }, (err) => {
-    section.setAttribute('data-runtime', 'failed');
-    say(t('video.noPrivate', 'The video timeline needs private mode (the models running in this browser), and it cannot run here: {reason}. Nothing is uploaded instead.',
-      { reason: err && err.message ? err.message : String(err) }), true);
-    fileInput.disabled = true;
-    sync();
-  });
+  loadPrivate(base).then(
+    (rt) => {
+      runtime = rt;
+      section.setAttribute('data-runtime', 'ready');
+      say(t('video.ready', 'Ready: frames are analysed on this device and the video is never uploaded. Choose a video.'));
+      sync();
+    },
+    (err) => {
+      section.setAttribute('data-runtime', 'failed');
+      say(
+        t(
+          'video.noPrivate',
+          'The video timeline needs private mode (the models running in this browser), and it cannot run here: {reason}. Nothing is uploaded instead.',
+          { reason: err && err.message ? err.message : String(err) },
+        ),
+        true,
+      );
+      fileInput.disabled = true;
+      sync();
+    },
+  );
   sync();
 
   // ---------------------------------------------------------- the file
@@ -110,8 +126,12 @@ function start(section) {
       describe();
     } catch (err) {
       URL.revokeObjectURL(url);
-      say(t('video.badFile', 'This file cannot be played in this browser ({reason}). Choose an mp4 (H.264) or webm video.',
-        { reason: err && err.message ? err.message : String(err) }), true);
+      say(
+        t('video.badFile', 'This file cannot be played in this browser ({reason}). Choose an mp4 (H.264) or webm video.', {
+          reason: err && err.message ? err.message : String(err),
+        }),
+        true,
+      );
     }
     sync();
   }
@@ -120,19 +140,33 @@ function start(section) {
     if (!file) return;
     const n = sampleTimes(file.duration, fps()).length;
     section.setAttribute('data-duration', String(file.duration));
-    say(t('video.chosen', '{name}: {duration} s, {width} × {height}. {n} frames at {fps} a second.',
-      { name: file.name, duration: file.duration.toFixed(1), width: file.width, height: file.height, n, fps: fps() }),
-    n > MAX_SAMPLES);
-    if (n > MAX_SAMPLES) say(t('video.tooMany', '{n} frames is more than {max}: choose fewer frames a second.', { n, max: MAX_SAMPLES }), true);
+    say(
+      t('video.chosen', '{name}: {duration} s, {width} × {height}. {n} frames at {fps} a second.', {
+        name: file.name,
+        duration: file.duration.toFixed(1),
+        width: file.width,
+        height: file.height,
+        n,
+        fps: fps(),
+      }),
+      n > MAX_SAMPLES,
+    );
+    if (n > MAX_SAMPLES)
+      say(t('video.tooMany', '{n} frames is more than {max}: choose fewer frames a second.', { n, max: MAX_SAMPLES }), true);
   }
-  fileInput.addEventListener('change', () => { choose(fileInput.files && fileInput.files[0]); });
+  fileInput.addEventListener('change', () => {
+    choose(fileInput.files && fileInput.files[0]);
+  });
   fpsInput.addEventListener('change', describe);
 
   // --------------------------------------------------------- analysing
   async function analyse() {
     if (!runtime || !file || run) return;
     const times = sampleTimes(file.duration, fps());
-    if (times.length === 0 || times.length > MAX_SAMPLES) { describe(); return; }
+    if (times.length === 0 || times.length > MAX_SAMPLES) {
+      describe();
+      return;
+    }
     const controller = new AbortController();
     run = { controller, total: times.length };
     samples = [];
@@ -146,8 +180,13 @@ function start(section) {
     sync();
     if (!chart) {
       chart = timelineChart($('video-chart'), {
-        duration: file.duration, t, labelName, colour,
-        onCursor: (i) => showFrame(i), onPick: (i) => pick(i), onLeave: () => showFrame(pinned),
+        duration: file.duration,
+        t,
+        labelName,
+        colour,
+        onCursor: (i) => showFrame(i),
+        onPick: (i) => pick(i),
+        onLeave: () => showFrame(pinned),
       });
     }
     const model = modelField ? modelField.value : '';
@@ -168,7 +207,8 @@ function start(section) {
         spent += performance.now() - t0;
         const faces = answer.faces.map((f) => ({
           box: { x: f.box.x * scale, y: f.box.y * scale, width: f.box.width * scale, height: f.box.height * scale },
-          label: f.label, scores: f.scores,
+          label: f.label,
+          scores: f.scores,
         }));
         samples.push({ time, faces: tracker.update(faces) });
         section.setAttribute('data-ms-per-frame', (spent / samples.length).toFixed(1));
@@ -178,13 +218,24 @@ function start(section) {
       const msFrame = samples.length ? Math.round(spent / samples.length) : 0;
       if (controller.signal.aborted) {
         section.setAttribute('data-state', 'cancelled');
-        say(t('video.cancelled', 'Cancelled after {done} of {total} frames; the timeline shows the part analysed.', { done: samples.length, total: times.length }));
+        say(
+          t('video.cancelled', 'Cancelled after {done} of {total} frames; the timeline shows the part analysed.', {
+            done: samples.length,
+            total: times.length,
+          }),
+        );
       } else {
         section.setAttribute('data-state', 'done');
         const ids = faceIds();
-        say(ids.length === 0
-          ? t('video.noFaces', 'Done: {n} frames, and no face in any of them.', { n: samples.length })
-          : t('video.done', 'Done: {n} frames, {faces} faces followed, {ms} ms a frame on this device.', { n: samples.length, faces: ids.length, ms: msFrame }));
+        say(
+          ids.length === 0
+            ? t('video.noFaces', 'Done: {n} frames, and no face in any of them.', { n: samples.length })
+            : t('video.done', 'Done: {n} frames, {faces} faces followed, {ms} ms a frame on this device.', {
+                n: samples.length,
+                faces: ids.length,
+                ms: msFrame,
+              }),
+        );
       }
     } catch (err) {
       section.setAttribute('data-state', 'failed');
@@ -208,7 +259,9 @@ function start(section) {
     section.setAttribute('data-done', String(done));
     section.setAttribute('data-total', String(total));
   }
-  startBtn.addEventListener('click', () => { analyse(); });
+  startBtn.addEventListener('click', () => {
+    analyse();
+  });
   cancelBtn.addEventListener('click', cancel);
   window.addEventListener('pagehide', cancel);
 
@@ -233,7 +286,10 @@ function start(section) {
       }
       opt.textContent = t('video.faceSeen', 'Face {id} (in {n} of {total} frames)', { id, n, total: samples.length });
     });
-    if (!selectedFace && ids.length) { selectedFace = ids[0][0]; faceSelect.value = String(selectedFace); }
+    if (!selectedFace && ids.length) {
+      selectedFace = ids[0][0];
+      faceSelect.value = String(selectedFace);
+    }
     if (chart && samples.length) chart.set(faceSeries(samples, selectedFace), duration);
     slider.max = String(Math.max(0, samples.length - 1));
     if (samples.length === 1) showFrame(0);
@@ -271,7 +327,9 @@ function start(section) {
         drawFrame(j);
       }
     } catch (err) {
-      frameCaption.textContent = t('video.failed', 'The analysis stopped: {message}', { message: err && err.message ? err.message : String(err) });
+      frameCaption.textContent = t('video.failed', 'The analysis stopped: {message}', {
+        message: err && err.message ? err.message : String(err),
+      });
     } finally {
       seeking = false;
     }
@@ -306,8 +364,13 @@ function start(section) {
     slider.value = String(i);
     const mine = s.faces.find((f) => f.id === selectedFace);
     const at = { time: s.time.toFixed(2), n: s.faces.length };
-    frameCaption.textContent = (s.faces.length === 1 ? t('video.frameAtOne', 'Frame at {time} s: 1 face.', at) : t('video.frameAt', 'Frame at {time} s: {n} faces.', at))
-      + (mine ? ` ${t('video.face', 'Face {id}', { id: selectedFace })}: ${labelName(mine.label)} ${(mine.scores[mine.label] * 100).toFixed(0)}%` : '');
+    frameCaption.textContent =
+      (s.faces.length === 1
+        ? t('video.frameAtOne', 'Frame at {time} s: 1 face.', at)
+        : t('video.frameAt', 'Frame at {time} s: {n} faces.', at)) +
+      (mine
+        ? ` ${t('video.face', 'Face {id}', { id: selectedFace })}: ${labelName(mine.label)} ${(mine.scores[mine.label] * 100).toFixed(0)}%`
+        : '');
   }
   // A click on a box selects that face.
   frameCanvas.addEventListener('click', (e) => {
@@ -319,7 +382,10 @@ function start(section) {
     const px = (e.clientX - r.left) * k;
     const py = (e.clientY - r.top) * k;
     const hit = s.faces.find((f) => px >= f.box.x && px <= f.box.x + f.box.width && py >= f.box.y && py <= f.box.y + f.box.height);
-    if (hit) { faceSelect.value = String(hit.id); faceSelect.dispatchEvent(new Event('change')); }
+    if (hit) {
+      faceSelect.value = String(hit.id);
+      faceSelect.dispatchEvent(new Event('change'));
+    }
   });
 
   // ---------------------------------------------------------------- CSV
@@ -334,5 +400,7 @@ function start(section) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
   });
-  window.addEventListener('resize', () => { if (chart) chart.resize(); });
+  window.addEventListener('resize', () => {
+    if (chart) chart.resize();
+  });
 }

@@ -34,10 +34,12 @@ export function createTracker(options = {}) {
       step += 1;
       const live = tracks.filter((t) => step - t.last <= maxGap + 1);
       const pairs = [];
-      live.forEach((t) => faces.forEach((f, i) => {
-        const overlap = iou(t.box, f.box);
-        if (overlap >= minIou) pairs.push({ t, i, overlap });
-      }));
+      live.forEach((t) =>
+        faces.forEach((f, i) => {
+          const overlap = iou(t.box, f.box);
+          if (overlap >= minIou) pairs.push({ t, i, overlap });
+        }),
+      );
       // Best overlaps first; on a tie the older track wins, so ids are stable.
       pairs.sort((a, b) => b.overlap - a.overlap || a.t.id - b.t.id);
       const ids = new Array(faces.length).fill(0);
@@ -50,7 +52,9 @@ export function createTracker(options = {}) {
         t.last = step;
       }
       // Unmatched faces, left to right, start new tracks.
-      faces.map((f, i) => i).filter((i) => !ids[i])
+      faces
+        .map((f, i) => i)
+        .filter((i) => !ids[i])
         .sort((a, b) => faces[a].box.x - faces[b].box.x)
         .forEach((i) => {
           const t = { id: nextId++, box: faces[i].box, last: step };

@@ -16,8 +16,10 @@ const dir = packageDir('@vladmandic/face-api');
 export const DEMO_DIR = dir ? path.join(dir, 'demo') : null;
 
 /** Why face tests skip, or false when the photos are there. */
-export const demoSkip: string | false = DEMO_DIR && fs.existsSync(path.join(DEMO_DIR, 'sample1.jpg'))
-  ? false : '@vladmandic/face-api demo photos are not installed (npm install)';
+export const demoSkip: string | false =
+  DEMO_DIR && fs.existsSync(path.join(DEMO_DIR, 'sample1.jpg'))
+    ? false
+    : '@vladmandic/face-api demo photos are not installed (npm install)';
 
 export function demoPhoto(id: string): Buffer {
   if (!DEMO_DIR) throw new Error(String(demoSkip));
@@ -26,8 +28,7 @@ export function demoPhoto(id: string): Buffer {
 
 /** A 48x48 grey PNG of the left woman's face in sample3: what a FER2013 image looks like. */
 export async function ferLikeFacePng(): Promise<Buffer> {
-  return sharp(demoPhoto('sample3')).extract({ left: 562, top: 367, width: 260, height: 260 })
-    .resize(48, 48).greyscale().png().toBuffer();
+  return sharp(demoPhoto('sample3')).extract({ left: 562, top: 367, width: 260, height: 260 }).resize(48, 48).greyscale().png().toBuffer();
 }
 
 /** A 640x480 left-to-right grey gradient: nothing like a face. */

@@ -21,12 +21,23 @@ export async function photoY4m(photo: Buffer, width: number, height: number, fra
   }
   for (let cy = 0; cy < ch; cy++) {
     for (let cx = 0; cx < cw; cx++) {
-      let r = 0; let g = 0; let b = 0;
-      for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (const [dx, dy] of [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ]) {
         const i = ((cy * 2 + dy) * width + cx * 2 + dx) * 3;
-        r += data[i]; g += data[i + 1]; b += data[i + 2];
+        r += data[i];
+        g += data[i + 1];
+        b += data[i + 2];
       }
-      r /= 4; g /= 4; b /= 4;
+      r /= 4;
+      g /= 4;
+      b /= 4;
       u[cy * cw + cx] = clamp(128 - 0.168736 * r - 0.331264 * g + 0.5 * b);
       v[cy * cw + cx] = clamp(128 + 0.5 * r - 0.418688 * g - 0.081312 * b);
     }

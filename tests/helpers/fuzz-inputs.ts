@@ -26,14 +26,30 @@ export interface BaseImages {
 }
 
 const CONTENT_TYPES = [
-  'image/png', 'image/jpeg', 'application/octet-stream', 'text/plain', 'application/json', 'image/svg+xml',
-  'multipart/form-data', 'multipart/form-data; boundary=', 'application/x-www-form-urlencoded', 'text/html; charset=utf-8',
-  'image/gif; charset=binary', '', 'multipart/mixed; boundary=x', 'video/mp4', ';;;', 'image/*',
+  'image/png',
+  'image/jpeg',
+  'application/octet-stream',
+  'text/plain',
+  'application/json',
+  'image/svg+xml',
+  'multipart/form-data',
+  'multipart/form-data; boundary=',
+  'application/x-www-form-urlencoded',
+  'text/html; charset=utf-8',
+  'image/gif; charset=binary',
+  '',
+  'multipart/mixed; boundary=x',
+  'video/mp4',
+  ';;;',
+  'image/*',
 ];
 
 export async function baseImages(): Promise<BaseImages> {
   // The same drawn face as facePng, flattened to RGB once and written in every format.
-  const raw = await sharp(await facePng(64)).flatten({ background: '#404040' }).raw().toBuffer({ resolveWithObject: true });
+  const raw = await sharp(await facePng(64))
+    .flatten({ background: '#404040' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const img = () => sharp(raw.data, { raw: { width: raw.info.width, height: raw.info.height, channels: raw.info.channels } });
   const px = () => sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } });
   return {
@@ -54,7 +70,12 @@ export async function baseImages(): Promise<BaseImages> {
 /** A real deflate bomb: side x side grey zeros, a few hundred kB on the wire. */
 export function realPngBomb(side: number): Buffer {
   const raw = Buffer.alloc((side + 1) * side); // filter byte 0 + zeros, every row
-  return Buffer.concat([PNG_SIG, greyIhdr(side, side), pngChunk('IDAT', deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIG,
+    greyIhdr(side, side),
+    pngChunk('IDAT', deflateSync(raw, { level: 9 })),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A 1x1 PNG carrying a zTXt chunk that inflates to `mb` megabytes. */
@@ -80,7 +101,12 @@ export function jpegWithSize(jpeg: Buffer, width: number, height: number): Buffe
 
 // ---- multipart -------------------------------------------------------------
 
-export interface Part { name: string; filename?: string; type?: string; data: Uint8Array | string }
+export interface Part {
+  name: string;
+  filename?: string;
+  type?: string;
+  data: Uint8Array | string;
+}
 
 export function multipart(parts: Part[], boundary = '----ekspresiFuzz7MA4YWxkTrZu0gW'): { body: Buffer; contentType: string } {
   const chunks: Buffer[] = [];
@@ -132,8 +158,17 @@ function query(rng: Rng, whole: boolean): { q: string; bad: boolean } {
   const r = rng();
   if (r < 0.85) return { q: whole ? '?whole=1' : '', bad: false };
   return {
-    q: pick(rng, ['?model=nope', '?model=../../etc/passwd', `?model=${'x'.repeat(4000)}`, '?whole=maybe', '?max_faces=-1',
-      '?max_faces=1e309', '?max_faces=abc', '?explain=2', '?tta=%00']),
+    q: pick(rng, [
+      '?model=nope',
+      '?model=../../etc/passwd',
+      `?model=${'x'.repeat(4000)}`,
+      '?whole=maybe',
+      '?max_faces=-1',
+      '?max_faces=1e309',
+      '?max_faces=abc',
+      '?explain=2',
+      '?tta=%00',
+    ]),
     bad: true,
   };
 }
@@ -142,7 +177,13 @@ function query(rng: Rng, whole: boolean): { q: string; bad: boolean } {
  * The n-th case of a seeded stream. `images` are the valid starting points;
  * `bombs` the expensive-to-make bad ones, built once.
  */
-export function fuzzCases(seed: number, count: number, images: BaseImages, bombs: Record<string, Buffer>, maxUploadBytes: number): FuzzCase[] {
+export function fuzzCases(
+  seed: number,
+  count: number,
+  images: BaseImages,
+  bombs: Record<string, Buffer>,
+  maxUploadBytes: number,
+): FuzzCase[] {
   const rng = mulberry32(seed);
   const formats = Object.keys(images.byFormat) as Array<keyof BaseImages['byFormat']>;
   const cases: FuzzCase[] = [];
@@ -158,7 +199,13 @@ export function fuzzCases(seed: number, count: number, images: BaseImages, bombs
     // The page takes the model from its form, so only the API gets garbage queries.
     const { q, bad } = page ? { q: whole ? '?whole=1' : '', bad: false } : query(rng, whole);
     const headers: Record<string, string> = { 'content-type': contentType, ...(page && rng() < 0.5 ? { 'hx-request': 'true' } : {}) };
-    return { kind, path: `${page ? '/predict' : '/api/predict'}${q}`, headers, body, expect: bad ? (expect === 'ok' ? 'client' : expect) : expect };
+    return {
+      kind,
+      path: `${page ? '/predict' : '/api/predict'}${q}`,
+      headers,
+      body,
+      expect: bad ? (expect === 'ok' ? 'client' : expect) : expect,
+    };
   };
   const valid = () => images.byFormat[pick(rng, formats)];
 
@@ -166,7 +213,7 @@ export function fuzzCases(seed: number, count: number, images: BaseImages, bombs
     const r = rng();
     if (r < 0.14) {
       cases.push(raw('random bytes', randomBytes(rng, int(rng, 1, 4096)), pick(rng, CONTENT_TYPES), 'any'));
-    } else if (r < 0.30) {
+    } else if (r < 0.3) {
       const f = pick(rng, formats);
       const src = images.byFormat[f];
       cases.push(raw(`truncated ${f}`, src.subarray(0, int(rng, 1, src.length - 1)), `image/${f}`, 'any'));
@@ -179,52 +226,93 @@ export function fuzzCases(seed: number, count: number, images: BaseImages, bombs
       const type = pick(rng, CONTENT_TYPES);
       const isForm = /^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type);
       cases.push(raw(`valid image as ${type || 'no type'}`, valid(), type, isForm ? 'client' : 'ok'));
-    } else if (r < 0.60) {
-      cases.push(rng() < 0.5
-        ? raw('zero-size body', new Uint8Array(0), pick(rng, ['image/png', 'application/octet-stream', '']), 'client')
-        : form('zero-size file', [{ name: 'image', filename: 'empty.png', type: 'image/png', data: new Uint8Array(0) }], 'client'));
+    } else if (r < 0.6) {
+      cases.push(
+        rng() < 0.5
+          ? raw('zero-size body', new Uint8Array(0), pick(rng, ['image/png', 'application/octet-stream', '']), 'client')
+          : form('zero-size file', [{ name: 'image', filename: 'empty.png', type: 'image/png', data: new Uint8Array(0) }], 'client'),
+      );
     } else if (r < 0.65) {
       cases.push(raw('1x1 image', pick(rng, images.onePixel), 'application/octet-stream', 'ok', true));
-    } else if (r < 0.70) {
+    } else if (r < 0.7) {
       const which = pick(rng, ['png20000', 'jpeg20000', 'png50000', 'bomb8000', 'ztxt'] as const);
-      const body = which === 'png20000' ? bombs.png20000 : which === 'jpeg20000' ? bombs.jpeg20000
-        : which === 'png50000' ? bombs.png50000 : which === 'bomb8000' ? bombs.bomb8000 : bombs.ztxt;
+      const body =
+        which === 'png20000'
+          ? bombs.png20000
+          : which === 'jpeg20000'
+            ? bombs.jpeg20000
+            : which === 'png50000'
+              ? bombs.png50000
+              : which === 'bomb8000'
+                ? bombs.bomb8000
+                : bombs.ztxt;
       // zTXt: a 1x1 image with a huge comment; it may be read (200) or refused (4xx).
       cases.push(raw(`bomb ${which}`, body, 'image/png', which === 'ztxt' ? 'any' : 'client'));
     } else if (r < 0.73) {
       cases.push(raw('svg with external references', bombs.svg, pick(rng, ['image/svg+xml', 'application/octet-stream']), 'client'));
     } else if (r < 0.79) {
       const { name, wellFormed } = longName(rng);
-      cases.push(form('very long file name', [{ name: 'image', filename: name, type: 'image/png', data: valid() }], wellFormed ? 'ok' : 'any'));
+      cases.push(
+        form('very long file name', [{ name: 'image', filename: name, type: 'image/png', data: valid() }], wellFormed ? 'ok' : 'any'),
+      );
     } else if (r < 0.83) {
-      const fields: Part[] = rng() < 0.5 ? [] : [{ name: 'model', data: 'nope' }, { name: 'whole', data: '1' }];
+      const fields: Part[] =
+        rng() < 0.5
+          ? []
+          : [
+              { name: 'model', data: 'nope' },
+              { name: 'whole', data: '1' },
+            ];
       if (rng() < 0.4) fields.push({ name: 'image', data: 'not a file, just text' });
-      cases.push(form('multipart with no file', fields.filter((f) => f.name !== 'model'), 'client'));
+      cases.push(
+        form(
+          'multipart with no file',
+          fields.filter((f) => f.name !== 'model'),
+          'client',
+        ),
+      );
     } else if (r < 0.88) {
       const n = pick(rng, [2, 10, 200]);
-      const parts: Part[] = Array.from({ length: n }, (_, k) => ({ name: rng() < 0.8 ? 'image' : `file${k}`, filename: `f${k}.png`, type: 'image/png', data: valid() }));
+      const parts: Part[] = Array.from({ length: n }, (_, k) => ({
+        name: rng() < 0.8 ? 'image' : `file${k}`,
+        filename: `f${k}.png`,
+        type: 'image/png',
+        data: valid(),
+      }));
       // The first `image` part is the photo; if none is named so, there is no file.
       cases.push(form(`multipart with ${n} files`, parts, parts.some((p) => p.name === 'image') ? 'ok' : 'client'));
-    } else if (r < 0.90) {
+    } else if (r < 0.9) {
       // Over the upload limit: 413 (or the connection closed on a body still arriving).
       const big = Buffer.alloc(maxUploadBytes + int(rng, 1, 64 * 1024)).fill(randomBytes(rng, 4096));
-      cases.push(rng() < 0.5
-        ? raw('over the size limit', big, 'image/jpeg', 'client')
-        : form('over the size limit', [{ name: 'image', filename: 'big.jpg', type: 'image/jpeg', data: big }], 'client'));
+      cases.push(
+        rng() < 0.5
+          ? raw('over the size limit', big, 'image/jpeg', 'client')
+          : form('over the size limit', [{ name: 'image', filename: 'big.jpg', type: 'image/jpeg', data: big }], 'client'),
+      );
     } else if (r < 0.94) {
       const { body } = multipart([{ name: 'image', filename: 'a.png', type: 'image/png', data: valid() }]);
       const variant = int(rng, 0, 3);
-      const broken = variant === 0 ? body.subarray(0, int(rng, 1, body.length - 1)) // cut off
-        : variant === 1 ? Buffer.from(body.toString('latin1').replace(/--\r\n$/, ''), 'latin1') // no closing boundary
-          : variant === 2 ? bitFlip(rng, body)
-            : randomBytes(rng, int(rng, 0, 600));
-      const type = pick(rng, ['multipart/form-data; boundary=----ekspresiFuzz7MA4YWxkTrZu0gW', 'multipart/form-data; boundary=other', 'multipart/form-data']);
+      const broken =
+        variant === 0
+          ? body.subarray(0, int(rng, 1, body.length - 1)) // cut off
+          : variant === 1
+            ? Buffer.from(body.toString('latin1').replace(/--\r\n$/, ''), 'latin1') // no closing boundary
+            : variant === 2
+              ? bitFlip(rng, body)
+              : randomBytes(rng, int(rng, 0, 600));
+      const type = pick(rng, [
+        'multipart/form-data; boundary=----ekspresiFuzz7MA4YWxkTrZu0gW',
+        'multipart/form-data; boundary=other',
+        'multipart/form-data',
+      ]);
       cases.push(raw(`malformed multipart (${variant})`, broken, type, 'any'));
     } else {
       // Plain valid uploads in between: the server must keep answering them right.
-      cases.push(rng() < 0.5
-        ? raw('valid raw', valid(), 'application/octet-stream', 'ok')
-        : form('valid form', [{ name: 'image', filename: 'photo.jpg', type: 'image/jpeg', data: valid() }], 'ok'));
+      cases.push(
+        rng() < 0.5
+          ? raw('valid raw', valid(), 'application/octet-stream', 'ok')
+          : form('valid form', [{ name: 'image', filename: 'photo.jpg', type: 'image/jpeg', data: valid() }], 'ok'),
+      );
     }
   }
   return cases;

@@ -15,24 +15,32 @@ export async function facePng(size = 96): Promise<Buffer> {
 export async function photoJpeg(width = 640, height = 480): Promise<Buffer> {
   const face = await facePng(Math.min(width, height));
   return sharp({ create: { width, height, channels: 3, background: '#6080a0' } })
-    .composite([{ input: face, gravity: 'centre' }]).jpeg({ quality: 85 }).toBuffer();
+    .composite([{ input: face, gravity: 'centre' }])
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 /** A 60x40 JPEG stored sideways with EXIF orientation 6: upright it is 40x60. */
 export async function exifRotatedJpeg(): Promise<Buffer> {
   return sharp({ create: { width: 60, height: 40, channels: 3, background: '#888888' } })
-    .jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
 }
 
 export async function rgbaPng(): Promise<Buffer> {
-  return sharp({ create: { width: 50, height: 50, channels: 4, background: { r: 200, g: 50, b: 50, alpha: 0.3 } } }).png().toBuffer();
+  return sharp({ create: { width: 50, height: 50, channels: 4, background: { r: 200, g: 50, b: 50, alpha: 0.3 } } })
+    .png()
+    .toBuffer();
 }
 
 /** A bigger JPEG cut in half, like an upload that stopped early. */
 export async function truncatedJpeg(): Promise<Buffer> {
   const noise = Buffer.alloc(200 * 200 * 3);
   for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-  const full = await sharp(noise, { raw: { width: 200, height: 200, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  const full = await sharp(noise, { raw: { width: 200, height: 200, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
   return full.subarray(0, Math.floor(full.length / 2));
 }
 
@@ -54,9 +62,11 @@ function crc32(buf: Buffer): number {
 
 /** One PNG chunk (length, type, data, CRC): for hand-made PNGs that sharp would refuse to write. */
 export function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
   const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(body));
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
   return Buffer.concat([len, body, crc]);
 }
 
@@ -65,8 +75,10 @@ export const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x
 /** The IHDR chunk of an 8-bit greyscale PNG of width x height. */
 export function greyIhdr(width: number, height: number): Buffer {
   const h = Buffer.alloc(13);
-  h.writeUInt32BE(width, 0); h.writeUInt32BE(height, 4);
-  h[8] = 8; h[9] = 0; // 8-bit greyscale
+  h.writeUInt32BE(width, 0);
+  h.writeUInt32BE(height, 4);
+  h[8] = 8;
+  h[9] = 0; // 8-bit greyscale
   return pngChunk('IHDR', h);
 }
 

@@ -19,8 +19,16 @@ import { demoPhoto } from './face-photos.js';
 export const VIDEO = { width: 640, height: 360, fps: 10, frames: 40, cutFrame: 23 };
 const FIXTURES = path.join(PROJECT_ROOT, 'tests', 'fixtures');
 
-interface Window { x: number; y: number; w: number }
-const lerp = (a: Window, b: Window, k: number): Window => ({ x: a.x + (b.x - a.x) * k, y: a.y + (b.y - a.y) * k, w: a.w + (b.w - a.w) * k });
+interface Window {
+  x: number;
+  y: number;
+  w: number;
+}
+const lerp = (a: Window, b: Window, k: number): Window => ({
+  x: a.x + (b.x - a.x) * k,
+  y: a.y + (b.y - a.y) * k,
+  w: a.w + (b.w - a.w) * k,
+});
 /** Each scene: its photo and the window of it shown at the scene's first and last frame (16:9). */
 const SCENES = [
   { photo: 'sample3', from: { x: 260, y: 200, w: 1440 }, to: { x: 440, y: 150, w: 1440 } },
@@ -35,17 +43,41 @@ async function frames(): Promise<Buffer[]> {
     const [first, last] = scene === 0 ? [0, VIDEO.cutFrame - 1] : [VIDEO.cutFrame, VIDEO.frames - 1];
     const win = lerp(SCENES[scene].from, SCENES[scene].to, (i - first) / (last - first));
     const h = (win.w * VIDEO.height) / VIDEO.width;
-    out.push(await sharp(photos[scene])
-      .extract({ left: Math.round(win.x), top: Math.round(win.y), width: Math.round(win.w), height: Math.round(h) })
-      .resize(VIDEO.width, VIDEO.height, { fit: 'fill' }).raw().toBuffer());
+    out.push(
+      await sharp(photos[scene])
+        .extract({ left: Math.round(win.x), top: Math.round(win.y), width: Math.round(win.w), height: Math.round(h) })
+        .resize(VIDEO.width, VIDEO.height, { fit: 'fill' })
+        .raw()
+        .toBuffer(),
+    );
   }
   return out;
 }
 
 function encode(raw: Buffer[], file: string, codec: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ff = spawn('ffmpeg', ['-y', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
-      '-s', `${VIDEO.width}x${VIDEO.height}`, '-r', String(VIDEO.fps), '-i', '-', ...codec, '-an', file], { stdio: ['pipe', 'inherit', 'inherit'] });
+    const ff = spawn(
+      'ffmpeg',
+      [
+        '-y',
+        '-loglevel',
+        'error',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${VIDEO.width}x${VIDEO.height}`,
+        '-r',
+        String(VIDEO.fps),
+        '-i',
+        '-',
+        ...codec,
+        '-an',
+        file,
+      ],
+      { stdio: ['pipe', 'inherit', 'inherit'] },
+    );
     ff.on('error', reject);
     ff.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
     for (const f of raw) ff.stdin.write(f);
@@ -55,8 +87,20 @@ function encode(raw: Buffer[], file: string, codec: string[]): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const raw = await frames();
-  await encode(raw, path.join(FIXTURES, 'faces-4s.mp4'),
-    ['-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-crf', '30', '-g', '10', '-movflags', '+faststart']);
+  await encode(raw, path.join(FIXTURES, 'faces-4s.mp4'), [
+    '-c:v',
+    'libx264',
+    '-profile:v',
+    'baseline',
+    '-pix_fmt',
+    'yuv420p',
+    '-crf',
+    '30',
+    '-g',
+    '10',
+    '-movflags',
+    '+faststart',
+  ]);
   await encode(raw, path.join(FIXTURES, 'faces-4s.webm'), ['-c:v', 'libvpx-vp9', '-crf', '50', '-b:v', '0', '-g', '10', '-row-mt', '1']);
   console.log('wrote tests/fixtures/faces-4s.mp4 and faces-4s.webm');
 }

@@ -22,8 +22,13 @@ export function testCard(name: string, accuracy: number, extra: Partial<ModelCar
     created: new Date(0).toISOString(),
     metrics: {
       PublicTest: {
-        n: 0, accuracy, macro_f1: 0,
-        per_class: Object.fromEntries(LABELS.map((l) => [l, { precision: 0, recall: 0, f1: 0, support: 0 }])) as Record<Label, ClassMetrics>,
+        n: 0,
+        accuracy,
+        macro_f1: 0,
+        per_class: Object.fromEntries(LABELS.map((l) => [l, { precision: 0, recall: 0, f1: 0, support: 0 }])) as Record<
+          Label,
+          ClassMetrics
+        >,
         confusion: [],
       },
     },
@@ -32,7 +37,10 @@ export function testCard(name: string, accuracy: number, extra: Partial<ModelCar
   };
 }
 
-export interface TestModels { dir: string; cleanup(): Promise<void> }
+export interface TestModels {
+  dir: string;
+  cleanup(): Promise<void>;
+}
 
 /** The custom CNN of every test model: tiny, so building, saving and loading take moments. */
 export const TINY_CNN = { widths: [4, 8], convsPerBlock: [1, 1], dense: 8 };
@@ -45,7 +53,7 @@ export async function saveTinyModel(modelsDir: string, card: ModelCard, seed: nu
 export async function makeTestModels(): Promise<TestModels> {
   await initBackend();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ekspresi-models-'));
-  await saveTinyModel(dir, testCard('tiny-a', 0.40), 1);
+  await saveTinyModel(dir, testCard('tiny-a', 0.4), 1);
   await saveTinyModel(dir, testCard('tiny-b', 0.55, { tta: 'flip' }), 2);
   // Broken on purpose: a card but no model, and a model.json that is not JSON.
   await fs.mkdir(path.join(dir, 'no-model'));

@@ -22,10 +22,13 @@ export interface SharingServer {
 }
 
 export async function startSharingServer(
-  modelsDir: string, options: Partial<AppOptions> & { flag?: boolean } = {},
+  modelsDir: string,
+  options: Partial<AppOptions> & { flag?: boolean } = {},
 ): Promise<SharingServer> {
   const logs: string[] = [];
-  const log = (m: string) => { logs.push(m); };
+  const log = (m: string) => {
+    logs.push(m);
+  };
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ekspresi-data-'));
   const flagging = options.flag === false ? null : openFlagging(dataDir);
   const registry = await loadRegistry(modelsDir, log);

@@ -36,7 +36,10 @@ export function syntheticFace(label: number, rng: () => number): number[] {
 export function syntheticFerCsv(seed = 7, perClass: number[] = SYNTHETIC_TRAINING): string {
   const rng = mulberry32(seed);
   const lines = ['emotion,pixels,Usage'];
-  for (const [usage, scale] of [['Training', 1], ['PublicTest', 1 / 3]] as const) {
+  for (const [usage, scale] of [
+    ['Training', 1],
+    ['PublicTest', 1 / 3],
+  ] as const) {
     for (let k = 0; k < NUM_CLASSES; k++) {
       const n = usage === 'Training' ? perClass[k] : Math.max(2, Math.round(perClass[k] * scale));
       for (let i = 0; i < n; i++) lines.push(`${k},${syntheticFace(k, rng).join(' ')},${usage}`);
@@ -45,7 +48,11 @@ export function syntheticFerCsv(seed = 7, perClass: number[] = SYNTHETIC_TRAININ
   return lines.join('\n') + '\n';
 }
 
-export interface SyntheticData { dir: string; csv: string; cleanup(): Promise<void> }
+export interface SyntheticData {
+  dir: string;
+  csv: string;
+  cleanup(): Promise<void>;
+}
 
 /** Writes the synthetic CSV into a fresh temporary folder. */
 export async function makeSyntheticFer(seed = 7): Promise<SyntheticData> {
@@ -66,7 +73,9 @@ type Point = [number, number];
 /** A float canvas with a few stamping primitives (enough for a cartoon face). */
 class Canvas {
   readonly px = new Float32Array(PIXELS);
-  fill(v: number): void { this.px.fill(v); }
+  fill(v: number): void {
+    this.px.fill(v);
+  }
   disc(cx: number, cy: number, r: number, v: number): void {
     for (let y = Math.max(0, Math.floor(cy - r)); y <= Math.min(S - 1, Math.ceil(cy + r)); y++) {
       for (let x = Math.max(0, Math.floor(cx - r)); x <= Math.min(S - 1, Math.ceil(cx + r)); x++) {
@@ -84,7 +93,8 @@ class Canvas {
   /** A thick quadratic Bezier stroke from a to b bent towards c. */
   curve(a: Point, c: Point, b: Point, width: number, v: number): void {
     for (let i = 0; i <= 40; i++) {
-      const t = i / 40, u = 1 - t;
+      const t = i / 40,
+        u = 1 - t;
       this.disc(u * u * a[0] + 2 * u * t * c[0] + t * t * b[0], u * u * a[1] + 2 * u * t * c[1] + t * t * b[1], width / 2, v);
     }
   }
@@ -96,9 +106,12 @@ class Canvas {
 /** Draws one face of class `label` (0-6) with jitter from `rng`; returns 0-255 integers. */
 export function drawFace(label: number, rng: Rng, noise = 10): Uint8Array {
   const j = (amount: number) => (rng() * 2 - 1) * amount;
-  const dx = j(2), dy = j(2);
+  const dx = j(2),
+    dy = j(2);
   const P = (x: number, y: number): Point => [x + dx + j(0.7), y + dy + j(0.7)];
-  const bg = 40 + rng() * 40, skin = 165 + rng() * 40, dark = 20 + rng() * 30;
+  const bg = 40 + rng() * 40,
+    skin = 165 + rng() * 40,
+    dark = 20 + rng() * 30;
   const c = new Canvas();
   c.fill(bg);
   c.ellipse(24 + dx, 25 + dy, 16 + j(1), 20 + j(1), skin);
@@ -106,28 +119,55 @@ export function drawFace(label: number, rng: Rng, noise = 10): Uint8Array {
   let eyeR = 2.2;
   switch (label) {
     case 0: // angry: brows slanting down to the nose
-      c.line(P(11, 11), P(21, 16), 2, dark); c.line(P(27, 16), P(37, 11), 2, dark); break;
+      c.line(P(11, 11), P(21, 16), 2, dark);
+      c.line(P(27, 16), P(37, 11), 2, dark);
+      break;
     case 1: // disgust: one brow down, the other level
-      c.line(P(11, 15), P(21, 16), 2, dark); c.line(P(27, 12), P(37, 12), 2, dark); break;
+      c.line(P(11, 15), P(21, 16), 2, dark);
+      c.line(P(27, 12), P(37, 12), 2, dark);
+      break;
     case 2: // fear: inner ends raised, wide eyes
-      c.line(P(11, 14), P(21, 9), 2, dark); c.line(P(27, 9), P(37, 14), 2, dark); eyeR = 3.4; break;
+      c.line(P(11, 14), P(21, 9), 2, dark);
+      c.line(P(27, 9), P(37, 14), 2, dark);
+      eyeR = 3.4;
+      break;
     case 4: // sad: inner ends raised a little
-      c.line(P(11, 14), P(21, 11), 2, dark); c.line(P(27, 11), P(37, 14), 2, dark); break;
+      c.line(P(11, 14), P(21, 11), 2, dark);
+      c.line(P(27, 11), P(37, 14), 2, dark);
+      break;
     case 5: // surprise: high arches, wide eyes
-      c.curve(P(11, 11), P(16, 5), P(21, 10), 2, dark); c.curve(P(27, 10), P(32, 5), P(37, 11), 2, dark); eyeR = 3.4; break;
+      c.curve(P(11, 11), P(16, 5), P(21, 10), 2, dark);
+      c.curve(P(27, 10), P(32, 5), P(37, 11), 2, dark);
+      eyeR = 3.4;
+      break;
     default: // happy, neutral: level brows
-      c.line(P(11, 12), P(21, 12), 2, dark); c.line(P(27, 12), P(37, 12), 2, dark);
+      c.line(P(11, 12), P(21, 12), 2, dark);
+      c.line(P(27, 12), P(37, 12), 2, dark);
   }
-  c.disc(17 + dx, 20 + dy, eyeR, dark); c.disc(31 + dx, 20 + dy, eyeR, dark);
+  c.disc(17 + dx, 20 + dy, eyeR, dark);
+  c.disc(31 + dx, 20 + dy, eyeR, dark);
   // Mouth, by class.
   switch (label) {
-    case 0: c.line(P(17, 36), P(31, 36), 2.5, dark); break; // angry: tight flat
-    case 1: c.line(P(16, 37), P(31, 32), 2.5, dark); break; // disgust: lopsided sneer
-    case 2: c.ellipse(24 + dx, 36 + dy, 6, 2.2, dark); break; // fear: wide, slightly open
-    case 3: c.curve(P(14, 32), P(24, 43), P(34, 32), 2.5, dark); break; // happy: smile
-    case 4: c.curve(P(16, 38), P(24, 30), P(32, 38), 2.5, dark); break; // sad: frown
-    case 5: c.ellipse(24 + dx, 36 + dy, 4, 5.5, dark); break; // surprise: round O
-    default: c.line(P(18, 35), P(30, 35), 1.5, dark); // neutral: thin straight line
+    case 0:
+      c.line(P(17, 36), P(31, 36), 2.5, dark);
+      break; // angry: tight flat
+    case 1:
+      c.line(P(16, 37), P(31, 32), 2.5, dark);
+      break; // disgust: lopsided sneer
+    case 2:
+      c.ellipse(24 + dx, 36 + dy, 6, 2.2, dark);
+      break; // fear: wide, slightly open
+    case 3:
+      c.curve(P(14, 32), P(24, 43), P(34, 32), 2.5, dark);
+      break; // happy: smile
+    case 4:
+      c.curve(P(16, 38), P(24, 30), P(32, 38), 2.5, dark);
+      break; // sad: frown
+    case 5:
+      c.ellipse(24 + dx, 36 + dy, 4, 5.5, dark);
+      break; // surprise: round O
+    default:
+      c.line(P(18, 35), P(30, 35), 1.5, dark); // neutral: thin straight line
   }
   const out = new Uint8Array(PIXELS);
   for (let i = 0; i < PIXELS; i++) {
@@ -150,7 +190,10 @@ export interface SyntheticFacesOptions {
   noise?: number;
 }
 
-export interface SyntheticSplit { pixels: Uint8Array; labels: Uint8Array }
+export interface SyntheticSplit {
+  pixels: Uint8Array;
+  labels: Uint8Array;
+}
 
 export interface SyntheticFaces {
   dir: string;
@@ -210,7 +253,9 @@ export async function makeSyntheticFaces(options: SyntheticFacesOptions = {}): P
       for (let i = 0; i < s.labels.length; i++) {
         const face = Buffer.from(s.pixels.subarray(i * PIXELS, (i + 1) * PIXELS));
         const file = path.join(folder, sub, LABELS[s.labels[i]], `${usage}_${String(i).padStart(5, '0')}.png`);
-        await sharp(face, { raw: { width: S, height: S, channels: 1 } }).png().toFile(file);
+        await sharp(face, { raw: { width: S, height: S, channels: 1 } })
+          .png()
+          .toFile(file);
       }
     }
   }

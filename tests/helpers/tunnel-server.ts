@@ -37,17 +37,24 @@ class TunnelAgent extends http.Agent {
   private idle: net.Socket[] = [];
   private waiting: Array<(s: net.Socket) => void> = [];
   add(socket: net.Socket): void {
-    socket.once('close', () => { this.idle = this.idle.filter((s) => s !== socket); });
+    socket.once('close', () => {
+      this.idle = this.idle.filter((s) => s !== socket);
+    });
     const next = this.waiting.shift();
-    if (next) next(socket); else this.idle.push(socket);
+    if (next) next(socket);
+    else this.idle.push(socket);
   }
   override createConnection(_options: unknown, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket | undefined {
     const give = (s: net.Socket) => callback?.(null, s);
     const s = this.idle.shift();
-    if (s) give(s); else this.waiting.push(give);
+    if (s) give(s);
+    else this.waiting.push(give);
     return undefined;
   }
-  destroyAll(): void { for (const s of this.idle) s.destroy(); this.idle = []; }
+  destroyAll(): void {
+    for (const s of this.idle) s.destroy();
+    this.idle = [];
+  }
 }
 
 export async function startTunnelServer(options: { refuseNew?: boolean } = {}): Promise<TunnelServer> {
@@ -55,7 +62,12 @@ export async function startTunnelServer(options: { refuseNew?: boolean } = {}): 
   let connections = 0;
   let forwarded = 0;
   const sockets = new Set<net.Socket>();
-  const tcp = net.createServer((socket) => { connections++; sockets.add(socket); socket.once('close', () => sockets.delete(socket)); agent.add(socket); });
+  const tcp = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    agent.add(socket);
+  });
   const tcpPort = await listen(tcp);
 
   const publicServer = http.createServer((req, res) => {
@@ -64,7 +76,10 @@ export async function startTunnelServer(options: { refuseNew?: boolean } = {}): 
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
-    upstream.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
     req.pipe(upstream);
   });
   const publicPort = await listen(publicServer);
@@ -72,12 +87,17 @@ export async function startTunnelServer(options: { refuseNew?: boolean } = {}): 
 
   const control = http.createServer((req, res) => {
     if (req.url === '/?new') {
-      if (options.refuseNew) { res.writeHead(503, { 'content-type': 'application/json' }); res.end('{"message":"busy"}'); return; }
+      if (options.refuseNew) {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end('{"message":"busy"}');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'test', ip: '127.0.0.1', port: tcpPort, max_conn_count: MAX_CONN, url: publicUrl }));
       return;
     }
-    res.writeHead(404); res.end();
+    res.writeHead(404);
+    res.end();
   });
   const controlPort = await listen(control);
 

@@ -46,10 +46,16 @@ async function photos(demo: string) {
   const read = (id: string) => fs.readFileSync(path.join(demo, `${id}.jpg`));
   const cover = (b: Buffer, w: number, h: number) => sharp(b).resize(w, h, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
   return {
-    detect: [['640x480', await cover(read('sample1'), 640, 480)], ['1920x1080', await cover(read('sample1'), 1920, 1080)]] as const,
+    detect: [
+      ['640x480', await cover(read('sample1'), 640, 480)],
+      ['1920x1080', await cover(read('sample1'), 1920, 1080)],
+    ] as const,
     oneFace: await oneFacePhoto(read('sample3')),
     fiveFaces: read('sample5'),
-    sets: Object.fromEntries(await Promise.all(FACE_SETS.map(async (set) => [set, await demoCases(set, demo)] as const))) as Record<FaceSet, DemoCase[]>,
+    sets: Object.fromEntries(await Promise.all(FACE_SETS.map(async (set) => [set, await demoCases(set, demo)] as const))) as Record<
+      FaceSet,
+      DemoCase[]
+    >,
   };
 }
 
@@ -69,7 +75,13 @@ const SET_LABEL: Record<FaceSet, string> = {
 
 function setFigures(id: string, label: string, s: SetScore): Figure[] {
   return [
-    { id: `${id}_found`, label: `${label}: faces found`, value: s.found, unit: `of ${s.expected}`, ...(s.misses.length ? { note: s.misses.join('; ') } : {}) },
+    {
+      id: `${id}_found`,
+      label: `${label}: faces found`,
+      value: s.found,
+      unit: `of ${s.expected}`,
+      ...(s.misses.length ? { note: s.misses.join('; ') } : {}),
+    },
     { id: `${id}_extra`, label: `${label}: extra boxes`, value: s.extra, unit: 'boxes' },
   ];
 }
@@ -78,13 +90,21 @@ function setFigures(id: string, label: string, s: SetScore): Figure[] {
  * How often each face gets the same label from a crop as from the full
  * photo, per model (default detector): the share of faces found in both.
  */
-async function labelAgreement(entry: LoadedModel, sets: Record<FaceSet, DemoCase[]>): Promise<Record<'tight' | 'margin', { agree: number; of: number }>> {
+async function labelAgreement(
+  entry: LoadedModel,
+  sets: Record<FaceSet, DemoCase[]>,
+): Promise<Record<'tight' | 'margin', { agree: number; of: number }>> {
   const labels = async (cases: DemoCase[]) => {
     const out = new Map<string, string>();
     for (const c of cases) {
       const a = await analyseImage(c.bytes, entry, { ...DECODE });
-      const m = matchFaces(c.faces, a.faces.map((f) => f.box));
-      m.matched.forEach((j, i) => { if (j >= 0) out.set(`${c.photo}#${c.faceIndex[i]}`, a.faces[j].label); });
+      const m = matchFaces(
+        c.faces,
+        a.faces.map((f) => f.box),
+      );
+      m.matched.forEach((j, i) => {
+        if (j >= 0) out.set(`${c.photo}#${c.faceIndex[i]}`, a.faces[j].label);
+      });
     }
     return out;
   };
@@ -118,7 +138,9 @@ const section: BenchSection = {
     // Detection alone, on the decoded working copy (what findFaces sees).
     for (const name of DETECTORS) {
       const detector = await getFaceDetector(name);
-      for (const [size, bytes] of qualityOnly ? [] : [...p.detect, ['close-up 305x305', p.sets.tight.find((c) => c.name === 'sample3 face 2')!.bytes] as const]) {
+      for (const [size, bytes] of qualityOnly
+        ? []
+        : [...p.detect, ['close-up 305x305', p.sets.tight.find((c) => c.name === 'sample3 face 2')!.bytes] as const]) {
         const image = await decodeImage(bytes, DECODE);
         const s = await timeLatency(() => findFaces(image, { detector: name }), detectReps);
         figures.push(...pair(`detect_${name}_${size}`, `detection ${name}, ${size}`, s));
@@ -127,25 +149,37 @@ const section: BenchSection = {
       // Faces found and extra boxes on the photos, on each face cut out
       // tightly, and with a 30% margin (demo-faces.ts).
       for (const set of FACE_SETS) {
-        const score = await scoreSet(p.sets[set], async (c) => (await findFaces(await decodeImage(c.bytes, DECODE), { detector: name })).map((r) => r.box));
+        const score = await scoreSet(p.sets[set], async (c) =>
+          (await findFaces(await decodeImage(c.bytes, DECODE), { detector: name })).map((r) => r.box),
+        );
         figures.push(...setFigures(`detect_${name}_${set}`, `detection ${name}, ${SET_LABEL[set]}`, score));
       }
       notes.push(`${name}: ${detector.source}`);
     }
     for (const [size, bytes] of qualityOnly ? [] : p.detect) {
-      figures.push({ id: `decode_${size}_p50_ms`, label: `decode to the grey working copy, ${size}, p50`, value: (await timeLatency(() => decodeImage(bytes, DECODE), n)).p50, unit: 'ms' });
+      figures.push({
+        id: `decode_${size}_p50_ms`,
+        label: `decode to the grey working copy, ${size}, p50`,
+        value: (await timeLatency(() => decodeImage(bytes, DECODE), n)).p50,
+        unit: 'ms',
+      });
     }
 
     // End to end through the real server on loopback, then the same in process.
     const models = await benchModels(ctx.options.models ?? 'models', ctx.log);
     const entry = models.registry.get()!;
-    notes.push(`model ${entry.id} (${entry.card.arch})${models.standIn ? ': an untrained stand-in, no model in models/ (same work, meaningless scores)' : ''}`);
+    notes.push(
+      `model ${entry.id} (${entry.card.arch})${models.standIn ? ': an untrained stand-in, no model in models/ (same work, meaningless scores)' : ''}`,
+    );
     for (const m of models.registry.models) {
       const agree = await labelAgreement(m, p.sets);
       for (const set of ['tight', 'margin'] as const) {
         figures.push({
-          id: `label_agreement_${m.id}_${set}`, label: `same label on the full photo and ${SET_LABEL[set]}, ${m.id}`,
-          value: agree[set].agree, unit: `of ${agree[set].of}`, ...(models.standIn ? { note: 'untrained stand-in: meaningless' } : {}),
+          id: `label_agreement_${m.id}_${set}`,
+          label: `same label on the full photo and ${SET_LABEL[set]}, ${m.id}`,
+          value: agree[set].agree,
+          unit: `of ${agree[set].of}`,
+          ...(models.standIn ? { note: 'untrained stand-in: meaningless' } : {}),
         });
       }
     }
@@ -157,8 +191,12 @@ const section: BenchSection = {
     }
     const server = await listen(createApp({ registry: models.registry, log: () => {} }), 0, '127.0.0.1');
     const post = async (bytes: Buffer): Promise<number> => {
-      const res = await fetch(`${server.url}/api/predict`, { method: 'POST', body: new Uint8Array(bytes), headers: { 'content-type': 'image/jpeg' } });
-      const body = await res.json() as { faces?: unknown[]; error?: string };
+      const res = await fetch(`${server.url}/api/predict`, {
+        method: 'POST',
+        body: new Uint8Array(bytes),
+        headers: { 'content-type': 'image/jpeg' },
+      });
+      const body = (await res.json()) as { faces?: unknown[]; error?: string };
       if (!res.ok) throw new Error(`POST /api/predict: ${res.status} ${body.error}`);
       return body.faces?.length ?? 0;
     };
@@ -198,10 +236,30 @@ const section: BenchSection = {
         figures.push(
           ...pair('human_one_face', '@vladmandic/human in process, one face 640x480', one, `${oneFound} face(s) found`),
           ...pair('human_five_faces', '@vladmandic/human in process, five faces', five, `${fiveFound} face(s) found`),
-          { id: 'ratio_http_one_face_p50', label: 'ratio ours / human, p50, ours over HTTP, one face', value: ratio(ours.http.one.p50, one.p50), unit: 'x' },
-          { id: 'ratio_http_five_faces_p50', label: 'ratio ours / human, p50, ours over HTTP, five faces', value: ratio(ours.http.five.p50, five.p50), unit: 'x' },
-          { id: 'ratio_in_process_one_face_p50', label: 'ratio ours / human, p50, both in process, one face', value: ratio(ours.inProcess.one.p50, one.p50), unit: 'x' },
-          { id: 'ratio_in_process_five_faces_p50', label: 'ratio ours / human, p50, both in process, five faces', value: ratio(ours.inProcess.five.p50, five.p50), unit: 'x' },
+          {
+            id: 'ratio_http_one_face_p50',
+            label: 'ratio ours / human, p50, ours over HTTP, one face',
+            value: ratio(ours.http.one.p50, one.p50),
+            unit: 'x',
+          },
+          {
+            id: 'ratio_http_five_faces_p50',
+            label: 'ratio ours / human, p50, ours over HTTP, five faces',
+            value: ratio(ours.http.five.p50, five.p50),
+            unit: 'x',
+          },
+          {
+            id: 'ratio_in_process_one_face_p50',
+            label: 'ratio ours / human, p50, both in process, one face',
+            value: ratio(ours.inProcess.one.p50, one.p50),
+            unit: 'x',
+          },
+          {
+            id: 'ratio_in_process_five_faces_p50',
+            label: 'ratio ours / human, p50, both in process, five faces',
+            value: ratio(ours.inProcess.five.p50, five.p50),
+            unit: 'x',
+          },
         );
         notes.push(`peer: ${human.source}; in process, sharp decode + human.detect, no HTTP`);
       } catch (e) {

@@ -44,17 +44,31 @@ function blast(url: string, bytes: number): Promise<number | null> {
     let status: number | null = null;
     let done = false;
     const req = http.request(url, {
-      method: 'POST', agent: false,
+      method: 'POST',
+      agent: false,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Sec-Fetch-Site': 'same-origin', 'Transfer-Encoding': 'chunked' },
     });
-    const stop = () => { if (!done) { done = true; req.destroy(); resolve(status); } };
-    req.on('response', (res) => { status = res.statusCode ?? null; res.resume(); res.on('end', stop); });
+    const stop = () => {
+      if (!done) {
+        done = true;
+        req.destroy();
+        resolve(status);
+      }
+    };
+    req.on('response', (res) => {
+      status = res.statusCode ?? null;
+      res.resume();
+      res.on('end', stop);
+    });
     req.on('error', stop);
     req.on('close', stop);
     const pump = () => {
       while (!done && sent < bytes) {
         sent += piece.length;
-        if (!req.write(piece)) { req.once('drain', pump); return; }
+        if (!req.write(piece)) {
+          req.once('drain', pump);
+          return;
+        }
       }
       if (!done) req.end();
     };
@@ -66,8 +80,14 @@ function blast(url: string, bytes: number): Promise<number | null> {
 async function rssAround(pid: number, fn: () => Promise<unknown>): Promise<{ before: number; peak: number; after: number }> {
   const before = rssOfPid(pid) ?? 0;
   let peak = before;
-  const timer = setInterval(() => { peak = Math.max(peak, rssOfPid(pid) ?? 0); }, 25);
-  try { await fn(); } finally { clearInterval(timer); }
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssOfPid(pid) ?? 0);
+  }, 25);
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
   await new Promise((r) => setTimeout(r, 2000));
   return { before, peak, after: rssOfPid(pid) ?? 0 };
 }
@@ -97,11 +117,15 @@ function trickle(url: string, count: number): () => void {
     const s = net.connect(Number(port), '127.0.0.1');
     s.on('error', () => {});
     s.write('POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\nContent-Length: 1000000\r\n\r\n');
-    const timer = setInterval(() => { if (!s.destroyed) s.write('x'); }, 200);
+    const timer = setInterval(() => {
+      if (!s.destroyed) s.write('x');
+    }, 200);
     s.on('close', () => clearInterval(timer));
     return s;
   });
-  return () => { for (const s of sockets) s.destroy(); };
+  return () => {
+    for (const s of sockets) s.destroy();
+  };
 }
 
 async function serverFigures(ctx: BenchContext, iterations: number, figures: Figure[], notes: string[]): Promise<void> {
@@ -116,10 +140,18 @@ async function serverFigures(ctx: BenchContext, iterations: number, figures: Fig
     await predictMs(child.url, photo, 2); // warm: the detector and the model load on first use
     ctx.log('[bench] security: 300 MB to /flag');
     let status: number | null = null;
-    const one = await rssAround(pid, async () => { status = await blast(`${child.url}/flag`, 300 * MB); });
+    const one = await rssAround(pid, async () => {
+      status = await blast(`${child.url}/flag`, 300 * MB);
+    });
     figures.push(
       { id: 'flag_300mb_rss_before_mb', label: 'RSS before a 300 MB POST /flag', value: one.before, unit: 'MB' },
-      { id: 'flag_300mb_rss_peak_mb', label: 'RSS peak during it', value: one.peak, unit: 'MB', note: `answer: ${status ?? 'connection closed'}` },
+      {
+        id: 'flag_300mb_rss_peak_mb',
+        label: 'RSS peak during it',
+        value: one.peak,
+        unit: 'MB',
+        note: `answer: ${status ?? 'connection closed'}`,
+      },
       { id: 'flag_300mb_rss_after_mb', label: 'RSS 2 s after it', value: one.after, unit: 'MB' },
     );
     ctx.log('[bench] security: 3 x 250 MB to /flag at once');
@@ -131,10 +163,20 @@ async function serverFigures(ctx: BenchContext, iterations: number, figures: Fig
     const stop = trickle(child.url, 5);
     await new Promise((r) => setTimeout(r, 500));
     let beside: { ms: number; statuses: number[] };
-    try { beside = await predictMs(child.url, photo, iterations); } finally { stop(); }
+    try {
+      beside = await predictMs(child.url, photo, iterations);
+    } finally {
+      stop();
+    }
     figures.push(
       { id: 'predict_alone_ms', label: 'POST /api/predict (640x480, one face), alone, median', value: Math.round(alone.ms), unit: 'ms' },
-      { id: 'predict_beside_5_slow_ms', label: 'the same beside 5 clients trickling uploads, median', value: Math.round(beside.ms), unit: 'ms', note: `statuses ${beside.statuses.join(',')}` },
+      {
+        id: 'predict_beside_5_slow_ms',
+        label: 'the same beside 5 clients trickling uploads, median',
+        value: Math.round(beside.ms),
+        unit: 'ms',
+        note: `statuses ${beside.statuses.join(',')}`,
+      },
     );
   } finally {
     await child.stop();
@@ -152,15 +194,26 @@ async function decodeFigures(ctx: BenchContext, sizes: number[], figures: Figure
         ctx.log(`[bench] security: decode ${format} ${side}x${side}`);
         // A flat picture: it encodes in moments, and the decoders' cost is in the pixel count, not the content.
         const img = sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 120, g: 90, b: 60 } } }).resize(side, side);
-        const encoded = format === 'avif' ? img.avif({ effort: 0 }) : format === 'tiff' ? img.tiff({ compression: 'deflate' }) : img.toFormat(format);
+        const encoded =
+          format === 'avif' ? img.avif({ effort: 0 }) : format === 'tiff' ? img.tiff({ compression: 'deflate' }) : img.toFormat(format);
         const file = path.join(dir, `${mp}mp.${format}`);
         await fsp.writeFile(file, await encoded.toBuffer());
         const { stdout } = await run(process.execPath, ['--import', 'tsx', DECODE_CHILD, file], { maxBuffer: MB });
         const r = JSON.parse(stdout.trim().split('\n').pop()!) as { ms: number; peak_rss_mb: number; base_rss_mb: number };
         const kb = Math.round(fs.statSync(file).size / 1024);
         figures.push(
-          { id: `decode_${format}_${mp}mp_ms`, label: `decode ${format.toUpperCase()} ${mp} MP (${kb} KB)`, value: Math.round(r.ms), unit: 'ms' },
-          { id: `decode_${format}_${mp}mp_rss_mb`, label: `  its peak RSS above the process's start`, value: Math.round(r.peak_rss_mb - r.base_rss_mb), unit: 'MB' },
+          {
+            id: `decode_${format}_${mp}mp_ms`,
+            label: `decode ${format.toUpperCase()} ${mp} MP (${kb} KB)`,
+            value: Math.round(r.ms),
+            unit: 'ms',
+          },
+          {
+            id: `decode_${format}_${mp}mp_rss_mb`,
+            label: `  its peak RSS above the process's start`,
+            value: Math.round(r.peak_rss_mb - r.base_rss_mb),
+            unit: 'MB',
+          },
         );
         await fsp.rm(file);
       }
@@ -177,7 +230,10 @@ const section: BenchSection = {
     const figures: Figure[] = [];
     const notes: string[] = [];
     const iterations = Number(ctx.options.iterations ?? (ctx.quick ? 3 : 5));
-    const sizes = (ctx.options.sizes ?? (ctx.quick ? '12' : '12,16,49')).split(',').map(Number).filter((n) => n > 0);
+    const sizes = (ctx.options.sizes ?? (ctx.quick ? '12' : '12,16,49'))
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0);
     if (ctx.options.skip_server !== '1') await serverFigures(ctx, iterations, figures, notes);
     if (ctx.options.skip_decode !== '1') await decodeFigures(ctx, sizes, figures);
     return { figures, notes };

@@ -44,21 +44,39 @@ function modelFigures(entry: LoadedNetwork, reps: number): Promise<Figure[]> {
     const full = await timeMedian(() => predictFaces(entry, face, { tta: false }), reps, 10);
     const r = latency(raw.times);
     return [
-      { id: `model_${id}_ms`, label: `model only, ${entry.id} (${spec.size}x${spec.size}x${spec.channels}), batch 1, p50`, value: r.p50, unit: 'ms' },
+      {
+        id: `model_${id}_ms`,
+        label: `model only, ${entry.id} (${spec.size}x${spec.size}x${spec.channels}), batch 1, p50`,
+        value: r.p50,
+        unit: 'ms',
+      },
       { id: `model_${id}_p99_ms`, label: `model only, ${entry.id}, batch 1, p99`, value: r.p99, unit: 'ms' },
-      { id: `model_${id}_with_preprocess_ms`, label: `preprocess + model, ${entry.id}, batch 1, p50`, value: latency(full.times).p50, unit: 'ms' },
+      {
+        id: `model_${id}_with_preprocess_ms`,
+        label: `preprocess + model, ${entry.id}, batch 1, p50`,
+        value: latency(full.times).p50,
+        unit: 'ms',
+      },
     ];
   })();
 }
 
 function loadFigures(prefix: string, what: string, r: LoadResult): Figure[] {
   const failed = r.requests - (r.status['200'] ?? 0) + r.errors;
-  const statuses = Object.entries(r.status).map(([s, n]) => `${s}: ${n}`).join(', ');
+  const statuses = Object.entries(r.status)
+    .map(([s, n]) => `${s}: ${n}`)
+    .join(', ');
   return [
     { id: `${prefix}_p50_ms`, label: `${what}, p50`, value: r.p50, unit: 'ms' },
     { id: `${prefix}_p99_ms`, label: `${what}, p99`, value: r.p99, unit: 'ms' },
     { id: `${prefix}_rps`, label: `${what}, requests/s`, value: r.rps, unit: 'req/s', note: `${r.requests} in ${r.seconds} s` },
-    { id: `${prefix}_failed`, label: `${what}, not 200 or no answer`, value: failed, unit: 'requests', ...(failed ? { note: `${statuses}; errors ${r.errors}, timeouts ${r.timeouts}` } : {}) },
+    {
+      id: `${prefix}_failed`,
+      label: `${what}, not 200 or no answer`,
+      value: failed,
+      unit: 'requests',
+      ...(failed ? { note: `${statuses}; errors ${r.errors}, timeouts ${r.timeouts}` } : {}),
+    },
   ];
 }
 
@@ -76,7 +94,8 @@ const section: BenchSection = {
     const figures: Figure[] = [];
 
     const models = await benchModels(ctx.options.models ?? 'models', ctx.log);
-    if (models.standIn) notes.push('no model in models/: an untrained custom CNN of the default architecture stood in (same work, meaningless scores)');
+    if (models.standIn)
+      notes.push('no model in models/: an untrained custom CNN of the default architecture stood in (same work, meaningless scores)');
     const images = await benchImages();
     notes.push(`backend ${backend}; images: ${images.source}`);
 
@@ -84,7 +103,7 @@ const section: BenchSection = {
     for (const entry of models.registry.models) {
       if (entry.kind !== 'network') continue;
       ctx.log(`[bench] server: model-only latency of ${entry.id}`);
-      figures.push(...await modelFigures(entry, ctx.quick ? 20 : 100));
+      figures.push(...(await modelFigures(entry, ctx.quick ? 20 : 100)));
     }
 
     const app = createApp({
@@ -101,21 +120,33 @@ const section: BenchSection = {
     notes.push(`default model ${models.registry.defaultId}; rate limit off, queue: 2 at once, up to 64 waiting`);
     try {
       // Warm-up, and a check that both uploads are answered with faces.
-      for (const [name, req] of [['48x48 face', face48], ['640x480 photo', photo]] as const) {
+      for (const [name, req] of [
+        ['48x48 face', face48],
+        ['640x480 photo', photo],
+      ] as const) {
         for (let i = 0; i < 5; i++) {
           const res = await fetch(req.url, { method: 'POST', body: new Uint8Array(req.body), headers: req.headers });
-          const json = await res.json() as { faces?: unknown[]; error?: string };
+          const json = (await res.json()) as { faces?: unknown[]; error?: string };
           if (res.status !== 200) throw new Error(`${name}: POST /api/predict answered ${res.status} ${json.error ?? ''}`);
           if (i === 0 && !json.faces?.length) notes.push(`${name}: no face found (the figure times a photo without one)`);
         }
       }
       const warm = processStats();
 
-      for (const [key, what, req] of [['face48', '48x48 face (?whole=1)', face48], ['photo', '640x480 photo, one face', photo]] as const) {
+      for (const [key, what, req] of [
+        ['face48', '48x48 face (?whole=1)', face48],
+        ['photo', '640x480 photo, one face', photo],
+      ] as const) {
         for (const clients of [1, 8]) {
           ctx.log(`[bench] server: POST /api/predict ${what}, ${clients} client(s), ${sampleSeconds} s`);
           const r = await runLoad({ ...req, clients, seconds: sampleSeconds });
-          figures.push(...loadFigures(`predict_${key}_c${clients}`, `POST /api/predict ${what}, ${clients === 1 ? 'sequential' : `${clients} clients`}`, r));
+          figures.push(
+            ...loadFigures(
+              `predict_${key}_c${clients}`,
+              `POST /api/predict ${what}, ${clients === 1 ? 'sequential' : `${clients} clients`}`,
+              r,
+            ),
+          );
         }
       }
 
@@ -138,7 +169,13 @@ const section: BenchSection = {
         { id: 'rss_warm_mb', label: 'RSS after warm-up', value: warm.rssMb, unit: 'MB' },
         { id: 'tensors_warm', label: 'tf.memory().numTensors after warm-up', value: warm.tensors, unit: 'tensors' },
         { id: 'fds_warm', label: 'open file handles after warm-up', value: warm.fds, unit: 'fds' },
-        { id: 'memory_requests', label: 'mixed requests since (9 faces : 1 photo, 8 clients)', value: m.requests, unit: 'requests', note: memFailed ? `${memFailed} not 200` : `${m.rps} req/s` },
+        {
+          id: 'memory_requests',
+          label: 'mixed requests since (9 faces : 1 photo, 8 clients)',
+          value: m.requests,
+          unit: 'requests',
+          note: memFailed ? `${memFailed} not 200` : `${m.rps} req/s`,
+        },
         { id: 'rss_after_mb', label: `RSS after all the requests above`, value: after.rssMb, unit: 'MB' },
         { id: 'tensors_after', label: 'tf.memory().numTensors after them', value: after.tensors, unit: 'tensors' },
         { id: 'tensor_growth', label: 'tensor growth (must be 0)', value: after.tensors - warm.tensors, unit: 'tensors' },

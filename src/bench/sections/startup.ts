@@ -23,7 +23,9 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   for (;;) {
     try {
       if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch { /* not answering yet */ }
+    } catch {
+      /* not answering yet */
+    }
     if (performance.now() > deadline) throw new Error(`no /healthz answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -59,7 +61,11 @@ const section: BenchSection = {
         const fds = openFds(pid);
 
         // SIGTERM while a photo is in flight: it must be answered, then the process exits.
-        const inFlight = fetch(`${child.url}/api/predict`, { method: 'POST', body: new Uint8Array(images.photo), headers: { 'content-type': 'image/jpeg' } })
+        const inFlight = fetch(`${child.url}/api/predict`, {
+          method: 'POST',
+          body: new Uint8Array(images.photo),
+          headers: { 'content-type': 'image/jpeg' },
+        })
           .then(async (res) => ({ status: res.status, ok: Array.isArray(((await res.json()) as { faces?: unknown }).faces) }))
           .catch((e: Error) => ({ status: 0, ok: false, error: e.message }));
         await new Promise((r) => setTimeout(r, 30)); // let the request reach the server
@@ -67,7 +73,13 @@ const section: BenchSection = {
         const answer = await inFlight;
         if (answer.status !== 200) notes.push(`the request in flight at SIGTERM was not answered 200 (${JSON.stringify(answer)})`);
         const figures: Figure[] = [
-          { id: 'listening_ms', label: 'start-up: spawn to listening', value: r1(child.listeningMs), unit: 'ms', note: 'node + tsx + TF.js + models + face detector' },
+          {
+            id: 'listening_ms',
+            label: 'start-up: spawn to listening',
+            value: r1(child.listeningMs),
+            unit: 'ms',
+            note: 'node + tsx + TF.js + models + face detector',
+          },
           { id: 'first_healthz_ms', label: 'start-up: spawn to first /healthz answer', value: r1(healthMs), unit: 'ms' },
           { id: 'first_predict_ms', label: 'start-up: spawn to first POST /api/predict answer', value: r1(firstPredictMs), unit: 'ms' },
           { id: 'first_request_ms', label: 'first POST /api/predict (48x48 face), its own time', value: r1(firstRequestMs), unit: 'ms' },
@@ -75,7 +87,13 @@ const section: BenchSection = {
           { id: 'server_fds', label: 'server process open file handles', value: fds, unit: 'fds' },
           { id: 'sigterm_in_flight_status', label: 'request in flight at SIGTERM: status', value: answer.status, unit: '' },
           { id: 'sigterm_exit_ms', label: 'SIGTERM to exit', value: r1(stopped.ms), unit: 'ms' },
-          { id: 'sigterm_exit_code', label: 'exit code after SIGTERM', value: stopped.code, unit: '', ...(stopped.signal ? { note: `killed by ${stopped.signal}` } : {}) },
+          {
+            id: 'sigterm_exit_code',
+            label: 'exit code after SIGTERM',
+            value: stopped.code,
+            unit: '',
+            ...(stopped.signal ? { note: `killed by ${stopped.signal}` } : {}),
+          },
         ];
         return { figures, notes };
       } finally {

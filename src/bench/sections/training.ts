@@ -48,12 +48,18 @@ interface ModelCase {
 }
 
 const cnn = (id: string, label: string, inputSize: number, convsPerBlock: number[], cpu: boolean): ModelCase => ({
-  id, label, cpu, family: 'cnn',
+  id,
+  label,
+  cpu,
+  family: 'cnn',
   build: () => ({ model: buildCustomCnn({ ...CNN_DEFAULTS, inputSize, convsPerBlock }), firstTopLayer: null, spec: cnnInput(inputSize) }),
 });
 /** `inferenceBn`: batch norm kept in inference mode, as architectures/mobilenetv2.ts builds MobileNetV2 for real runs. */
 const mnv2 = (id: string, label: string, size: number, firstTopLayer: string, cpu: boolean, inferenceBn = false): ModelCase => ({
-  id, label, cpu, family: 'mnv2',
+  id,
+  label,
+  cpu,
+  family: 'mnv2',
   build: () => {
     const model = buildMobileNetV2({ inputSize: size });
     if (inferenceBn) keepBatchNormInInference(model);
@@ -76,7 +82,14 @@ const MODELS: ModelCase[] = [
 const RUN_MODELS: ModelCase[] = [
   cnn('cnn24', 'custom CNN 32-64-128-256, convs 2,2,2,1, 24x24 (current run)', 24, [2, 2, 2, 1], false),
   mnv2('mnv2_64_head', 'MobileNetV2 0.35 64x64, head, inference-mode BN (current run)', 64, 'global_average_pooling2d', true, true),
-  mnv2('mnv2_64_finetune', 'MobileNetV2 0.35 64x64, fine-tuning from block 3, inference-mode BN (current run)', 64, 'block_3_expand', true, true),
+  mnv2(
+    'mnv2_64_finetune',
+    'MobileNetV2 0.35 64x64, fine-tuning from block 3, inference-mode BN (current run)',
+    64,
+    'block_3_expand',
+    true,
+    true,
+  ),
 ];
 
 function randomBatch(n: number, seed: number): { faces: Float32Array; labels: Int32Array } {
@@ -95,7 +108,11 @@ async function stepMs(c: ModelCase, batch: number, steps: number, warmup: number
   const classW = new Array<number>(NUM_CLASSES).fill(1);
   try {
     // The trainer's own step: preprocessing, forward, backward, Adam update (label smoothing as in real runs).
-    const { median } = await timeMedian(() => trainStep(split, opt, faces, labels, spec, classW, { smoothing: 0.1, focalGamma: 0 }), steps, warmup);
+    const { median } = await timeMedian(
+      () => trainStep(split, opt, faces, labels, spec, classW, { smoothing: 0.1, focalGamma: 0 }),
+      steps,
+      warmup,
+    );
     return median;
   } finally {
     opt.dispose();
@@ -131,18 +148,25 @@ async function withOriginalKernel<T>(name: string, fn: () => Promise<T>): Promis
 
 /** Time (ms) of one kernel call, output read back and freed. */
 async function kernelMs(run: () => tf.Tensor, reps: number, warmup: number): Promise<number> {
-  const { median } = await timeMedian(async () => {
-    const y = run();
-    await y.data();
-    y.dispose();
-  }, reps, warmup);
+  const { median } = await timeMedian(
+    async () => {
+      const y = run();
+      await y.data();
+      y.dispose();
+    },
+    reps,
+    warmup,
+  );
   return median;
 }
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   const rng = mulberry32(seed);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => rng() * 2 - 1), shape);
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => rng() * 2 - 1),
+    shape,
+  );
 }
 
 /** The gradient kernels on a 3x3 conv (batch 64, 48x48, 32->64), and MobileNetV2's first strided depthwise. */
@@ -156,38 +180,115 @@ async function kernelFigures(ctx: BenchContext, skipCpu: boolean, cpuBatch: numb
   const dw = 'depthwise 3x3/2 64x49x49x48';
   const dwAttrs = { strides: 2, pad: 'valid', dilations: 1 } as const;
   const shapes = {
-    x: [n, 48, 48, 32], f: [3, 3, 32, 64], dy: [n, 48, 48, 64],
-    dwx: [n, 49, 49, 48], dwf: [3, 3, 48, 1], dwdy: [n, 24, 24, 48],
+    x: [n, 48, 48, 32],
+    f: [3, 3, 32, 64],
+    dy: [n, 48, 48, 64],
+    dwx: [n, 49, 49, 48],
+    dwf: [3, 3, 48, 1],
+    dwdy: [n, 24, 24, 48],
   };
   const make = () => ({
-    x: randomTensor(shapes.x, 1), f: randomTensor(shapes.f, 2), dy: randomTensor(shapes.dy, 3),
-    dwx: randomTensor(shapes.dwx, 4), dwf: randomTensor(shapes.dwf, 5), dwdy: randomTensor(shapes.dwdy, 6),
+    x: randomTensor(shapes.x, 1),
+    f: randomTensor(shapes.f, 2),
+    dy: randomTensor(shapes.dy, 3),
+    dwx: randomTensor(shapes.dwx, 4),
+    dwf: randomTensor(shapes.dwf, 5),
+    dwdy: randomTensor(shapes.dwdy, 6),
   });
-  const add = (id: string, label: string, value: number | null, note?: string) => figs.push({ id, label, value, unit: 'ms', ...(note ? { note } : {}) });
+  const add = (id: string, label: string, value: number | null, note?: string) =>
+    figs.push({ id, label, value, unit: 'ms', ...(note ? { note } : {}) });
   const engine = () => tf.engine();
 
   await tf.setBackend('wasm');
   let t = make();
   ctx.log('[bench] kernels on wasm');
-  add('conv_forward_wasm_ms', `${conv}: forward Conv2D, wasm`, await kernelMs(() => tf.conv2d(t.x as tf.Tensor4D, t.f as tf.Tensor4D, 1, 'same'), reps, 1));
-  add('conv_backprop_input_wasm_ms', `${conv}: Conv2DBackpropInput, wasm (ours)`,
-    await kernelMs(() => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: shapes.x }) as tf.Tensor, reps, 1));
-  if (!skipBuiltin) add('conv_backprop_input_wasm_builtin_ms', `${conv}: Conv2DBackpropInput, wasm built-in`,
-    await withOriginalKernel('Conv2DBackpropInput', () => kernelMs(() => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: shapes.x }) as tf.Tensor, 1, 0)),
-    'the slow loop ours replaces');
-  add('conv_backprop_filter_wasm_ms', `${conv}: Conv2DBackpropFilter, wasm (ours)`,
-    await kernelMs(() => engine().runKernel('Conv2DBackpropFilter', { x: t.x, dy: t.dy }, { ...attrs, filterShape: shapes.f }) as tf.Tensor, reps, 1));
-  if (!skipBuiltin) add('conv_backprop_filter_wasm_conv3d_ms', `${conv}: filter gradient via Conv3DBackpropFilterV2, wasm`,
-    await kernelMs(() => tf.tidy(() => tf.reshape(engine().runKernel('Conv3DBackpropFilterV2',
-      { x: tf.reshape(t.x, [n, 1, 48, 48, 32]), dy: tf.reshape(t.dy, [n, 1, 48, 48, 64]) },
-      { strides: [1, 1, 1], pad: 'same', filterShape: [1, 3, 3, 32, 64] }) as tf.Tensor, shapes.f)), 1, 0),
-    'the only built-in wasm route (no Conv2DBackpropFilter)');
-  add('dw_backprop_filter_wasm_ms', `${dw}: DepthwiseConv2dNativeBackpropFilter, wasm (ours)`,
-    await kernelMs(() => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: t.dwx, dy: t.dwdy }, { ...dwAttrs, filterShape: shapes.dwf }) as tf.Tensor, reps, 1),
-    'no built-in wasm kernel');
-  add('dw_backprop_input_wasm_ms', `${dw}: DepthwiseConv2dNativeBackpropInput, wasm (ours)`,
-    await kernelMs(() => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: t.dwdy, filter: t.dwf }, { ...dwAttrs, inputShape: shapes.dwx }) as tf.Tensor, reps, 1),
-    'no built-in wasm kernel');
+  add(
+    'conv_forward_wasm_ms',
+    `${conv}: forward Conv2D, wasm`,
+    await kernelMs(() => tf.conv2d(t.x as tf.Tensor4D, t.f as tf.Tensor4D, 1, 'same'), reps, 1),
+  );
+  add(
+    'conv_backprop_input_wasm_ms',
+    `${conv}: Conv2DBackpropInput, wasm (ours)`,
+    await kernelMs(
+      () => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: shapes.x }) as tf.Tensor,
+      reps,
+      1,
+    ),
+  );
+  if (!skipBuiltin)
+    add(
+      'conv_backprop_input_wasm_builtin_ms',
+      `${conv}: Conv2DBackpropInput, wasm built-in`,
+      await withOriginalKernel('Conv2DBackpropInput', () =>
+        kernelMs(
+          () => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: shapes.x }) as tf.Tensor,
+          1,
+          0,
+        ),
+      ),
+      'the slow loop ours replaces',
+    );
+  add(
+    'conv_backprop_filter_wasm_ms',
+    `${conv}: Conv2DBackpropFilter, wasm (ours)`,
+    await kernelMs(
+      () => engine().runKernel('Conv2DBackpropFilter', { x: t.x, dy: t.dy }, { ...attrs, filterShape: shapes.f }) as tf.Tensor,
+      reps,
+      1,
+    ),
+  );
+  if (!skipBuiltin)
+    add(
+      'conv_backprop_filter_wasm_conv3d_ms',
+      `${conv}: filter gradient via Conv3DBackpropFilterV2, wasm`,
+      await kernelMs(
+        () =>
+          tf.tidy(() =>
+            tf.reshape(
+              engine().runKernel(
+                'Conv3DBackpropFilterV2',
+                { x: tf.reshape(t.x, [n, 1, 48, 48, 32]), dy: tf.reshape(t.dy, [n, 1, 48, 48, 64]) },
+                { strides: [1, 1, 1], pad: 'same', filterShape: [1, 3, 3, 32, 64] },
+              ) as tf.Tensor,
+              shapes.f,
+            ),
+          ),
+        1,
+        0,
+      ),
+      'the only built-in wasm route (no Conv2DBackpropFilter)',
+    );
+  add(
+    'dw_backprop_filter_wasm_ms',
+    `${dw}: DepthwiseConv2dNativeBackpropFilter, wasm (ours)`,
+    await kernelMs(
+      () =>
+        engine().runKernel(
+          'DepthwiseConv2dNativeBackpropFilter',
+          { x: t.dwx, dy: t.dwdy },
+          { ...dwAttrs, filterShape: shapes.dwf },
+        ) as tf.Tensor,
+      reps,
+      1,
+    ),
+    'no built-in wasm kernel',
+  );
+  add(
+    'dw_backprop_input_wasm_ms',
+    `${dw}: DepthwiseConv2dNativeBackpropInput, wasm (ours)`,
+    await kernelMs(
+      () =>
+        engine().runKernel(
+          'DepthwiseConv2dNativeBackpropInput',
+          { dy: t.dwdy, filter: t.dwf },
+          { ...dwAttrs, inputShape: shapes.dwx },
+        ) as tf.Tensor,
+      reps,
+      1,
+    ),
+    'no built-in wasm kernel',
+  );
   tf.dispose(Object.values(t));
 
   if (!skipCpu) {
@@ -198,18 +299,68 @@ async function kernelFigures(ctx: BenchContext, skipCpu: boolean, cpuBatch: numb
     await tf.setBackend('cpu');
     const s = (shape: number[]) => [b, ...shape.slice(1)];
     t = {
-      x: randomTensor(s(shapes.x), 1), f: randomTensor(shapes.f, 2), dy: randomTensor(s(shapes.dy), 3),
-      dwx: randomTensor(s(shapes.dwx), 4), dwf: randomTensor(shapes.dwf, 5), dwdy: randomTensor(s(shapes.dwdy), 6),
+      x: randomTensor(s(shapes.x), 1),
+      f: randomTensor(shapes.f, 2),
+      dy: randomTensor(s(shapes.dy), 3),
+      dwx: randomTensor(s(shapes.dwx), 4),
+      dwf: randomTensor(shapes.dwf, 5),
+      dwdy: randomTensor(s(shapes.dwdy), 6),
     };
     ctx.log(`[bench] kernels on cpu, batch ${b} (slow)`);
-    add('conv_backprop_input_cpu_ms', `${conv}: Conv2DBackpropInput, cpu`, scale *
-      await kernelMs(() => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: s(shapes.x) }) as tf.Tensor, 1, 0), note);
-    add('conv_backprop_filter_cpu_ms', `${conv}: Conv2DBackpropFilter, cpu`, scale *
-      await kernelMs(() => engine().runKernel('Conv2DBackpropFilter', { x: t.x, dy: t.dy }, { ...attrs, filterShape: shapes.f }) as tf.Tensor, 1, 0), note);
-    add('dw_backprop_filter_cpu_ms', `${dw}: DepthwiseConv2dNativeBackpropFilter, cpu`, scale *
-      await kernelMs(() => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: t.dwx, dy: t.dwdy }, { ...dwAttrs, filterShape: shapes.dwf }) as tf.Tensor, 1, 0), note);
-    add('dw_backprop_input_cpu_ms', `${dw}: DepthwiseConv2dNativeBackpropInput, cpu`, scale *
-      await kernelMs(() => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: t.dwdy, filter: t.dwf }, { ...dwAttrs, inputShape: s(shapes.dwx) }) as tf.Tensor, 1, 0), note);
+    add(
+      'conv_backprop_input_cpu_ms',
+      `${conv}: Conv2DBackpropInput, cpu`,
+      scale *
+        (await kernelMs(
+          () => engine().runKernel('Conv2DBackpropInput', { dy: t.dy, filter: t.f }, { ...attrs, inputShape: s(shapes.x) }) as tf.Tensor,
+          1,
+          0,
+        )),
+      note,
+    );
+    add(
+      'conv_backprop_filter_cpu_ms',
+      `${conv}: Conv2DBackpropFilter, cpu`,
+      scale *
+        (await kernelMs(
+          () => engine().runKernel('Conv2DBackpropFilter', { x: t.x, dy: t.dy }, { ...attrs, filterShape: shapes.f }) as tf.Tensor,
+          1,
+          0,
+        )),
+      note,
+    );
+    add(
+      'dw_backprop_filter_cpu_ms',
+      `${dw}: DepthwiseConv2dNativeBackpropFilter, cpu`,
+      scale *
+        (await kernelMs(
+          () =>
+            engine().runKernel(
+              'DepthwiseConv2dNativeBackpropFilter',
+              { x: t.dwx, dy: t.dwdy },
+              { ...dwAttrs, filterShape: shapes.dwf },
+            ) as tf.Tensor,
+          1,
+          0,
+        )),
+      note,
+    );
+    add(
+      'dw_backprop_input_cpu_ms',
+      `${dw}: DepthwiseConv2dNativeBackpropInput, cpu`,
+      scale *
+        (await kernelMs(
+          () =>
+            engine().runKernel(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy: t.dwdy, filter: t.dwf },
+              { ...dwAttrs, inputShape: s(shapes.dwx) },
+            ) as tf.Tensor,
+          1,
+          0,
+        )),
+      note,
+    );
     tf.dispose(Object.values(t));
     await tf.setBackend('wasm');
   }
@@ -242,10 +393,22 @@ const section: BenchSection = {
       ctx.log(`[bench] ${c.label}: wasm, batch ${BATCH}, ${wasmSteps} steps`);
       const wasmMs = await stepMs(c, BATCH, wasmSteps, 1);
       const wasmIps = (BATCH / wasmMs) * 1000;
-      figures.push({ id: `${c.id}_wasm_images_per_s`, label: `${c.label}: wasm`, value: wasmIps, unit: 'images/s', note: `${Math.round(wasmMs)} ms per step of ${BATCH}` });
+      figures.push({
+        id: `${c.id}_wasm_images_per_s`,
+        label: `${c.label}: wasm`,
+        value: wasmIps,
+        unit: 'images/s',
+        note: `${Math.round(wasmMs)} ms per step of ${BATCH}`,
+      });
       // One epoch: every step plus its augmentation (validation not included).
       const epochMin = ((EPOCH_IMAGES / BATCH) * (wasmMs + aug)) / 60_000;
-      figures.push({ id: `${c.id}_wasm_minutes_per_epoch`, label: `${c.label}: wasm, one FER2013 epoch (28,709)`, value: epochMin, unit: 'min', note: 'steps + augmentation; target < 10' });
+      figures.push({
+        id: `${c.id}_wasm_minutes_per_epoch`,
+        label: `${c.label}: wasm, one FER2013 epoch (28,709)`,
+        value: epochMin,
+        unit: 'min',
+        note: 'steps + augmentation; target < 10',
+      });
       if (!skipCpu && c.cpu) {
         await tf.setBackend('cpu');
         const b = cpuBatchOf(c);
@@ -253,36 +416,88 @@ const section: BenchSection = {
         // No warm-up on cpu: nothing to compile, and a step costs minutes.
         const cpuMs = await stepMs(c, b, cpuSteps, 0);
         const cpuIps = (b / cpuMs) * 1000;
-        figures.push({ id: `${c.id}_cpu_images_per_s`, label: `${c.label}: cpu`, value: cpuIps, unit: 'images/s', note: `${Math.round(cpuMs)} ms per step of ${b}` });
-        figures.push({ id: `${c.id}_wasm_cpu_ratio`, label: `${c.label}: wasm / cpu`, value: wasmIps / cpuIps, unit: 'x', note: 'target > 100' });
+        figures.push({
+          id: `${c.id}_cpu_images_per_s`,
+          label: `${c.label}: cpu`,
+          value: cpuIps,
+          unit: 'images/s',
+          note: `${Math.round(cpuMs)} ms per step of ${b}`,
+        });
+        figures.push({
+          id: `${c.id}_wasm_cpu_ratio`,
+          label: `${c.label}: wasm / cpu`,
+          value: wasmIps / cpuIps,
+          unit: 'x',
+          note: 'target > 100',
+        });
       }
       await tf.setBackend('wasm');
     }
     if (!skipCpu && cpuBatch !== BATCH && cases.some((c) => c.cpu && c.family === 'cnn')) {
-      notes.push(`custom-CNN cpu steps use batch ${cpuBatch} (--set cpu_batch=64 for 64; one batch-64 custom-CNN step on cpu ran over 10 minutes here, a batch-8 one 282 s); images/s is per image, so the ratio compares like with like up to the per-step costs (Adam, JS overhead) that a small batch shares among fewer images, which favours wasm by a few per cent`);
+      notes.push(
+        `custom-CNN cpu steps use batch ${cpuBatch} (--set cpu_batch=64 for 64; one batch-64 custom-CNN step on cpu ran over 10 minutes here, a batch-8 one 282 s); images/s is per image, so the ratio compares like with like up to the per-step costs (Adam, JS overhead) that a small batch shares among fewer images, which favours wasm by a few per cent`,
+      );
     }
     if (!skipCpu && cpuBatchMnv2 !== BATCH && cases.some((c) => c.cpu && c.family === 'mnv2')) {
-      notes.push(`MobileNetV2 cpu steps use batch ${cpuBatchMnv2} (--set cpu_batch_mnv2); at batch 4 the per-step costs inflate the ratio (measured: 3% head, 8% fine-tuning from block 3)`);
+      notes.push(
+        `MobileNetV2 cpu steps use batch ${cpuBatchMnv2} (--set cpu_batch_mnv2); at batch 4 the per-step costs inflate the ratio (measured: 3% head, 8% fine-tuning from block 3)`,
+      );
     }
-    if (ctx.options.skip_kernels !== '1') figures.push(...(await kernelFigures(ctx, skipCpu, cpuKernelBatch, ctx.options.skip_builtin === '1')));
+    if (ctx.options.skip_kernels !== '1')
+      figures.push(...(await kernelFigures(ctx, skipCpu, cpuKernelBatch, ctx.options.skip_builtin === '1')));
     const ratio = (a: string, b: string) => {
-      const x = figures.find((f) => f.id === a)?.value, y = figures.find((f) => f.id === b)?.value;
+      const x = figures.find((f) => f.id === a)?.value,
+        y = figures.find((f) => f.id === b)?.value;
       return x != null && y != null ? y / x : null;
     };
     const speedups: Array<[string, string, string, string]> = [
-      ['conv_backprop_input_speedup_vs_builtin', 'Conv2DBackpropInput: ours vs wasm built-in', 'conv_backprop_input_wasm_ms', 'conv_backprop_input_wasm_builtin_ms'],
-      ['conv_backprop_filter_speedup_vs_conv3d', 'Conv2DBackpropFilter: ours vs Conv3DBackpropFilterV2 route', 'conv_backprop_filter_wasm_ms', 'conv_backprop_filter_wasm_conv3d_ms'],
-      ['conv_backprop_input_speedup_vs_cpu', 'Conv2DBackpropInput: ours vs cpu', 'conv_backprop_input_wasm_ms', 'conv_backprop_input_cpu_ms'],
-      ['conv_backprop_filter_speedup_vs_cpu', 'Conv2DBackpropFilter: ours vs cpu', 'conv_backprop_filter_wasm_ms', 'conv_backprop_filter_cpu_ms'],
-      ['dw_backprop_filter_speedup_vs_cpu', 'DepthwiseConv2dNativeBackpropFilter: ours vs cpu', 'dw_backprop_filter_wasm_ms', 'dw_backprop_filter_cpu_ms'],
-      ['dw_backprop_input_speedup_vs_cpu', 'DepthwiseConv2dNativeBackpropInput: ours vs cpu', 'dw_backprop_input_wasm_ms', 'dw_backprop_input_cpu_ms'],
+      [
+        'conv_backprop_input_speedup_vs_builtin',
+        'Conv2DBackpropInput: ours vs wasm built-in',
+        'conv_backprop_input_wasm_ms',
+        'conv_backprop_input_wasm_builtin_ms',
+      ],
+      [
+        'conv_backprop_filter_speedup_vs_conv3d',
+        'Conv2DBackpropFilter: ours vs Conv3DBackpropFilterV2 route',
+        'conv_backprop_filter_wasm_ms',
+        'conv_backprop_filter_wasm_conv3d_ms',
+      ],
+      [
+        'conv_backprop_input_speedup_vs_cpu',
+        'Conv2DBackpropInput: ours vs cpu',
+        'conv_backprop_input_wasm_ms',
+        'conv_backprop_input_cpu_ms',
+      ],
+      [
+        'conv_backprop_filter_speedup_vs_cpu',
+        'Conv2DBackpropFilter: ours vs cpu',
+        'conv_backprop_filter_wasm_ms',
+        'conv_backprop_filter_cpu_ms',
+      ],
+      [
+        'dw_backprop_filter_speedup_vs_cpu',
+        'DepthwiseConv2dNativeBackpropFilter: ours vs cpu',
+        'dw_backprop_filter_wasm_ms',
+        'dw_backprop_filter_cpu_ms',
+      ],
+      [
+        'dw_backprop_input_speedup_vs_cpu',
+        'DepthwiseConv2dNativeBackpropInput: ours vs cpu',
+        'dw_backprop_input_wasm_ms',
+        'dw_backprop_input_cpu_ms',
+      ],
     ];
     for (const [id, label, ours, other] of speedups) {
       const r = ratio(ours, other);
       if (r != null) figures.push({ id, label, value: r, unit: 'x' });
     }
-    notes.push(`wasm: median of ${wasmSteps} step(s) of ${BATCH} after 1 warm-up; cpu: median of ${cpuSteps} step(s) (custom CNN batch ${cpuBatch}, MobileNetV2 batch ${cpuBatchMnv2}), no warm-up; kernels: median of ${ctx.quick ? 1 : 3} (built-in and cpu routes: 1 call)`);
-    notes.push('a training step here = preprocessing + forward + backward + Adam (the trainer\'s trainStep); an epoch adds augmentation (above) and a validation pass');
+    notes.push(
+      `wasm: median of ${wasmSteps} step(s) of ${BATCH} after 1 warm-up; cpu: median of ${cpuSteps} step(s) (custom CNN batch ${cpuBatch}, MobileNetV2 batch ${cpuBatchMnv2}), no warm-up; kernels: median of ${ctx.quick ? 1 : 3} (built-in and cpu routes: 1 call)`,
+    );
+    notes.push(
+      "a training step here = preprocessing + forward + backward + Adam (the trainer's trainStep); an epoch adds augmentation (above) and a validation pass",
+    );
     return { figures, notes };
   },
 };

@@ -31,7 +31,10 @@ export const BLAZEFACE_MIN_SCORE = 0.4;
 /** Anchor centres in input pixels, in the order the model emits them. */
 export function blazeFaceAnchors(size = INPUT): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  for (const [stride, perCell] of [[size / 16, 2], [size / 8, 6]]) {
+  for (const [stride, perCell] of [
+    [size / 16, 2],
+    [size / 8, 6],
+  ]) {
     const cells = Math.ceil(size / stride);
     for (let gy = 0; gy < cells; gy++) {
       for (let gx = 0; gx < cells; gx++) {
@@ -120,13 +123,18 @@ export async function loadBlazeFace(): Promise<FaceDetector> {
         const i = keep[j];
         const [y1, x1, y2, x2] = boxes.slice(j * 4, j * 4 + 4);
         return {
-          x: x1 * scale, y: y1 * scale, width: (x2 - x1) * scale, height: (y2 - y1) * scale,
+          x: x1 * scale,
+          y: y1 * scale,
+          width: (x2 - x1) * scale,
+          height: (y2 - y1) * scale,
           score: scores[j],
           rightEye: point(i * VALUES_PER_ANCHOR, 0, anchors[i]),
           leftEye: point(i * VALUES_PER_ANCHOR, 1, anchors[i]),
         };
       });
     },
-    dispose() { model.dispose(); },
+    dispose() {
+      model.dispose();
+    },
   };
 }

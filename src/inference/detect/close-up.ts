@@ -39,7 +39,9 @@ export function padImage(image: Pixels, pad: number): { padded: Pixels; offsetX:
 function shift(d: Detection, dx: number, dy: number): Detection {
   const move = (p?: { x: number; y: number }) => (p ? { x: p.x - dx, y: p.y - dy } : undefined);
   return {
-    ...d, x: d.x - dx, y: d.y - dy,
+    ...d,
+    x: d.x - dx,
+    y: d.y - dy,
     ...(d.rightEye ? { rightEye: move(d.rightEye) } : {}),
     ...(d.leftEye ? { leftEye: move(d.leftEye) } : {}),
   };
@@ -66,6 +68,8 @@ export function withCloseUps(detector: FaceDetector): FaceDetector {
       }
       return suppressContained(found, options.maxFaces);
     },
-    dispose() { detector.dispose(); },
+    dispose() {
+      detector.dispose();
+    },
   };
 }

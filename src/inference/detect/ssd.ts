@@ -20,7 +20,10 @@ export const SSD_PACKAGE = '@vladmandic/face-api';
 export const SSD_MIN_SCORE = 0.5;
 
 /** The part of face-api we use (its own typings want the DOM library). */
-interface FaceApiDetection { score: number; box: { x: number; y: number; width: number; height: number } }
+interface FaceApiDetection {
+  score: number;
+  box: { x: number; y: number; width: number; height: number };
+}
 interface FaceApi {
   nets: { ssdMobilenetv1: { loadFromDisk(dir: string): Promise<void>; dispose(): void } };
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
@@ -40,12 +43,16 @@ export async function loadSsd(): Promise<FaceDetector> {
     async detect(image: Pixels, options: DetectOptions): Promise<Detection[]> {
       const rgb = tf.tidy(() => {
         const pixels = tf.tensor3d(image.data, [image.height, image.width, image.channels], 'int32');
-        return image.channels === 3 ? pixels : tf.tile(pixels, [1, 1, 3]) as tf.Tensor3D;
+        return image.channels === 3 ? pixels : (tf.tile(pixels, [1, 1, 3]) as tf.Tensor3D);
       });
       try {
-        const found = await faceapi.detectAllFaces(rgb, new faceapi.SsdMobilenetv1Options({
-          minConfidence: options.minScore ?? SSD_MIN_SCORE, maxResults: options.maxFaces,
-        }));
+        const found = await faceapi.detectAllFaces(
+          rgb,
+          new faceapi.SsdMobilenetv1Options({
+            minConfidence: options.minScore ?? SSD_MIN_SCORE,
+            maxResults: options.maxFaces,
+          }),
+        );
         return found
           .sort((a, b) => b.score - a.score)
           .slice(0, options.maxFaces)
@@ -54,6 +61,8 @@ export async function loadSsd(): Promise<FaceDetector> {
         rgb.dispose();
       }
     },
-    dispose() { net.dispose(); },
+    dispose() {
+      net.dispose();
+    },
   };
 }

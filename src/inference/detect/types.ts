@@ -3,7 +3,10 @@
  * the rest of the pipeline (align, crop, classify) does not care which one ran.
  */
 
-export interface Point { x: number; y: number }
+export interface Point {
+  x: number;
+  y: number;
+}
 
 /** One face, in the pixels of the image the detector was given. */
 export interface Detection {
@@ -24,7 +27,12 @@ export interface Detection {
 }
 
 /** Raw pixels, row-major, 0-255: grey (1 channel) or RGB (3). */
-export interface Pixels { data: Uint8Array; width: number; height: number; channels: 1 | 3 }
+export interface Pixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
 
 export interface DetectOptions {
   /** Most faces to return (highest scores first). */

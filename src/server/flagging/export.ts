@@ -9,7 +9,10 @@ import path from 'node:path';
 import { LABELS, type Usage } from '../../types.js';
 import type { FlagStore } from './store.js';
 
-export interface ExportResult { rows: number; skipped: string[] }
+export interface ExportResult {
+  rows: number;
+  skipped: string[];
+}
 
 /** One CSV line per flag; a flag whose crop file is gone is skipped and named. */
 export async function* csvLines(store: FlagStore, usage: Usage, skipped: string[] = []): AsyncGenerator<string> {

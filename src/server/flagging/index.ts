@@ -7,7 +7,10 @@ import type { Analysis } from '../../inference/pipeline.js';
 import { FlagSigner } from './token.js';
 import { FlagStore } from './store.js';
 
-export interface Flagging { signer: FlagSigner; store: FlagStore }
+export interface Flagging {
+  signer: FlagSigner;
+  store: FlagStore;
+}
 
 export function openFlagging(dataDir: string): Flagging {
   return { signer: new FlagSigner(), store: FlagStore.open(dataDir) };
@@ -26,10 +29,14 @@ export { FlagSigner, FlagStore };
  * Flag it" form posts it back). `build` is the usual toResultView call.
  */
 export async function withFlagTokens<V extends { faces: Array<{ flagToken?: string }> }>(
-  flagging: Flagging | null, analysis: Analysis, build: (a: Analysis) => Promise<V>,
+  flagging: Flagging | null,
+  analysis: Analysis,
+  build: (a: Analysis) => Promise<V>,
 ): Promise<V> {
   const view = await build(analysis);
   const tokens = flagTokens(flagging, analysis);
-  view.faces.forEach((f, i) => { f.flagToken = tokens[i]; });
+  view.faces.forEach((f, i) => {
+    f.flagToken = tokens[i];
+  });
   return view;
 }

@@ -38,7 +38,16 @@ export interface FlagRecord {
   crop: string;
 }
 
-interface Row { id: number; created: string; model: string; predicted: string; scores: string; label: string; note: string; crop: string }
+interface Row {
+  id: number;
+  created: string;
+  model: string;
+  predicted: string;
+  scores: string;
+  label: string;
+  note: string;
+  crop: string;
+}
 
 export const MAX_NOTE_LENGTH = 500;
 const CROP_NAME = /^[0-9a-f]{32}\.png$/;
@@ -63,8 +72,14 @@ function topOf(scores: Scores): Label {
 
 function toRecord(r: Row): FlagRecord {
   return {
-    id: r.id, created: r.created, model: r.model, predicted: r.predicted as Label,
-    scores: JSON.parse(r.scores) as Scores, label: r.label as Label, note: r.note, crop: r.crop,
+    id: r.id,
+    created: r.created,
+    model: r.model,
+    predicted: r.predicted as Label,
+    scores: JSON.parse(r.scores) as Scores,
+    label: r.label as Label,
+    note: r.note,
+    crop: r.crop,
   };
 }
 
@@ -95,7 +110,9 @@ export class FlagStore {
     if (flag.face.length !== FACE_SIZE * FACE_SIZE) throw new Error('a flagged face must be 48x48 grey');
     const crop = `${randomBytes(16).toString('hex')}.png`;
     const file = path.join(this.cropsDir, crop);
-    const png = await sharp(flag.face, { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } }).png().toBuffer();
+    const png = await sharp(flag.face, { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } })
+      .png()
+      .toBuffer();
     const tmp = `${file}.tmp`;
     await fsp.writeFile(tmp, png, { flag: 'wx' });
     await fsp.rename(tmp, file);
@@ -109,9 +126,11 @@ export class FlagStore {
       crop,
     };
     try {
-      const info = this.db.prepare(
-        'INSERT INTO flags (created, model, predicted, scores, label, note, crop) VALUES (@created, @model, @predicted, @scores, @label, @note, @crop)',
-      ).run(row);
+      const info = this.db
+        .prepare(
+          'INSERT INTO flags (created, model, predicted, scores, label, note, crop) VALUES (@created, @model, @predicted, @scores, @label, @note, @crop)',
+        )
+        .run(row);
       return { ...row, id: Number(info.lastInsertRowid), scores: flag.scores };
     } catch (e) {
       await fsp.rm(file, { force: true });
@@ -165,7 +184,10 @@ export class FlagStore {
   async readCrop(name: string): Promise<Uint8Array> {
     const file = this.cropPath(name);
     if (!file) throw new Error(`not a crop name: ${name}`);
-    const { data } = await sharp(file).greyscale().resize(FACE_SIZE, FACE_SIZE, { fit: 'fill' }).raw()
+    const { data } = await sharp(file)
+      .greyscale()
+      .resize(FACE_SIZE, FACE_SIZE, { fit: 'fill' })
+      .raw()
       .toBuffer({ resolveWithObject: true });
     return new Uint8Array(data.buffer, data.byteOffset, FACE_SIZE * FACE_SIZE);
   }

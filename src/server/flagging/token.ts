@@ -24,7 +24,13 @@ export type VerifyResult = { ok: true; subject: FlagSubject } | { ok: false; rea
 export type RedeemResult = VerifyResult | { ok: false; reason: 'used' };
 
 /** `n` is a random nonce: two results of the same face still get two tokens. */
-interface Payload { m: string; s: number[]; f: string; t: number; n?: string }
+interface Payload {
+  m: string;
+  s: number[];
+  f: string;
+  t: number;
+  n?: string;
+}
 
 const FACE_BYTES = FACE_SIZE * FACE_SIZE;
 
@@ -33,7 +39,11 @@ export class FlagSigner {
   /** Spent tokens (their MAC) -> when they expire anyway. */
   private readonly spent = new Map<string, number>();
   private lastSweep = 0;
-  constructor(readonly maxAgeMs = 12 * 3600_000, key: Buffer = randomBytes(32), private readonly now: () => number = Date.now) {
+  constructor(
+    readonly maxAgeMs = 12 * 3600_000,
+    key: Buffer = randomBytes(32),
+    private readonly now: () => number = Date.now,
+  ) {
     this.key = key;
   }
 

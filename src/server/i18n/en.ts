@@ -18,7 +18,8 @@ export const en = {
   'layout.skip': 'Skip to content',
   'layout.tagline': 'facial expression recognition',
   'layout.nav': 'Site',
-  'layout.footer': 'Seven expressions from FER2013: angry, disgust, fear, happy, sad, surprise, neutral. Photos are analysed on this server and not stored; only a face you flag as wrong is kept, as a small 48 × 48 crop.',
+  'layout.footer':
+    'Seven expressions from FER2013: angry, disgust, fear, happy, sad, surprise, neutral. Photos are analysed on this server and not stored; only a face you flag as wrong is kept, as a small 48 × 48 crop.',
   'layout.modelsJson': 'Models (JSON)',
   'layout.compare': 'Model comparison',
 
@@ -33,12 +34,14 @@ export const en = {
   'share.copied': 'Link copied',
   'share.close': 'Close',
   'share.qrAlt': 'QR code of the link {url}',
-  'share.loopbackOnly': 'This address only works on this computer. To share the demo on your network, start it with --host 0.0.0.0 (and --auth user:password).',
+  'share.loopbackOnly':
+    'This address only works on this computer. To share the demo on your network, start it with --host 0.0.0.0 (and --auth user:password).',
   'share.lanHint': 'Phones and laptops on the same network can open it.',
   'share.user': 'User name',
   'share.password': 'Password',
   'share.copyPassword': 'Copy password',
-  'share.tunnelOpen': 'A public link: anyone with it and the password can use the demo while the server runs. Photos sent to the server pass through the tunnel service; in private mode the camera frames stay on the device.',
+  'share.tunnelOpen':
+    'A public link: anyone with it and the password can use the demo while the server runs. Photos sent to the server pass through the tunnel service; in private mode the camera frames stay on the device.',
   'share.tunnelOpening': 'The public link is still opening; this panel shows it once it is there.',
   'share.tunnelFailed': 'The public link could not be opened (the server log says why). The demo still runs at the address above.',
 
@@ -126,7 +129,8 @@ export const en = {
   // The demo page, results and the other pages (converted from the templates).
   'index.title': 'Facial expression demo',
   'index.h1': 'What does this face show?',
-  'index.lead': 'Choose or take a photo of a face, then press <strong>{submit}</strong>. The model guesses one of seven expressions and shows how sure it is of each.',
+  'index.lead':
+    'Choose or take a photo of a face, then press <strong>{submit}</strong>. The model guesses one of seven expressions and shows how sure it is of each.',
   'index.choose': 'Choose a photo',
   'index.orDrop': 'or drop one here',
   'index.paste': 'or paste one (Ctrl+V)',
@@ -152,7 +156,8 @@ export const en = {
   'tabs.label': 'Where the photo comes from',
   'tabs.photo': 'Photo',
   'tabs.camera': 'Camera',
-  'camera.intro': 'The camera starts only when you press “Start camera”. Nothing is recorded; frames are sent to this server for analysis and not stored.',
+  'camera.intro':
+    'The camera starts only when you press “Start camera”. Nothing is recorded; frames are sent to this server for analysis and not stored.',
   'camera.start': 'Start camera',
   'camera.snap': 'Take snapshot',
   'camera.live': 'Live',
@@ -160,12 +165,14 @@ export const en = {
   'camera.liveLabel': 'Live result, one entry per face',
   // Status lines of static/camera.js (sent to the browser in the #ui-strings block).
   'camera.pause': 'Pause live',
-  'camera.denied': 'Camera access was denied. Allow the camera for this site (the camera icon in the address bar or the browser settings), then press “Start camera” again. You can still upload a photo in the Photo tab.',
+  'camera.denied':
+    'Camera access was denied. Allow the camera for this site (the camera icon in the address bar or the browser settings), then press “Start camera” again. You can still upload a photo in the Photo tab.',
   'camera.notFound': 'No camera was found on this device. Connect one, or upload a photo in the Photo tab.',
   'camera.inUse': 'The camera is busy (another application may be using it). Close that application and try again.',
   'camera.failed': 'The camera could not be started.',
   'camera.failedWith': 'The camera could not be started: {message}',
-  'camera.unsupported': 'This browser offers no camera access here. Cameras work on secure pages (https:// or http://localhost) in a current browser. You can still upload a photo in the Photo tab.',
+  'camera.unsupported':
+    'This browser offers no camera access here. Cameras work on secure pages (https:// or http://localhost) in a current browser. You can still upload a photo in the Photo tab.',
   'camera.asking': 'Asking for the camera…',
   'camera.on': 'Camera on. Take a snapshot, or press Live to follow your expression.',
   'camera.noHandOff': 'This browser cannot hand the snapshot to the form; please upload a photo instead.',
@@ -213,7 +220,8 @@ export const en = {
   'noface.message': 'No face was found in this photo.',
   'noface.explain': 'If the photo is already a cropped face (a FER2013 image, say), the whole image can be classified as one face.',
   'noface.button': 'Classify the whole image as one face',
-  'noface.hint': 'Or tick “{option}” and submit again. For a group photo, try one where the faces are larger, lit from the front and not turned away.',
+  'noface.hint':
+    'Or tick “{option}” and submit again. For a group photo, try one where the faces are larger, lit from the front and not turned away.',
   'error.title': 'That did not work',
   'notfound.title': 'Page not found',
   'notfound.lead': 'There is nothing at this address.',
@@ -221,13 +229,15 @@ export const en = {
   'nomodels.title': 'No models yet',
   'nomodels.lead': 'The demo is running, but there is no trained model in <code>{dir}</code> to analyse photos with.',
   'nomodels.how': 'How to get one',
-  'nomodels.step1': 'Put the FER2013 data somewhere, for example <code>data/fer2013.csv</code> (a <code>.csv.gz</code> or a folder of <code>train/&lt;class&gt;/</code> images works too).',
+  'nomodels.step1':
+    'Put the FER2013 data somewhere, for example <code>data/fer2013.csv</code> (a <code>.csv.gz</code> or a folder of <code>train/&lt;class&gt;/</code> images works too).',
   'nomodels.step2': 'Train a model:',
   'nomodels.step2after': 'It writes <code>models/custom-cnn/</code>. Use <code>--arch mobilenetv2</code> for the MobileNetV2 model.',
   'nomodels.step3': 'Restart the demo:',
   'nomodels.skipped': 'Folders that could not be loaded',
   'compare.title': 'Model comparison',
-  'compare.publicTestNote': 'PublicTest is FER2013’s public test set (the shipped comparison uses it); the notes under each model say where a model saw these rows before.',
+  'compare.publicTestNote':
+    'PublicTest is FER2013’s public test set (the shipped comparison uses it); the notes under each model say where a model saw these rows before.',
   'compare.computed': 'Computed on {created} with {environment}.',
   'compare.rerun': 'Rerun with',
   'compare.classCounts': 'Faces per class in these rows',
@@ -238,12 +248,15 @@ export const en = {
   'compare.confusion': 'Confusion matrices',
   'compare.curves': 'Training curves',
   'compare.models': 'About the models',
-  'compare.summaryCaption': 'Overall figures per model. ★ marks the best value in each column (highest accuracy and F1; fewest parameters, smallest files, fastest).',
+  'compare.summaryCaption':
+    'Overall figures per model. ★ marks the best value in each column (highest accuracy and F1; fewest parameters, smallest files, fastest).',
   'compare.notCompared': 'Not compared',
   'compare.peer': 'peer',
   'compare.ours': 'ours',
-  'compare.noPairs': 'McNemar’s test compares custom-cnn with mobilenetv2, and mobilenetv2 with mobilenetv2-frozen, when both models of a pair are in the comparison; no pair is complete here.',
-  'compare.mcnemarIntro': 'McNemar’s test looks only at the faces exactly one of the two models gets right. Exact binomial test when there are fewer than 25 such faces, otherwise chi-square with continuity correction.',
+  'compare.noPairs':
+    'McNemar’s test compares custom-cnn with mobilenetv2, and mobilenetv2 with mobilenetv2-frozen, when both models of a pair are in the comparison; no pair is complete here.',
+  'compare.mcnemarIntro':
+    'McNemar’s test looks only at the faces exactly one of the two models gets right. Exact binomial test when there are fewer than 25 such faces, otherwise chi-square with continuity correction.',
   'compare.aVsB': 'A vs B',
   'compare.bothRight': 'both right',
   'compare.onlyA': 'only A right',
@@ -252,17 +265,21 @@ export const en = {
   'compare.test': 'test',
   'compare.vs': '{a} vs {b}',
   'compare.f1Caption': 'F1 per class (★ best per class).',
-  'compare.confusionIntro': 'Rows are the true class, columns the predicted one. Each cell shows the count and its share of the row; the shade follows the share, the diagonal (correct) is outlined.',
+  'compare.confusionIntro':
+    'Rows are the true class, columns the predicted one. Each cell shows the count and its share of the row; the shade follows the share, the diagonal (correct) is outlined.',
   'compare.noHistory': 'No model card in this comparison has a training history.',
-  'compare.curvesIntro': 'Loss and accuracy per epoch from each model card’s history, training against validation. Dashed lines mark where the learning rate (or the training phase) changed.',
+  'compare.curvesIntro':
+    'Loss and accuracy per epoch from each model card’s history, training against validation. Dashed lines mark where the learning rate (or the training phase) changed.',
   'compare.epochs': '{n} epochs',
   'compare.lossAria': '{model}: training and validation loss per epoch',
   'compare.accAria': '{model}: training and validation accuracy per epoch',
   'compare.needsJs': 'The charts need JavaScript.',
   'compare.calibration': 'Calibration',
-  'compare.calibrationIntro': 'Is a score of 70% right 70% of the time? The expected calibration error (ECE) is the average gap between the top score and how often that top answer is right (faces grouped by score into 15 bins; 0 is perfect). Temperature scaling divides each model’s log-scores by one number fitted on PublicTest (npm run calibrate), which makes the scores honest without changing any answer.',
+  'compare.calibrationIntro':
+    'Is a score of 70% right 70% of the time? The expected calibration error (ECE) is the average gap between the top score and how often that top answer is right (faces grouped by score into 15 bins; 0 is perfect). Temperature scaling divides each model’s log-scores by one number fitted on PublicTest (npm run calibrate), which makes the scores honest without changing any answer.',
   'compare.noCalibration': 'This comparison has no calibration figures: write it again with npm run compare.',
-  'compare.calibrationCaption': 'Expected calibration error of the top score (lower is better), as the model scores and after its temperature.',
+  'compare.calibrationCaption':
+    'Expected calibration error of the top score (lower is better), as the model scores and after its temperature.',
   'compare.eceBefore': 'ECE as scored',
   'compare.temperature': 'temperature',
   'compare.eceAfter': 'ECE after temperature',
@@ -305,10 +322,12 @@ export const en = {
   'compare.howTo': 'How to produce it',
   'compare.step1': 'Train the models (see the README), so that <code>models/</code> holds their folders.',
   'compare.step2': 'Evaluate them all on the same rows:',
-  'compare.step2after': 'It scores every model folder with a <code>card.json</code>, plus the face-api and human peer models (leave them out with <code>--no-peers</code>), and writes <code>models/comparison.json</code>.',
+  'compare.step2after':
+    'It scores every model folder with a <code>card.json</code>, plus the face-api and human peer models (leave them out with <code>--no-peers</code>), and writes <code>models/comparison.json</code>.',
   'compare.step3': 'Reload this page; no restart is needed.',
   'compare.rowsStatement': 'Every figure on this page was computed on the same rows: {description}.',
-  'compare.latencyNote': 'Latency is one face at batch size 1 (preprocessing, prediction and reading the scores back), the median of {runs} runs on the machine that ran the comparison; it moves with that machine’s load.',
+  'compare.latencyNote':
+    'Latency is one face at batch size 1 (preprocessing, prediction and reading the scores back), the median of {runs} runs on the machine that ran the comparison; it moves with that machine’s load.',
   'compare.colAccuracy': 'Accuracy',
   'compare.colMacroF1': 'Macro-F1',
   'compare.colParams': 'Parameters',
@@ -329,16 +348,22 @@ export const en = {
   'compare.changePhase': 'phase {phase}',
   // Texts `npm run compare` writes into comparison.json (in English), shown on /compare in the page's language.
   'cmptext.training': 'These are the rows it was trained on.',
-  'cmptext.validation': '{usage} was this model\'s validation set during training (learning-rate drops, early stopping and the kept checkpoint), so these figures are slightly optimistic; PrivateTest is untouched by training.',
-  'cmptext.tta': 'The model averages each face with its mirror image (flip TTA, as its card says); so do these figures, as the demo and `npm run evaluate`.',
-  'cmptext.faceApiTrained': 'Trained by face-api.js\'s author on "a variety of images from publicly available datasets as well as images scraped from the web" (face-api TUTORIAL.md); FER2013 may be among them.',
-  'cmptext.faceApiCrop': 'Built for faces cut out by face-api\'s own detector; here it gets the FER2013 crop like every other model.',
+  'cmptext.validation':
+    "{usage} was this model's validation set during training (learning-rate drops, early stopping and the kept checkpoint), so these figures are slightly optimistic; PrivateTest is untouched by training.",
+  'cmptext.tta':
+    'The model averages each face with its mirror image (flip TTA, as its card says); so do these figures, as the demo and `npm run evaluate`.',
+  'cmptext.faceApiTrained':
+    'Trained by face-api.js\'s author on "a variety of images from publicly available datasets as well as images scraped from the web" (face-api TUTORIAL.md); FER2013 may be among them.',
+  'cmptext.faceApiCrop': "Built for faces cut out by face-api's own detector; here it gets the FER2013 crop like every other model.",
   'cmptext.faceApiVersion': 'face-api was built against TF.js {built}; running on {running}.',
-  'cmptext.humanTrained': 'Trained on FER2013 itself: oarriaga\'s script trains on the first 80% of fer2013.csv (the Training rows) and keeps the checkpoint with the best loss on the last 20% (PublicTest + PrivateTest), so its figures on those rows are somewhat optimistic.',
-  'cmptext.humanCrop': 'Built for faces cut out by human\'s own face mesh; here it gets the FER2013 crop like every other model.',
-  'cmptext.faceApiPrep': 'grey face replicated to RGB (0-255), then face-api\'s own: pad to square, bilinear resize to {w}x{h}, subtract the ImageNet mean RGB (122.782, 117.001, 104.298), divide by 255; softmax output.',
-  'cmptext.humanPrep': 'human\'s own (src/gear/emotion.ts): face scaled to 0-1, bilinear resize to {w}x{h}, RGB to grey with weights 0.2989/0.5870/0.1140, then (x - 0.5) * 2 into [-1, 1]; softmax output.',
-  'cmptext.oursPrep': 'the project\'s facesToTensor: ',
+  'cmptext.humanTrained':
+    "Trained on FER2013 itself: oarriaga's script trains on the first 80% of fer2013.csv (the Training rows) and keeps the checkpoint with the best loss on the last 20% (PublicTest + PrivateTest), so its figures on those rows are somewhat optimistic.",
+  'cmptext.humanCrop': "Built for faces cut out by human's own face mesh; here it gets the FER2013 crop like every other model.",
+  'cmptext.faceApiPrep':
+    "grey face replicated to RGB (0-255), then face-api's own: pad to square, bilinear resize to {w}x{h}, subtract the ImageNet mean RGB (122.782, 117.001, 104.298), divide by 255; softmax output.",
+  'cmptext.humanPrep':
+    "human's own (src/gear/emotion.ts): face scaled to 0-1, bilinear resize to {w}x{h}, RGB to grey with weights 0.2989/0.5870/0.1140, then (x - 0.5) * 2 into [-1, 1]; softmax output.",
+  'cmptext.oursPrep': "the project's facesToTensor: ",
   'cmptext.blur': 'Gaussian blur to sigma {sigma} px (the sharpness of its Training faces)',
   'cmptext.unit': 'x / 255 into [0, 1]',
   'cmptext.symmetric': 'x / 127.5 - 1 into [-1, 1]',
@@ -351,15 +376,18 @@ export const en = {
 
   // The API page: operation texts (the OpenAPI document itself stays English).
   'apiop.predict.summary': 'Recognise the expression of every face in a photo',
-  'apiop.predict.description': 'Send the photo as the multipart field `image`, or as the raw request body. Each face found gets a box, the most probable of the seven expressions and all seven probabilities; faces are numbered left to right, and ?explain=1 adds a Grad-CAM `heatmap` to each. A photo without a face is not an error: the answer is 200 with `faces: []` and a `message`.',
+  'apiop.predict.description':
+    'Send the photo as the multipart field `image`, or as the raw request body. Each face found gets a box, the most probable of the seven expressions and all seven probabilities; faces are numbered left to right, and ?explain=1 adds a Grad-CAM `heatmap` to each. A photo without a face is not an error: the answer is 200 with `faces: []` and a `message`.',
   'apiop.listModels.summary': 'The loaded models and their cards',
   'apiop.health.summary': 'Health check (never needs a password)',
   'apiop.param.model': 'Model id from GET /api/models, or "all" for every model side by side. Default: the most accurate model.',
   'apiop.param.whole': '1: the photo is one face (skip face detection).',
   'apiop.param.explain': '1: add a Grad-CAM heatmap per face (slower).',
   'apiop.param.tta': '1: average each face with its mirror image; 0: never.',
-  'apiop.param.max_faces': 'At most this many faces, the ones the detector is most sure of (default: the server\'s --max-faces, 20); they are still numbered left to right.',
-  'apiop.predict.response.200': 'The faces and their expressions, left to right; `faces` is empty (with a `message`) when no face was found. With ?model=all, every model\'s answer per face (no `face_source`, `message` or `heatmap`).',
+  'apiop.param.max_faces':
+    "At most this many faces, the ones the detector is most sure of (default: the server's --max-faces, 20); they are still numbered left to right.",
+  'apiop.predict.response.200':
+    "The faces and their expressions, left to right; `faces` is empty (with a `message`) when no face was found. With ?model=all, every model's answer per face (no `face_source`, `message` or `heatmap`).",
   'apiop.listModels.response.200': 'The models, the default one, and folders that were skipped.',
   'apiop.health.response.200': 'The server is up.',
   'apiop.response.400': 'The request is wrong: no image, an unknown model, invalid fields.',
@@ -376,17 +404,20 @@ export const en = {
   'layout.video': 'Video timeline',
   'video.title': 'Video timeline',
   'video.h1': 'Expressions over a video',
-  'video.lead': 'Choose a short video: frames are sampled and analysed in this browser (private mode), each face is followed from frame to frame, and a chart shows its seven expressions over time. The video never leaves this device.',
+  'video.lead':
+    'Choose a short video: frames are sampled and analysed in this browser (private mode), each face is followed from frame to frame, and a chart shows its seven expressions over time. The video never leaves this device.',
   'video.choose': 'Video (mp4 or webm)',
   'video.fps': 'Frames a second',
   'video.start': 'Analyse',
   'video.cancel': 'Cancel',
   'video.intro': 'Loading…',
   'video.needsJs': 'The video timeline runs in the browser and needs JavaScript.',
-  'video.noPrivateServer': 'The video timeline runs only in private mode (the models in your browser), and this server does not offer it (it was started with --no-private or --detector ssd). Nothing is uploaded instead.',
+  'video.noPrivateServer':
+    'The video timeline runs only in private mode (the models in your browser), and this server does not offer it (it was started with --no-private or --detector ssd). Nothing is uploaded instead.',
   'video.noModels': 'The video timeline needs a model, and this server has none loaded.',
   'video.ready': 'Ready: frames are analysed on this device and the video is never uploaded. Choose a video.',
-  'video.noPrivate': 'The video timeline needs private mode (the models running in this browser), and it cannot run here: {reason}. Nothing is uploaded instead.',
+  'video.noPrivate':
+    'The video timeline needs private mode (the models running in this browser), and it cannot run here: {reason}. Nothing is uploaded instead.',
   'video.badFile': 'This file cannot be played in this browser ({reason}). Choose an mp4 (H.264) or webm video.',
   'video.chosen': '{name}: {duration} s, {width} × {height}. {n} frames at {fps} a second.',
   'video.tooMany': '{n} frames is more than {max}: choose fewer frames a second.',

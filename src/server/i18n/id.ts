@@ -16,7 +16,8 @@ export const id: Record<MessageKey, string> = {
   'layout.skip': 'Langsung ke isi',
   'layout.tagline': 'pengenalan ekspresi wajah',
   'layout.nav': 'Situs',
-  'layout.footer': 'Tujuh ekspresi dari FER2013: marah, jijik, takut, senang, sedih, terkejut, netral. Foto dianalisis di server ini dan tidak disimpan; hanya wajah yang Anda tandai salah yang disimpan, sebagai potongan kecil 48 × 48.',
+  'layout.footer':
+    'Tujuh ekspresi dari FER2013: marah, jijik, takut, senang, sedih, terkejut, netral. Foto dianalisis di server ini dan tidak disimpan; hanya wajah yang Anda tandai salah yang disimpan, sebagai potongan kecil 48 × 48.',
   'layout.modelsJson': 'Model (JSON)',
   'layout.compare': 'Perbandingan model',
 
@@ -29,12 +30,14 @@ export const id: Record<MessageKey, string> = {
   'share.copied': 'Tautan disalin',
   'share.close': 'Tutup',
   'share.qrAlt': 'Kode QR dari tautan {url}',
-  'share.loopbackOnly': 'Alamat ini hanya berfungsi di komputer ini. Untuk membagikan demo di jaringan Anda, jalankan dengan --host 0.0.0.0 (dan --auth pengguna:sandi).',
+  'share.loopbackOnly':
+    'Alamat ini hanya berfungsi di komputer ini. Untuk membagikan demo di jaringan Anda, jalankan dengan --host 0.0.0.0 (dan --auth pengguna:sandi).',
   'share.lanHint': 'Ponsel dan laptop di jaringan yang sama dapat membukanya.',
   'share.user': 'Nama pengguna',
   'share.password': 'Kata sandi',
   'share.copyPassword': 'Salin kata sandi',
-  'share.tunnelOpen': 'Tautan publik: siapa pun yang punya tautan ini dan kata sandinya dapat memakai demo selama server berjalan. Foto yang dikirim ke server melewati layanan terowongan; dalam mode privat, bingkai kamera tetap di perangkat.',
+  'share.tunnelOpen':
+    'Tautan publik: siapa pun yang punya tautan ini dan kata sandinya dapat memakai demo selama server berjalan. Foto yang dikirim ke server melewati layanan terowongan; dalam mode privat, bingkai kamera tetap di perangkat.',
   'share.tunnelOpening': 'Tautan publik masih dibuka; panel ini menampilkannya begitu tersedia.',
   'share.tunnelFailed': 'Tautan publik tidak dapat dibuka (log server menjelaskan sebabnya). Demo tetap berjalan di alamat di atas.',
 
@@ -60,7 +63,8 @@ export const id: Record<MessageKey, string> = {
   'flag.used': 'Wajah ini sudah ditandai. Terima kasih! Untuk menandainya lagi, analisis fotonya lagi.',
 
   'flagged.title': 'Wajah yang ditandai',
-  'flagged.lead': 'Wajah yang menurut pengguna salah ditebak model, terbaru lebih dulu. Untuk melatih model dengannya, unduh CSV-nya atau jalankan:',
+  'flagged.lead':
+    'Wajah yang menurut pengguna salah ditebak model, terbaru lebih dulu. Untuk melatih model dengannya, unduh CSV-nya atau jalankan:',
   'flagged.count': '{n} wajah ditandai',
   'flagged.countOne': '1 wajah ditandai',
   'flagged.empty': 'Belum ada yang ditandai.',
@@ -81,7 +85,8 @@ export const id: Record<MessageKey, string> = {
   'flagged.notFound': 'Tidak ada tanda {id}.',
 
   'api.title': 'Gunakan lewat API',
-  'api.lead': 'Semua yang dilakukan halaman ini juga tersedia sebagai API HTTP biasa. Dokumen OpenAPI 3 menjelaskannya untuk pembuat kode dan alat API:',
+  'api.lead':
+    'Semua yang dilakukan halaman ini juga tersedia sebagai API HTTP biasa. Dokumen OpenAPI 3 menjelaskannya untuk pembuat kode dan alat API:',
   'api.document': 'Dokumen OpenAPI',
   'api.curl': 'curl',
   'api.fetch': 'JavaScript (fetch)',
@@ -114,7 +119,8 @@ export const id: Record<MessageKey, string> = {
 
   'index.title': 'Demo ekspresi wajah',
   'index.h1': 'Ekspresi apa yang ditunjukkan wajah ini?',
-  'index.lead': 'Pilih atau ambil foto wajah, lalu tekan <strong>{submit}</strong>. Model menebak salah satu dari tujuh ekspresi dan menunjukkan seberapa yakin ia pada masing-masing.',
+  'index.lead':
+    'Pilih atau ambil foto wajah, lalu tekan <strong>{submit}</strong>. Model menebak salah satu dari tujuh ekspresi dan menunjukkan seberapa yakin ia pada masing-masing.',
   'index.choose': 'Pilih foto',
   'index.orDrop': 'atau seret ke sini',
   'index.paste': 'atau tempel (Ctrl+V)',
@@ -140,19 +146,22 @@ export const id: Record<MessageKey, string> = {
   'tabs.label': 'Asal foto',
   'tabs.photo': 'Foto',
   'tabs.camera': 'Kamera',
-  'camera.intro': 'Kamera baru menyala setelah Anda menekan “Nyalakan kamera”. Tidak ada yang direkam; gambar dikirim ke server ini untuk dianalisis dan tidak disimpan.',
+  'camera.intro':
+    'Kamera baru menyala setelah Anda menekan “Nyalakan kamera”. Tidak ada yang direkam; gambar dikirim ke server ini untuk dianalisis dan tidak disimpan.',
   'camera.start': 'Nyalakan kamera',
   'camera.snap': 'Ambil gambar',
   'camera.live': 'Langsung',
   'camera.stop': 'Matikan kamera',
   'camera.liveLabel': 'Hasil langsung, satu baris per wajah',
   'camera.pause': 'Jeda langsung',
-  'camera.denied': 'Akses kamera ditolak. Izinkan kamera untuk situs ini (ikon kamera di bilah alamat atau di pengaturan browser), lalu tekan “Nyalakan kamera” lagi. Anda tetap bisa mengunggah foto di tab Foto.',
+  'camera.denied':
+    'Akses kamera ditolak. Izinkan kamera untuk situs ini (ikon kamera di bilah alamat atau di pengaturan browser), lalu tekan “Nyalakan kamera” lagi. Anda tetap bisa mengunggah foto di tab Foto.',
   'camera.notFound': 'Tidak ada kamera di perangkat ini. Pasang kamera, atau unggah foto di tab Foto.',
   'camera.inUse': 'Kamera sedang dipakai (mungkin oleh aplikasi lain). Tutup aplikasi itu dan coba lagi.',
   'camera.failed': 'Kamera tidak dapat dinyalakan.',
   'camera.failedWith': 'Kamera tidak dapat dinyalakan: {message}',
-  'camera.unsupported': 'Browser ini tidak memberi akses kamera di sini. Kamera hanya berfungsi di halaman aman (https:// atau http://localhost) pada browser terbaru. Anda tetap bisa mengunggah foto di tab Foto.',
+  'camera.unsupported':
+    'Browser ini tidak memberi akses kamera di sini. Kamera hanya berfungsi di halaman aman (https:// atau http://localhost) pada browser terbaru. Anda tetap bisa mengunggah foto di tab Foto.',
   'camera.asking': 'Meminta izin kamera…',
   'camera.on': 'Kamera menyala. Ambil gambar, atau tekan Langsung untuk mengikuti ekspresi Anda.',
   'camera.noHandOff': 'Browser ini tidak dapat meneruskan gambar ke formulir; silakan unggah foto saja.',
@@ -198,9 +207,11 @@ export const id: Record<MessageKey, string> = {
   'result.barsBy': 'Ketujuh ekspresi menurut {model}',
   'result.sideBySide': 'Berdampingan',
   'noface.message': 'Tidak ada wajah yang ditemukan di foto ini.',
-  'noface.explain': 'Jika foto ini sudah berupa potongan wajah (misalnya gambar FER2013), seluruh gambar dapat diklasifikasikan sebagai satu wajah.',
+  'noface.explain':
+    'Jika foto ini sudah berupa potongan wajah (misalnya gambar FER2013), seluruh gambar dapat diklasifikasikan sebagai satu wajah.',
   'noface.button': 'Klasifikasikan seluruh gambar sebagai satu wajah',
-  'noface.hint': 'Atau centang “{option}” lalu kirim lagi. Untuk foto kelompok, coba foto dengan wajah yang lebih besar, diterangi dari depan, dan tidak menoleh.',
+  'noface.hint':
+    'Atau centang “{option}” lalu kirim lagi. Untuk foto kelompok, coba foto dengan wajah yang lebih besar, diterangi dari depan, dan tidak menoleh.',
   'error.title': 'Itu tidak berhasil',
   'notfound.title': 'Halaman tidak ditemukan',
   'notfound.lead': 'Tidak ada apa pun di alamat ini.',
@@ -208,13 +219,16 @@ export const id: Record<MessageKey, string> = {
   'nomodels.title': 'Belum ada model',
   'nomodels.lead': 'Demo sudah berjalan, tetapi belum ada model terlatih di <code>{dir}</code> untuk menganalisis foto.',
   'nomodels.how': 'Cara mendapatkannya',
-  'nomodels.step1': 'Simpan data FER2013 di suatu tempat, misalnya <code>data/fer2013.csv</code> (file <code>.csv.gz</code> atau folder gambar <code>train/&lt;kelas&gt;/</code> juga bisa).',
+  'nomodels.step1':
+    'Simpan data FER2013 di suatu tempat, misalnya <code>data/fer2013.csv</code> (file <code>.csv.gz</code> atau folder gambar <code>train/&lt;kelas&gt;/</code> juga bisa).',
   'nomodels.step2': 'Latih sebuah model:',
-  'nomodels.step2after': 'Perintah ini menulis <code>models/custom-cnn/</code>. Gunakan <code>--arch mobilenetv2</code> untuk model MobileNetV2.',
+  'nomodels.step2after':
+    'Perintah ini menulis <code>models/custom-cnn/</code>. Gunakan <code>--arch mobilenetv2</code> untuk model MobileNetV2.',
   'nomodels.step3': 'Jalankan ulang demo:',
   'nomodels.skipped': 'Folder yang tidak dapat dimuat',
   'compare.title': 'Perbandingan model',
-  'compare.publicTestNote': 'PublicTest adalah set uji publik FER2013 (perbandingan bawaan memakainya); catatan di bawah setiap model menyebutkan di mana model pernah melihat baris-baris ini.',
+  'compare.publicTestNote':
+    'PublicTest adalah set uji publik FER2013 (perbandingan bawaan memakainya); catatan di bawah setiap model menyebutkan di mana model pernah melihat baris-baris ini.',
   'compare.computed': 'Dihitung pada {created} dengan {environment}.',
   'compare.rerun': 'Jalankan ulang dengan',
   'compare.classCounts': 'Jumlah wajah per kelas pada baris-baris ini',
@@ -225,12 +239,15 @@ export const id: Record<MessageKey, string> = {
   'compare.confusion': 'Matriks kebingungan',
   'compare.curves': 'Kurva pelatihan',
   'compare.models': 'Tentang model',
-  'compare.summaryCaption': 'Angka keseluruhan per model. ★ menandai nilai terbaik di setiap kolom (akurasi dan F1 tertinggi; parameter paling sedikit, file terkecil, tercepat).',
+  'compare.summaryCaption':
+    'Angka keseluruhan per model. ★ menandai nilai terbaik di setiap kolom (akurasi dan F1 tertinggi; parameter paling sedikit, file terkecil, tercepat).',
   'compare.notCompared': 'Tidak dibandingkan',
   'compare.peer': 'pembanding',
   'compare.ours': 'milik kami',
-  'compare.noPairs': 'Uji McNemar membandingkan custom-cnn dengan mobilenetv2, dan mobilenetv2 dengan mobilenetv2-frozen, bila kedua model dalam satu pasangan ada dalam perbandingan; di sini tidak ada pasangan yang lengkap.',
-  'compare.mcnemarIntro': 'Uji McNemar hanya melihat wajah yang ditebak benar oleh tepat satu dari kedua model. Uji binomial eksak bila wajah seperti itu kurang dari 25, selain itu chi-kuadrat dengan koreksi kontinuitas.',
+  'compare.noPairs':
+    'Uji McNemar membandingkan custom-cnn dengan mobilenetv2, dan mobilenetv2 dengan mobilenetv2-frozen, bila kedua model dalam satu pasangan ada dalam perbandingan; di sini tidak ada pasangan yang lengkap.',
+  'compare.mcnemarIntro':
+    'Uji McNemar hanya melihat wajah yang ditebak benar oleh tepat satu dari kedua model. Uji binomial eksak bila wajah seperti itu kurang dari 25, selain itu chi-kuadrat dengan koreksi kontinuitas.',
   'compare.aVsB': 'A vs B',
   'compare.bothRight': 'keduanya benar',
   'compare.onlyA': 'hanya A benar',
@@ -239,17 +256,21 @@ export const id: Record<MessageKey, string> = {
   'compare.test': 'uji',
   'compare.vs': '{a} vs {b}',
   'compare.f1Caption': 'F1 per kelas (★ terbaik per kelas).',
-  'compare.confusionIntro': 'Baris adalah kelas sebenarnya, kolom kelas tebakan. Setiap sel menunjukkan jumlah dan porsinya dalam baris; warnanya mengikuti porsi, diagonal (benar) diberi garis tepi.',
+  'compare.confusionIntro':
+    'Baris adalah kelas sebenarnya, kolom kelas tebakan. Setiap sel menunjukkan jumlah dan porsinya dalam baris; warnanya mengikuti porsi, diagonal (benar) diberi garis tepi.',
   'compare.noHistory': 'Tidak ada kartu model dalam perbandingan ini yang memiliki riwayat pelatihan.',
-  'compare.curvesIntro': 'Loss dan akurasi per epoch dari riwayat setiap kartu model, pelatihan terhadap validasi. Garis putus-putus menandai saat laju pembelajaran (atau fase pelatihan) berubah.',
+  'compare.curvesIntro':
+    'Loss dan akurasi per epoch dari riwayat setiap kartu model, pelatihan terhadap validasi. Garis putus-putus menandai saat laju pembelajaran (atau fase pelatihan) berubah.',
   'compare.epochs': '{n} epoch',
   'compare.lossAria': '{model}: loss pelatihan dan validasi per epoch',
   'compare.accAria': '{model}: akurasi pelatihan dan validasi per epoch',
   'compare.needsJs': 'Grafik memerlukan JavaScript.',
   'compare.calibration': 'Kalibrasi',
-  'compare.calibrationIntro': 'Apakah skor 70% benar 70% dari waktu? Galat kalibrasi yang diharapkan (ECE) adalah rata-rata selisih antara skor tertinggi dan seberapa sering jawaban teratas itu benar (wajah dikelompokkan menurut skor ke dalam 15 bin; 0 berarti sempurna). Penskalaan suhu membagi skor-log setiap model dengan satu angka yang dicocokkan pada PublicTest (npm run calibrate), sehingga skornya jujur tanpa mengubah jawaban apa pun.',
+  'compare.calibrationIntro':
+    'Apakah skor 70% benar 70% dari waktu? Galat kalibrasi yang diharapkan (ECE) adalah rata-rata selisih antara skor tertinggi dan seberapa sering jawaban teratas itu benar (wajah dikelompokkan menurut skor ke dalam 15 bin; 0 berarti sempurna). Penskalaan suhu membagi skor-log setiap model dengan satu angka yang dicocokkan pada PublicTest (npm run calibrate), sehingga skornya jujur tanpa mengubah jawaban apa pun.',
   'compare.noCalibration': 'Perbandingan ini belum memiliki angka kalibrasi: tulis ulang dengan npm run compare.',
-  'compare.calibrationCaption': 'Galat kalibrasi yang diharapkan dari skor tertinggi (makin rendah makin baik), sebagaimana skor model dan setelah suhunya diterapkan.',
+  'compare.calibrationCaption':
+    'Galat kalibrasi yang diharapkan dari skor tertinggi (makin rendah makin baik), sebagaimana skor model dan setelah suhunya diterapkan.',
   'compare.eceBefore': 'ECE apa adanya',
   'compare.temperature': 'suhu',
   'compare.eceAfter': 'ECE setelah suhu',
@@ -291,10 +312,12 @@ export const id: Record<MessageKey, string> = {
   'compare.howTo': 'Cara membuatnya',
   'compare.step1': 'Latih model-modelnya (lihat README), sehingga <code>models/</code> berisi foldernya.',
   'compare.step2': 'Evaluasi semuanya pada baris yang sama:',
-  'compare.step2after': 'Perintah ini menilai setiap folder model yang punya <code>card.json</code>, ditambah model pembanding face-api dan human (hilangkan dengan <code>--no-peers</code>), lalu menulis <code>models/comparison.json</code>.',
+  'compare.step2after':
+    'Perintah ini menilai setiap folder model yang punya <code>card.json</code>, ditambah model pembanding face-api dan human (hilangkan dengan <code>--no-peers</code>), lalu menulis <code>models/comparison.json</code>.',
   'compare.step3': 'Muat ulang halaman ini; tidak perlu menjalankan ulang server.',
   'compare.rowsStatement': 'Semua angka di halaman ini dihitung pada baris yang sama: {description}.',
-  'compare.latencyNote': 'Latensi adalah satu wajah dengan ukuran batch 1 (prapemrosesan, prediksi, dan membaca skornya), median dari {runs} kali jalan di mesin yang menjalankan perbandingan; nilainya ikut berubah dengan beban mesin itu.',
+  'compare.latencyNote':
+    'Latensi adalah satu wajah dengan ukuran batch 1 (prapemrosesan, prediksi, dan membaca skornya), median dari {runs} kali jalan di mesin yang menjalankan perbandingan; nilainya ikut berubah dengan beban mesin itu.',
   'compare.colAccuracy': 'Akurasi',
   'compare.colMacroF1': 'F1 makro',
   'compare.colParams': 'Parameter',
@@ -308,21 +331,30 @@ export const id: Record<MessageKey, string> = {
   'compare.methodChi': 'χ² = {statistic} (dengan koreksi kontinuitas)',
   'compare.howExact': 'uji binomial eksak',
   'compare.howChi': 'khi-kuadrat {statistic} dengan koreksi kontinuitas',
-  'compare.mcnemarSummary': '{a} benar pada {aOnly} wajah yang salah ditebak {b}, {b} benar pada {bOnly} wajah sebaliknya; p = {p} ({how}): {verdict}',
+  'compare.mcnemarSummary':
+    '{a} benar pada {aOnly} wajah yang salah ditebak {b}, {b} benar pada {bOnly} wajah sebaliknya; p = {p} ({how}): {verdict}',
   'compare.verdictBetter': '{better} lebih baik, dan perbedaannya kecil kemungkinan kebetulan (p < {alpha}).',
   'compare.verdictNone': 'tidak ada perbedaan nyata yang dapat diklaim pada taraf {alpha}.',
   'compare.changeAt': 'epoch {epoch}: {change}',
   'compare.changePhase': 'fase {phase}',
   'cmptext.training': 'Ini adalah baris-baris tempat model ini dilatih.',
-  'cmptext.validation': '{usage} adalah set validasi model ini selama pelatihan (penurunan laju belajar, penghentian dini, dan checkpoint yang disimpan), jadi angka-angka ini sedikit optimistis; PrivateTest tidak tersentuh pelatihan.',
-  'cmptext.tta': 'Model ini merata-ratakan setiap wajah dengan bayangan cerminnya (TTA flip, seperti kata kartunya); demikian pula angka-angka ini, seperti demo dan `npm run evaluate`.',
-  'cmptext.faceApiTrained': 'Dilatih oleh pembuat face-api.js dengan "beragam gambar dari dataset publik serta gambar yang diambil dari web" (TUTORIAL.md face-api); FER2013 mungkin termasuk di dalamnya.',
-  'cmptext.faceApiCrop': 'Dibuat untuk wajah yang dipotong oleh detektor face-api sendiri; di sini ia mendapat potongan FER2013 seperti model lainnya.',
+  'cmptext.validation':
+    '{usage} adalah set validasi model ini selama pelatihan (penurunan laju belajar, penghentian dini, dan checkpoint yang disimpan), jadi angka-angka ini sedikit optimistis; PrivateTest tidak tersentuh pelatihan.',
+  'cmptext.tta':
+    'Model ini merata-ratakan setiap wajah dengan bayangan cerminnya (TTA flip, seperti kata kartunya); demikian pula angka-angka ini, seperti demo dan `npm run evaluate`.',
+  'cmptext.faceApiTrained':
+    'Dilatih oleh pembuat face-api.js dengan "beragam gambar dari dataset publik serta gambar yang diambil dari web" (TUTORIAL.md face-api); FER2013 mungkin termasuk di dalamnya.',
+  'cmptext.faceApiCrop':
+    'Dibuat untuk wajah yang dipotong oleh detektor face-api sendiri; di sini ia mendapat potongan FER2013 seperti model lainnya.',
   'cmptext.faceApiVersion': 'face-api dibuat untuk TF.js {built}; berjalan di {running}.',
-  'cmptext.humanTrained': 'Dilatih pada FER2013 itu sendiri: skrip oarriaga melatih pada 80% pertama fer2013.csv (baris Training) dan menyimpan checkpoint dengan loss terbaik pada 20% terakhir (PublicTest + PrivateTest), jadi angkanya pada baris-baris itu agak optimistis.',
-  'cmptext.humanCrop': 'Dibuat untuk wajah yang dipotong oleh face mesh milik human sendiri; di sini ia mendapat potongan FER2013 seperti model lainnya.',
-  'cmptext.faceApiPrep': 'wajah abu-abu disalin ke RGB (0-255), lalu cara face-api sendiri: dijadikan persegi, ubah ukuran bilinear ke {w}x{h}, dikurangi rata-rata RGB ImageNet (122.782, 117.001, 104.298), dibagi 255; keluaran softmax.',
-  'cmptext.humanPrep': 'cara human sendiri (src/gear/emotion.ts): wajah diskalakan ke 0-1, ubah ukuran bilinear ke {w}x{h}, RGB ke abu-abu dengan bobot 0.2989/0.5870/0.1140, lalu (x - 0.5) * 2 ke [-1, 1]; keluaran softmax.',
+  'cmptext.humanTrained':
+    'Dilatih pada FER2013 itu sendiri: skrip oarriaga melatih pada 80% pertama fer2013.csv (baris Training) dan menyimpan checkpoint dengan loss terbaik pada 20% terakhir (PublicTest + PrivateTest), jadi angkanya pada baris-baris itu agak optimistis.',
+  'cmptext.humanCrop':
+    'Dibuat untuk wajah yang dipotong oleh face mesh milik human sendiri; di sini ia mendapat potongan FER2013 seperti model lainnya.',
+  'cmptext.faceApiPrep':
+    'wajah abu-abu disalin ke RGB (0-255), lalu cara face-api sendiri: dijadikan persegi, ubah ukuran bilinear ke {w}x{h}, dikurangi rata-rata RGB ImageNet (122.782, 117.001, 104.298), dibagi 255; keluaran softmax.',
+  'cmptext.humanPrep':
+    'cara human sendiri (src/gear/emotion.ts): wajah diskalakan ke 0-1, ubah ukuran bilinear ke {w}x{h}, RGB ke abu-abu dengan bobot 0.2989/0.5870/0.1140, lalu (x - 0.5) * 2 ke [-1, 1]; keluaran softmax.',
   'cmptext.oursPrep': 'facesToTensor milik proyek: ',
   'cmptext.blur': 'blur Gaussian dengan sigma {sigma} px (ketajaman wajah Training-nya)',
   'cmptext.unit': 'x / 255 ke [0, 1]',
@@ -340,13 +372,15 @@ export const id: Record<MessageKey, string> = {
   'err.noSize': 'Gambar ini tidak mencantumkan ukuran di header-nya, jadi kemungkinan rusak.',
   'err.unsupported': 'Berkas {format} tidak didukung. Silakan unggah foto JPEG, PNG, WebP, GIF, AVIF atau TIFF.',
   'err.heic': 'Foto HEIC tidak didukung. Silakan ekspor foto sebagai JPEG (di iPhone: Pengaturan > Kamera > Format > Paling Kompatibel).',
-  'err.tooManyPixelsSized': 'Gambar ini berukuran {w} x {h} piksel, lebih dari {mp} megapiksel yang kami terima. Silakan unggah foto yang lebih kecil.',
+  'err.tooManyPixelsSized':
+    'Gambar ini berukuran {w} x {h} piksel, lebih dari {mp} megapiksel yang kami terima. Silakan unggah foto yang lebih kecil.',
   'err.tooManyPixels': 'Gambar ini lebih dari {mp} megapiksel yang kami terima. Silakan unggah foto yang lebih kecil.',
   'err.tooLarge': 'Berkasnya terlalu besar: batasnya {mb} MB. Silakan pilih foto yang lebih kecil.',
   'err.uploadTooLarge': 'Unggahannya terlalu besar.',
   'err.malformed': 'Unggahan tidak dapat dibaca: data formulirnya rusak. Silakan coba lagi.',
   'err.useForm': 'Silakan kirim foto melalui formulir unggah.',
-  'err.noModels': 'Belum ada model yang dimuat, jadi foto belum dapat dianalisis. Latih model dengan "npm run train" lalu jalankan ulang server.',
+  'err.noModels':
+    'Belum ada model yang dimuat, jadi foto belum dapat dianalisis. Latih model dengan "npm run train" lalu jalankan ulang server.',
   'err.unknownModel': 'Tidak ada model bernama "{id}". Yang tersedia: {list}.',
   'err.unknownExample': 'Tidak ada contoh bernama "{id}".',
   'err.flag01': '"{name}" harus 1 atau 0 (didapat "{value}").',
@@ -356,15 +390,18 @@ export const id: Record<MessageKey, string> = {
   'err.nothingAt': 'Tidak ada apa pun di {path}.',
 
   'apiop.predict.summary': 'Kenali ekspresi setiap wajah dalam foto',
-  'apiop.predict.description': 'Kirim foto sebagai field multipart `image`, atau sebagai isi mentah permintaan. Setiap wajah yang ditemukan mendapat kotak, ekspresi yang paling mungkin dari ketujuhnya, dan ketujuh probabilitasnya; wajah diberi nomor dari kiri ke kanan, dan ?explain=1 menambahkan `heatmap` Grad-CAM pada setiap wajah. Foto tanpa wajah bukan galat: jawabannya 200 dengan `faces: []` dan sebuah `message`.',
+  'apiop.predict.description':
+    'Kirim foto sebagai field multipart `image`, atau sebagai isi mentah permintaan. Setiap wajah yang ditemukan mendapat kotak, ekspresi yang paling mungkin dari ketujuhnya, dan ketujuh probabilitasnya; wajah diberi nomor dari kiri ke kanan, dan ?explain=1 menambahkan `heatmap` Grad-CAM pada setiap wajah. Foto tanpa wajah bukan galat: jawabannya 200 dengan `faces: []` dan sebuah `message`.',
   'apiop.listModels.summary': 'Model yang dimuat beserta kartunya',
   'apiop.health.summary': 'Pemeriksaan kesehatan (tidak pernah memerlukan kata sandi)',
   'apiop.param.model': 'Id model dari GET /api/models, atau "all" untuk semua model berdampingan. Bawaan: model yang paling akurat.',
   'apiop.param.whole': '1: foto ini satu wajah (lewati deteksi wajah).',
   'apiop.param.explain': '1: tambahkan heatmap Grad-CAM untuk setiap wajah (lebih lambat).',
   'apiop.param.tta': '1: rata-ratakan setiap wajah dengan bayangan cerminnya; 0: jangan pernah.',
-  'apiop.param.max_faces': 'Paling banyak sejumlah ini wajah, yang paling diyakini oleh detektor (bawaan: --max-faces server, 20); tetap diberi nomor dari kiri ke kanan.',
-  'apiop.predict.response.200': 'Wajah-wajah dan ekspresinya, dari kiri ke kanan; `faces` kosong (dengan sebuah `message`) bila tidak ada wajah yang ditemukan. Dengan ?model=all, jawaban setiap model per wajah (tanpa `face_source`, `message` atau `heatmap`).',
+  'apiop.param.max_faces':
+    'Paling banyak sejumlah ini wajah, yang paling diyakini oleh detektor (bawaan: --max-faces server, 20); tetap diberi nomor dari kiri ke kanan.',
+  'apiop.predict.response.200':
+    'Wajah-wajah dan ekspresinya, dari kiri ke kanan; `faces` kosong (dengan sebuah `message`) bila tidak ada wajah yang ditemukan. Dengan ?model=all, jawaban setiap model per wajah (tanpa `face_source`, `message` atau `heatmap`).',
   'apiop.listModels.response.200': 'Model-model, model bawaan, dan folder yang dilewati.',
   'apiop.health.response.200': 'Server berjalan.',
   'apiop.response.400': 'Permintaannya salah: tidak ada gambar, model tidak dikenal, atau field tidak valid.',
@@ -375,23 +412,27 @@ export const id: Record<MessageKey, string> = {
   'apiop.response.421': 'Permintaan menyebut host yang tidak dilayani server ini (lihat --allow-host).',
   'apiop.response.422': 'Gambar rusak atau pikselnya terlalu banyak.',
   'apiop.response.429': 'Terlalu banyak permintaan (atau kata sandi salah) dari klien ini; tunggu selama detik di Retry-After.',
-  'apiop.response.503': 'Server sedang sibuk (antrean penuh) atau belum memuat model; bila antrean penuh, coba lagi setelah detik di Retry-After.',
+  'apiop.response.503':
+    'Server sedang sibuk (antrean penuh) atau belum memuat model; bila antrean penuh, coba lagi setelah detik di Retry-After.',
 
   // Linimasa video.
   'layout.video': 'Linimasa video',
   'video.title': 'Linimasa video',
   'video.h1': 'Ekspresi sepanjang video',
-  'video.lead': 'Pilih video pendek: bingkai-bingkainya diambil dan dianalisis di peramban ini (mode privat), setiap wajah diikuti dari bingkai ke bingkai, dan sebuah grafik menunjukkan ketujuh ekspresinya dari waktu ke waktu. Video tidak pernah meninggalkan perangkat ini.',
+  'video.lead':
+    'Pilih video pendek: bingkai-bingkainya diambil dan dianalisis di peramban ini (mode privat), setiap wajah diikuti dari bingkai ke bingkai, dan sebuah grafik menunjukkan ketujuh ekspresinya dari waktu ke waktu. Video tidak pernah meninggalkan perangkat ini.',
   'video.choose': 'Video (mp4 atau webm)',
   'video.fps': 'Bingkai per detik',
   'video.start': 'Analisis',
   'video.cancel': 'Batal',
   'video.intro': 'Memuat…',
   'video.needsJs': 'Linimasa video berjalan di peramban dan memerlukan JavaScript.',
-  'video.noPrivateServer': 'Linimasa video hanya berjalan dalam mode privat (model di peramban Anda), dan server ini tidak menyediakannya (dijalankan dengan --no-private atau --detector ssd). Sebagai gantinya, tidak ada yang diunggah.',
+  'video.noPrivateServer':
+    'Linimasa video hanya berjalan dalam mode privat (model di peramban Anda), dan server ini tidak menyediakannya (dijalankan dengan --no-private atau --detector ssd). Sebagai gantinya, tidak ada yang diunggah.',
   'video.noModels': 'Linimasa video memerlukan model, dan server ini tidak memuat satu pun.',
   'video.ready': 'Siap: bingkai dianalisis di perangkat ini dan video tidak pernah diunggah. Pilih sebuah video.',
-  'video.noPrivate': 'Linimasa video memerlukan mode privat (model berjalan di peramban ini), dan mode itu tidak dapat berjalan di sini: {reason}. Sebagai gantinya, tidak ada yang diunggah.',
+  'video.noPrivate':
+    'Linimasa video memerlukan mode privat (model berjalan di peramban ini), dan mode itu tidak dapat berjalan di sini: {reason}. Sebagai gantinya, tidak ada yang diunggah.',
   'video.badFile': 'Berkas ini tidak dapat diputar di peramban ini ({reason}). Pilih video mp4 (H.264) atau webm.',
   'video.chosen': '{name}: {duration} dtk, {width} × {height}. {n} bingkai dengan {fps} per detik.',
   'video.tooMany': '{n} bingkai melebihi {max}: pilih lebih sedikit bingkai per detik.',

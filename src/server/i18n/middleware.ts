@@ -9,7 +9,16 @@ import { setCookie } from 'hono/cookie';
 import { detectFromCookie, detectFromHeader, detectFromQuery, type DetectorOptions } from 'hono/language';
 import { localPath } from '../base-path.js';
 import { runWithUi, type UiLocals } from '../request-context.js';
-import { DEFAULT_LOCALE, htmlTranslator, LOCALE_NAMES, LOCALES, translator, type Locale, type MessageKey, type Translate } from './index.js';
+import {
+  DEFAULT_LOCALE,
+  htmlTranslator,
+  LOCALE_NAMES,
+  LOCALES,
+  translator,
+  type Locale,
+  type MessageKey,
+  type Translate,
+} from './index.js';
 
 const COOKIE = 'lang';
 
@@ -29,22 +38,84 @@ const DETECT: DetectorOptions = {
 
 /** Strings the browser scripts show (static/*.js read them from a JSON data block). */
 const CLIENT_KEYS = [
-  'share.copied', 'api.copied', 'limit.retrying', 'limit.rateRetrying', 'error.title', 'index.placeholder', 'err.tooLarge', 'err.notPhotoFile', 'err.heic',
-  'label.angry', 'label.disgust', 'label.fear', 'label.happy', 'label.sad', 'label.surprise', 'label.neutral',
+  'share.copied',
+  'api.copied',
+  'limit.retrying',
+  'limit.rateRetrying',
+  'error.title',
+  'index.placeholder',
+  'err.tooLarge',
+  'err.notPhotoFile',
+  'err.heic',
+  'label.angry',
+  'label.disgust',
+  'label.fear',
+  'label.happy',
+  'label.sad',
+  'label.surprise',
+  'label.neutral',
   // static/camera.js
-  'camera.live', 'camera.pause', 'camera.denied', 'camera.notFound', 'camera.inUse', 'camera.failed', 'camera.failedWith',
-  'camera.unsupported', 'camera.asking', 'camera.on', 'camera.noHandOff', 'camera.snapSent', 'camera.snapFailed',
-  'camera.liveStarting', 'camera.liveNoFace', 'camera.liveOneFace', 'camera.liveFaces', 'camera.serverBusy',
-  'camera.resumesIn', 'camera.serverStatus', 'camera.unreachable', 'camera.networkError', 'camera.off', 'camera.hiddenOff',
+  'camera.live',
+  'camera.pause',
+  'camera.denied',
+  'camera.notFound',
+  'camera.inUse',
+  'camera.failed',
+  'camera.failedWith',
+  'camera.unsupported',
+  'camera.asking',
+  'camera.on',
+  'camera.noHandOff',
+  'camera.snapSent',
+  'camera.snapFailed',
+  'camera.liveStarting',
+  'camera.liveNoFace',
+  'camera.liveOneFace',
+  'camera.liveFaces',
+  'camera.serverBusy',
+  'camera.resumesIn',
+  'camera.serverStatus',
+  'camera.unreachable',
+  'camera.networkError',
+  'camera.off',
+  'camera.hiddenOff',
   // static/camera.js, private mode
-  'private.toggle', 'private.onDevice', 'private.onServer', 'private.loading', 'private.unavailable',
+  'private.toggle',
+  'private.onDevice',
+  'private.onServer',
+  'private.loading',
+  'private.unavailable',
   // static/video/
-  'video.ready', 'video.noPrivate', 'video.badFile', 'video.chosen', 'video.tooMany', 'video.progress', 'video.done',
-  'video.noFaces', 'video.cancelled', 'video.failed', 'video.face', 'video.faceSeen', 'video.frameAt', 'video.frameAtOne', 'video.axisTime', 'video.axisP',
+  'video.ready',
+  'video.noPrivate',
+  'video.badFile',
+  'video.chosen',
+  'video.tooMany',
+  'video.progress',
+  'video.done',
+  'video.noFaces',
+  'video.cancelled',
+  'video.failed',
+  'video.face',
+  'video.faceSeen',
+  'video.frameAt',
+  'video.frameAtOne',
+  'video.axisTime',
+  'video.axisP',
   // static/compare.js
-  'compare.chartLoss', 'compare.chartAcc', 'compare.axisEpoch', 'compare.axisLoss', 'compare.axisAcc',
-  'compare.seriesTrain', 'compare.seriesVal',
-  'compare.chartReliability', 'compare.axisConfidence', 'compare.axisRight', 'compare.seriesPerfect', 'compare.seriesBefore', 'compare.seriesAfter',
+  'compare.chartLoss',
+  'compare.chartAcc',
+  'compare.axisEpoch',
+  'compare.axisLoss',
+  'compare.axisAcc',
+  'compare.seriesTrain',
+  'compare.seriesVal',
+  'compare.chartReliability',
+  'compare.axisConfidence',
+  'compare.axisRight',
+  'compare.seriesPerfect',
+  'compare.seriesBefore',
+  'compare.seriesAfter',
 ] as const satisfies readonly MessageKey[];
 
 function clientStrings(t: Translate): string {
@@ -62,7 +133,10 @@ function langLinks(c: Context, base: string, current: Locale): UiLocals['langLin
   });
 }
 
-export interface UiOptions { base: string; flagging: boolean }
+export interface UiOptions {
+  base: string;
+  flagging: boolean;
+}
 
 export function uiMiddleware(options: UiOptions): MiddlewareHandler {
   const { base } = options;
@@ -76,7 +150,10 @@ export function uiMiddleware(options: UiOptions): MiddlewareHandler {
     c.header('Vary', 'Accept-Language, Cookie', { append: true });
     const t = translator(lang);
     const locals: UiLocals = {
-      lang, t, th: htmlTranslator(lang), base,
+      lang,
+      t,
+      th: htmlTranslator(lang),
+      base,
       langLinks: langLinks(c, base, lang),
       clientStrings: clientStrings(t),
       flagging: options.flagging,

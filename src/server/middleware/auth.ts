@@ -11,7 +11,10 @@ import { HTTPException } from 'hono/http-exception';
 import { HttpError, wantsJson } from '../errors.js';
 import { uiLocals } from '../request-context.js';
 
-export interface Credential { username: string; password: string }
+export interface Credential {
+  username: string;
+  password: string;
+}
 
 /** The environment variable read when no --auth is given. */
 export const AUTH_ENV = 'EKSPRESI_AUTH';
@@ -34,7 +37,11 @@ export function parseCredential(value: string): Credential {
 /** EKSPRESI_AUTH="alice:secret,bob:other" (commas or new lines between users). */
 export function credentialsFromEnv(value: string | undefined): Credential[] {
   if (!value) return [];
-  return value.split(/[,\n]/).map((s) => s.trim()).filter(Boolean).map(parseCredential);
+  return value
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(parseCredential);
 }
 
 /**
@@ -54,12 +61,20 @@ export interface LoginThrottle {
 export const DEFAULT_LOGIN_BURST = 10;
 export const DEFAULT_LOGIN_REFILL_MS = 6_000;
 
-interface Allowance { tries: number; at: number }
+interface Allowance {
+  tries: number;
+  at: number;
+}
 
 class FailureCounter {
   private readonly clients = new Map<string, Allowance>();
   private lastSweep: number;
-  constructor(private readonly o: LoginThrottle, private readonly now: () => number) { this.lastSweep = now(); }
+  constructor(
+    private readonly o: LoginThrottle,
+    private readonly now: () => number,
+  ) {
+    this.lastSweep = now();
+  }
 
   private current(id: string, t: number): Allowance {
     const a = this.clients.get(id) ?? { tries: this.o.burst, at: t };
@@ -90,19 +105,28 @@ class FailureCounter {
 
 /** Guards every non-public path; with no credentials it lets everything through. */
 export function authMiddleware(users: Credential[], throttle?: LoginThrottle): MiddlewareHandler {
-  if (users.length === 0) return async (_c, next) => { await next(); };
+  if (users.length === 0)
+    return async (_c, next) => {
+      await next();
+    };
   const [first, ...rest] = users;
-  const check = basicAuth({
-    ...first,
-    realm: 'ekspresi',
-    invalidUserMessage: (c) => {
-      const message = uiLocals().t('auth.required');
-      return wantsJson(c) ? { error: message } : message;
+  const check = basicAuth(
+    {
+      ...first,
+      realm: 'ekspresi',
+      invalidUserMessage: (c) => {
+        const message = uiLocals().t('auth.required');
+        return wantsJson(c) ? { error: message } : message;
+      },
     },
-  }, ...rest);
+    ...rest,
+  );
   const failures = throttle ? new FailureCounter(throttle, throttle.now ?? Date.now) : null;
   return async (c, next) => {
-    if (isPublicPath(c.req.path)) { await next(); return; }
+    if (isPublicPath(c.req.path)) {
+      await next();
+      return;
+    }
     const client = failures && throttle ? throttle.key(c) : '';
     const wait = failures?.waitSeconds(client) ?? 0;
     if (wait > 0) {

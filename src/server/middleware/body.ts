@@ -28,7 +28,9 @@ class Stalled extends Error {}
 /** The next chunk, or Stalled when none comes within `ms`. */
 function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<ReadableStreamReadResult<Uint8Array>> {
   let timer: NodeJS.Timeout | undefined;
-  const idle = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Stalled()), ms); });
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Stalled()), ms);
+  });
   return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
 }
 
@@ -67,7 +69,10 @@ export function receiveBody(limit: BodyLimit): MiddlewareHandler {
     }
     const body = new Uint8Array(size);
     let offset = 0;
-    for (const part of chunks) { body.set(part, offset); offset += part.length; }
+    for (const part of chunks) {
+      body.set(part, offset);
+      offset += part.length;
+    }
     const raw = c.req.raw;
     c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body });
     await next();

@@ -18,7 +18,11 @@ import { isAllInterfaces, isLoopbackHost } from '../share.js';
 export function hostnameOf(value: string): string {
   let v = value.trim().toLowerCase();
   if (/^[a-z][a-z0-9+.-]*:\/\//.test(v)) {
-    try { v = new URL(v).host; } catch { return ''; }
+    try {
+      v = new URL(v).host;
+    } catch {
+      return '';
+    }
   }
   if (v.startsWith('[')) return v.slice(1, v.indexOf(']') > 0 ? v.indexOf(']') : undefined);
   // A bare IPv6 address has several colons; host:port has one.
@@ -34,7 +38,10 @@ export class HostAllowList {
     if (isAllInterfaces(listenHost)) {
       for (const list of Object.values(interfaces)) for (const a of list ?? []) this.add(a.address.replace(/%.*$/, ''));
       const name = os.hostname();
-      if (name) { this.add(name); this.add(`${name}.local`); }
+      if (name) {
+        this.add(name);
+        this.add(`${name}.local`);
+      }
     } else {
       this.add(listenHost);
     }

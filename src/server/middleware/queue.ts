@@ -27,7 +27,10 @@ export class QueueFullError extends Error {
   }
 }
 
-interface Waiter { start: () => void; timer: NodeJS.Timeout }
+interface Waiter {
+  start: () => void;
+  timer: NodeJS.Timeout;
+}
 
 export class WorkQueue {
   private active = 0;
@@ -37,8 +40,12 @@ export class WorkQueue {
 
   constructor(readonly options: QueueOptions) {}
 
-  get running(): number { return this.active; }
-  get queued(): number { return this.waiting.length; }
+  get running(): number {
+    return this.active;
+  }
+  get queued(): number {
+    return this.waiting.length;
+  }
 
   /** Seconds until a place is likely free: queue length x typical run time / places. */
   retryAfter(): number {
@@ -66,7 +73,10 @@ export class WorkQueue {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         // The place is handed over directly: `active` stays counted.
-        start: () => { clearTimeout(waiter.timer); resolve(); },
+        start: () => {
+          clearTimeout(waiter.timer);
+          resolve();
+        },
         timer: setTimeout(() => {
           const i = this.waiting.indexOf(waiter);
           if (i >= 0) this.waiting.splice(i, 1);

@@ -17,7 +17,10 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
-interface Bucket { tokens: number; at: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 /** Buckets idle this long are full again and can be forgotten. */
 const FORGET_MS = 10 * 60_000;

@@ -30,18 +30,22 @@ export function apiRoutes(deps: AppDeps): Hono {
   });
 
   // Cards as served: no paths of the machine that trained the model (redact.ts).
-  app.get('/api/models', apiDocs.models, (c) => c.json({
-    default: registry.defaultId,
-    models: registry.models.map((m) => ({ id: m.id, card: redactDeep(m.card) })),
-    skipped: redactDeep(registry.skipped),
-  }));
+  app.get('/api/models', apiDocs.models, (c) =>
+    c.json({
+      default: registry.defaultId,
+      models: registry.models.map((m) => ({ id: m.id, card: redactDeep(m.card) })),
+      skipped: redactDeep(registry.skipped),
+    }),
+  );
 
-  app.get('/healthz', apiDocs.health, (c) => c.json({
-    status: 'ok',
-    models: registry.models.length,
-    backend: tf.getBackend(),
-    uptime_s: Math.round((Date.now() - started) / 1000),
-  }));
+  app.get('/healthz', apiDocs.health, (c) =>
+    c.json({
+      status: 'ok',
+      models: registry.models.length,
+      backend: tf.getBackend(),
+      uptime_s: Math.round((Date.now() - started) / 1000),
+    }),
+  );
 
   return app;
 }

@@ -21,14 +21,26 @@ const CACHE = 'public, max-age=600';
 export function assetRoutes(deps: AppDeps): Hono {
   const app = new Hono();
 
-  app.use('/static/*', async (c, next) => { await next(); if (c.res.ok) c.header('Cache-Control', CACHE); });
+  app.use('/static/*', async (c, next) => {
+    await next();
+    if (c.res.ok) c.header('Cache-Control', CACHE);
+  });
   app.get('/static/*', serveStatic({ root: STATIC_DIR, rewriteRequestPath: (p) => p.replace(/^\/static/, '') }));
 
   for (const [name, [pkg, file]] of Object.entries(VENDOR)) {
     const full = packageFile(pkg, file);
-    if (!full) { deps.log(`assets: ${pkg} is not installed; /vendor/${name} will 404`); continue; }
-    app.get(`/vendor/${name}`, async (c, next) => { await next(); if (c.res.ok) c.header('Cache-Control', CACHE); },
-      serveStatic({ path: full }));
+    if (!full) {
+      deps.log(`assets: ${pkg} is not installed; /vendor/${name} will 404`);
+      continue;
+    }
+    app.get(
+      `/vendor/${name}`,
+      async (c, next) => {
+        await next();
+        if (c.res.ok) c.header('Cache-Control', CACHE);
+      },
+      serveStatic({ path: full }),
+    );
   }
 
   app.get('/examples/:file', async (c) => {

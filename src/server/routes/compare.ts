@@ -22,7 +22,11 @@ export function compareRoutes(deps: AppDeps): Hono {
 
   async function load(): Promise<Loaded> {
     let mtimeMs: number;
-    try { mtimeMs = (await fsp.stat(file)).mtimeMs; } catch { return { missing: true }; }
+    try {
+      mtimeMs = (await fsp.stat(file)).mtimeMs;
+    } catch {
+      return { missing: true };
+    }
     if (cache && cache.mtimeMs === mtimeMs) return cache.loaded;
     let loaded: Loaded;
     try {

@@ -68,11 +68,7 @@ function fetchExample(method: string, url: string, op: OpenAPIV3_1.OperationObje
   const lines: string[] = [];
   const init: string[] = [];
   if (body?.content?.['multipart/form-data']) {
-    lines.push(
-      `// ${t('api.fetchFileNote')}`,
-      'const form = new FormData();',
-      "form.append('image', file);",
-    );
+    lines.push(`// ${t('api.fetchFileNote')}`, 'const form = new FormData();', "form.append('image', file);");
     init.push(`method: '${method}'`, 'body: form');
   } else if (method !== 'GET') {
     init.push(`method: '${method}'`);
@@ -122,15 +118,23 @@ export function operationViews(doc: Document, serverUrl: string, auth: boolean, 
         summary: localised(t, [`apiop.${id}.summary`], op.summary ?? ''),
         descriptionHtml: inlineMarkdown(localised(t, [`apiop.${id}.description`], op.description ?? '')),
         parameters: ((op.parameters ?? []) as OpenAPIV3_1.ParameterObject[]).map((p) => ({
-          name: p.name, where: p.in, required: Boolean(p.required),
-          descriptionHtml: inlineMarkdown(localised(t, [`apiop.param.${p.name}`],
-            p.description ?? (p.schema as OpenAPIV3_1.SchemaObject | undefined)?.description ?? '')),
+          name: p.name,
+          where: p.in,
+          required: Boolean(p.required),
+          descriptionHtml: inlineMarkdown(
+            localised(t, [`apiop.param.${p.name}`], p.description ?? (p.schema as OpenAPIV3_1.SchemaObject | undefined)?.description ?? ''),
+          ),
         })),
         bodyTypes: Object.keys(body?.content ?? {}),
         responses: Object.entries(op.responses ?? {}).map(([status, r]) => ({
           status,
-          descriptionHtml: inlineMarkdown(localised(t, [`apiop.${id}.response.${status}`, `apiop.response.${status}`],
-            (r as OpenAPIV3_1.ResponseObject).description ?? '')),
+          descriptionHtml: inlineMarkdown(
+            localised(
+              t,
+              [`apiop.${id}.response.${status}`, `apiop.response.${status}`],
+              (r as OpenAPIV3_1.ResponseObject).description ?? '',
+            ),
+          ),
         })),
         example: ok === undefined ? '' : JSON.stringify(ok, null, 2),
         curl: curlExample(method, url, op, auth),
@@ -147,7 +151,7 @@ export function docsRoutes(deps: DocsRouteDeps): Hono {
   // Routes are all registered before the first request, so one generation serves every request.
   let spec: Promise<Document> | null = null;
   const document = (): Promise<Document> => {
-    spec ??= (generateSpecs(deps.app, {
+    spec ??= generateSpecs(deps.app, {
       documentation: {
         openapi: '3.1.0',
         info: {
@@ -155,13 +159,17 @@ export function docsRoutes(deps: DocsRouteDeps): Hono {
           version: deps.version,
           description: 'Facial expression recognition (FER2013: angry, disgust, fear, happy, sad, surprise, neutral).',
         },
-        ...(deps.auth ? {
-          components: { securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } },
-          security: [{ basicAuth: [] }],
-        } : {}),
+        ...(deps.auth
+          ? {
+              components: { securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } },
+              security: [{ basicAuth: [] }],
+            }
+          : {}),
       },
-    }) as Promise<Document>);
-    spec.catch(() => { spec = null; });
+    }) as Promise<Document>;
+    spec.catch(() => {
+      spec = null;
+    });
     return spec;
   };
 

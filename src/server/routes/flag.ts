@@ -16,7 +16,12 @@ import { MAX_NOTE_LENGTH, type FlagRecord } from '../flagging/store.js';
 import { uiLocals } from '../request-context.js';
 import type { FlaggedRowView, SharingViews } from '../sharing-views.js';
 
-export interface FlagRouteDeps { flagging: Flagging | null; views: SharingViews; base: string; log: (msg: string) => void }
+export interface FlagRouteDeps {
+  flagging: Flagging | null;
+  views: SharingViews;
+  base: string;
+  log: (msg: string) => void;
+}
 
 const PAGE_SIZE = 50;
 
@@ -77,22 +82,28 @@ export function flagRoutes(deps: FlagRouteDeps): Hono {
     const page = Math.min(pages, Math.max(1, Number.parseInt(c.req.query('page') ?? '1', 10) || 1));
     const counts = flagging.store.countsByLabel();
     const removed = c.req.query('removed');
-    return c.html(views.flagged({
-      enabled: true,
-      total,
-      rows: flagging.store.list(PAGE_SIZE, (page - 1) * PAGE_SIZE).map((r) => rowView(r, base)),
-      counts: LABELS.map((label) => ({ label, n: counts[label] })),
-      newerHref: page > 1 ? `${base}/flagged?page=${page - 1}` : null,
-      olderHref: page < pages ? `${base}/flagged?page=${page + 1}` : null,
-      message: removed ? t('flagged.removed') : undefined,
-    }));
+    return c.html(
+      views.flagged({
+        enabled: true,
+        total,
+        rows: flagging.store.list(PAGE_SIZE, (page - 1) * PAGE_SIZE).map((r) => rowView(r, base)),
+        counts: LABELS.map((label) => ({ label, n: counts[label] })),
+        newerHref: page > 1 ? `${base}/flagged?page=${page - 1}` : null,
+        olderHref: page < pages ? `${base}/flagged?page=${page + 1}` : null,
+        message: removed ? t('flagged.removed') : undefined,
+      }),
+    );
   });
 
   app.get('/flagged/crops/:name', async (c) => {
     const file = flagging?.store.cropPath(c.req.param('name'));
     if (!file) return c.notFound();
     let png: Buffer;
-    try { png = await fsp.readFile(file); } catch { return c.notFound(); }
+    try {
+      png = await fsp.readFile(file);
+    } catch {
+      return c.notFound();
+    }
     return c.body(new Uint8Array(png), 200, { 'Content-Type': 'image/png', 'Cache-Control': 'private, max-age=3600' });
   });
 
@@ -115,7 +126,8 @@ export function flagRoutes(deps: FlagRouteDeps): Hono {
     // Digits only: Number() would also take "0x10", "1e1" and " 3".
     const raw = c.req.param('id');
     const id = /^[1-9]\d{0,14}$/.test(raw) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(id) || !(await flagging.store.remove(id))) throw new HttpError(404, t('flagged.notFound', { id: raw.slice(0, 40) }));
+    if (!Number.isSafeInteger(id) || !(await flagging.store.remove(id)))
+      throw new HttpError(404, t('flagged.notFound', { id: raw.slice(0, 40) }));
     deps.log(`flag ${id}: removed`);
     return c.redirect(`${base}/flagged?removed=${id}`, 303);
   });

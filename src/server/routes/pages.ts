@@ -48,9 +48,19 @@ export function pageRoutes(deps: AppDeps): Hono {
     const options = { ...deps.decode, ...choices };
     const context = { example: fields.example, model: entry.id, explain: choices.explain, tta: choices.tta };
     // Side by side (the checkbox, or ?all=1): every loaded model on the same faces.
-    const html = (fields.all ?? c.req.query('all')) === '1'
-      ? views.resultAll(await toSideBySideView(await analyseWithEveryModel(photo, registry.models, options), deps.flagging?.signer.sign.bind(deps.flagging.signer)))
-      : views.result(await withFlagTokens(deps.flagging, await analyseImage(photo, entry, options), (a) => toResultView(a, entry.card.name, context)));
+    const html =
+      (fields.all ?? c.req.query('all')) === '1'
+        ? views.resultAll(
+            await toSideBySideView(
+              await analyseWithEveryModel(photo, registry.models, options),
+              deps.flagging?.signer.sign.bind(deps.flagging.signer),
+            ),
+          )
+        : views.result(
+            await withFlagTokens(deps.flagging, await analyseImage(photo, entry, options), (a) =>
+              toResultView(a, entry.card.name, context),
+            ),
+          );
     return c.html(isHtmx(c) ? html : renderPage(deps, html, entry.id));
   });
 

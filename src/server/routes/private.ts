@@ -63,7 +63,9 @@ export function privateRoutes(deps: PrivateRouteDeps): Hono {
   const { registry, base } = deps;
   const pkg = packageDir(BLAZEFACE_PACKAGE);
   const detectorDir = pkg ? path.join(pkg, 'models') : null;
-  const files = new Map(registry.models.flatMap((m) => (m.kind === 'network' ? [[m.id, new Set(['model.json', ...weightFiles(m.dir)])] as const] : [])));
+  const files = new Map(
+    registry.models.flatMap((m) => (m.kind === 'network' ? [[m.id, new Set(['model.json', ...weightFiles(m.dir)])] as const] : [])),
+  );
   const cache = async (c: { res: Response; header(name: string, value: string): void }, next: () => Promise<void>) => {
     await next();
     if (c.res.ok) c.header('Cache-Control', CACHE);

@@ -58,11 +58,16 @@ export function shareRoutes(deps: ShareRouteDeps): Hono {
     // The --share link wins once it is open; until then (or if it failed) the usual address.
     const target = link?.status === 'open' && link.url ? { url: link.url, reachable: 'public' as const } : shareTarget(c, deps);
     c.header('Cache-Control', 'no-store');
-    return c.html(deps.views.share({
-      // A loopback address means nothing on another device: no QR code to scan for it.
-      ...target, qrDataUrl: target.reachable === 'loopback' ? null : await qrSvgDataUrl(target.url), page: !isHtmx(c),
-      tunnel: link?.status, login: link?.login,
-    }));
+    return c.html(
+      deps.views.share({
+        // A loopback address means nothing on another device: no QR code to scan for it.
+        ...target,
+        qrDataUrl: target.reachable === 'loopback' ? null : await qrSvgDataUrl(target.url),
+        page: !isHtmx(c),
+        tunnel: link?.status,
+        login: link?.login,
+      }),
+    );
   });
   return app;
 }

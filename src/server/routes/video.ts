@@ -12,11 +12,13 @@ export function videoRoutes(deps: AppDeps): Hono {
   const app = new Hono();
   app.get('/video', (c) => {
     const { registry } = deps;
-    return c.html(deps.views.video({
-      models: modelOptions(registry),
-      privateMode: deps.privateMode && registry.models.length > 0,
-      noModels: registry.models.length === 0,
-    }));
+    return c.html(
+      deps.views.video({
+        models: modelOptions(registry),
+        privateMode: deps.privateMode && registry.models.length > 0,
+        noModels: registry.models.length === 0,
+      }),
+    );
   });
   return app;
 }

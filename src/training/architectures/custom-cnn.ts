@@ -40,8 +40,9 @@ export function buildCustomCnn(options: CnnOptions = {}): tf.LayersModel {
   o.widths.forEach((filters, b) => {
     for (let c = 0; c < o.convsPerBlock[b]; c++) {
       const name = `block${b + 1}_conv${c + 1}`;
-      x = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(),
-        kernelRegularizer: reg, name }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers
+        .conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(), kernelRegularizer: reg, name })
+        .apply(x) as tf.SymbolicTensor;
       x = tf.layers.batchNormalization({ name: `${name}_bn` }).apply(x) as tf.SymbolicTensor;
       x = tf.layers.reLU({ name: `${name}_relu` }).apply(x) as tf.SymbolicTensor;
     }
@@ -50,11 +51,20 @@ export function buildCustomCnn(options: CnnOptions = {}): tf.LayersModel {
     x = tf.layers.dropout({ rate: Math.min(0.1 * (b + 1), 0.3), seed: s++, name: `block${b + 1}_drop` }).apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dense({ units: o.dense, useBias: false, kernelInitializer: init(), kernelRegularizer: reg, name: 'fc1' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .dense({ units: o.dense, useBias: false, kernelInitializer: init(), kernelRegularizer: reg, name: 'fc1' })
+    .apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ name: 'fc1_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'fc1_relu' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.dropout({ rate: o.dropout, seed: s++, name: 'fc1_drop' }).apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'predictions' }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({
+      units: NUM_CLASSES,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }),
+      name: 'predictions',
+    })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'custom_cnn' });
 }
 

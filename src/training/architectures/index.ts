@@ -40,11 +40,15 @@ export async function buildArchitecture(s: ArchSettings, log: (m: string) => voi
   const { model, input } = await architectureOf(s.arch).build(s, log);
   const cache = new Map<string, SplitModel>();
   return {
-    model, input,
+    model,
+    input,
     split(first) {
       const key = first ?? '';
       let sm = cache.get(key);
-      if (!sm) { sm = splitModel(model, first); cache.set(key, sm); }
+      if (!sm) {
+        sm = splitModel(model, first);
+        cache.set(key, sm);
+      }
       return sm;
     },
   };

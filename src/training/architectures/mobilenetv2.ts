@@ -33,7 +33,14 @@ const apply = (layer: tf.layers.Layer, x: ST | ST[]): ST => layer.apply(x) as ST
 const bn = (name: string) => tf.layers.batchNormalization({ epsilon: 1e-3, momentum: 0.999, name });
 const relu6 = (name: string) => tf.layers.reLU({ maxValue: 6, name });
 // Keras's correct_pad for an even input and a 3x3 kernel.
-const pad = (name: string) => tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name });
+const pad = (name: string) =>
+  tf.layers.zeroPadding2d({
+    padding: [
+      [0, 1],
+      [0, 1],
+    ],
+    name,
+  });
 
 function invertedResidual(x: ST, expansion: number, stride: number, alpha: number, filters: number, id: number): ST {
   const inChannels = x.shape[x.shape.length - 1] as number;
@@ -42,12 +49,24 @@ function invertedResidual(x: ST, expansion: number, stride: number, alpha: numbe
   let prefix = 'expanded_conv_';
   if (id > 0) {
     prefix = `block_${id}_`;
-    x = apply(tf.layers.conv2d({ filters: expansion * inChannels, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}expand` }), x);
+    x = apply(
+      tf.layers.conv2d({ filters: expansion * inChannels, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}expand` }),
+      x,
+    );
     x = apply(bn(`${prefix}expand_BN`), x);
     x = apply(relu6(`${prefix}expand_relu`), x);
   }
   if (stride === 2) x = apply(pad(`${prefix}pad`), x);
-  x = apply(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, useBias: false, padding: stride === 1 ? 'same' : 'valid', name: `${prefix}depthwise` }), x);
+  x = apply(
+    tf.layers.depthwiseConv2d({
+      kernelSize: 3,
+      strides: stride,
+      useBias: false,
+      padding: stride === 1 ? 'same' : 'valid',
+      name: `${prefix}depthwise`,
+    }),
+    x,
+  );
   x = apply(bn(`${prefix}depthwise_BN`), x);
   x = apply(relu6(`${prefix}depthwise_relu`), x);
   x = apply(tf.layers.conv2d({ filters: pointwise, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}project` }), x);
@@ -59,11 +78,21 @@ function invertedResidual(x: ST, expansion: number, stride: number, alpha: numbe
 /** [expansion, stride, filters] of blocks 0..16, as in Keras Applications. */
 const BLOCKS: Array<[number, number, number]> = [
   [1, 1, 16],
-  [6, 2, 24], [6, 1, 24],
-  [6, 2, 32], [6, 1, 32], [6, 1, 32],
-  [6, 2, 64], [6, 1, 64], [6, 1, 64], [6, 1, 64],
-  [6, 1, 96], [6, 1, 96], [6, 1, 96],
-  [6, 2, 160], [6, 1, 160], [6, 1, 160],
+  [6, 2, 24],
+  [6, 1, 24],
+  [6, 2, 32],
+  [6, 1, 32],
+  [6, 1, 32],
+  [6, 2, 64],
+  [6, 1, 64],
+  [6, 1, 64],
+  [6, 1, 64],
+  [6, 1, 96],
+  [6, 1, 96],
+  [6, 1, 96],
+  [6, 2, 160],
+  [6, 1, 160],
+  [6, 1, 160],
   [6, 1, 320],
 ];
 
@@ -71,11 +100,19 @@ const BLOCKS: Array<[number, number, number]> = [
 export function buildMobileNetV2Base(inputSize: number, alpha = 0.35): { input: ST; features: ST } {
   const input = tf.input({ shape: [inputSize, inputSize, 3], name: 'input_1' });
   let x = apply(pad('Conv1_pad'), input);
-  x = apply(tf.layers.conv2d({ filters: makeDivisible(32 * alpha), kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'Conv1' }), x);
+  x = apply(
+    tf.layers.conv2d({ filters: makeDivisible(32 * alpha), kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'Conv1' }),
+    x,
+  );
   x = apply(bn('bn_Conv1'), x);
   x = apply(relu6('Conv1_relu'), x);
-  BLOCKS.forEach(([e, s, f], id) => { x = invertedResidual(x, e, s, alpha, f, id); });
-  x = apply(tf.layers.conv2d({ filters: alpha > 1 ? makeDivisible(1280 * alpha) : 1280, kernelSize: 1, useBias: false, name: 'Conv_1' }), x);
+  BLOCKS.forEach(([e, s, f], id) => {
+    x = invertedResidual(x, e, s, alpha, f, id);
+  });
+  x = apply(
+    tf.layers.conv2d({ filters: alpha > 1 ? makeDivisible(1280 * alpha) : 1280, kernelSize: 1, useBias: false, name: 'Conv_1' }),
+    x,
+  );
   x = apply(bn('Conv_1_bn'), x);
   x = apply(relu6('out_relu'), x);
   return { input, features: x };
@@ -87,7 +124,15 @@ export function buildMobileNetV2(options: MobileNetOptions = {}): tf.LayersModel
   const { input, features } = buildMobileNetV2Base(inputSize, alpha);
   let x = apply(tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }), features);
   x = apply(tf.layers.dropout({ rate: dropout, seed, name: 'head_dropout' }), x);
-  const out = apply(tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }), name: 'predictions' }), x);
+  const out = apply(
+    tf.layers.dense({
+      units: NUM_CLASSES,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      name: 'predictions',
+    }),
+    x,
+  );
   return tf.model({ inputs: input, outputs: out, name: 'mobilenetv2_fer' });
 }
 
@@ -142,7 +187,10 @@ export function copyBaseWeights(base: tf.LayersModel, model: tf.LayersModel): nu
   const visit = (layers: tf.layers.Layer[]) => {
     for (const layer of layers) {
       const inner = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
-      if (inner) { visit(inner); continue; }
+      if (inner) {
+        visit(inner);
+        continue;
+      }
       const weights = layer.getWeights();
       if (weights.length === 0) continue;
       const dst = target.get(layer.name);
@@ -153,7 +201,9 @@ export function copyBaseWeights(base: tf.LayersModel, model: tf.LayersModel): nu
       const shapes = dst.getWeights().map((w) => w.shape.join('x'));
       const got = weights.map((w) => w.shape.join('x'));
       if (shapes.join() !== got.join()) {
-        throw new Error(`pretrained layer "${layer.name}" has shapes ${got.join(', ')}, expected ${shapes.join(', ')} (is the base alpha right?)`);
+        throw new Error(
+          `pretrained layer "${layer.name}" has shapes ${got.join(', ')}, expected ${shapes.join(', ')} (is the base alpha right?)`,
+        );
       }
       dst.setWeights(weights);
       copied += weights.length;
@@ -173,7 +223,8 @@ export const mobileNetV2: Architecture = {
   usesBase: true,
   async build(s, log) {
     const model = buildMobileNetV2({ alpha: s.alpha, inputSize: s.inputSize, dropout: s.dropout, seed: s.seed });
-    if (s.finetuneBatchNorm === 'adapt') adaptBatchNorm(model); else keepBatchNormInInference(model);
+    if (s.finetuneBatchNorm === 'adapt') adaptBatchNorm(model);
+    else keepBatchNormInInference(model);
     if (s.base) {
       const base = await loadModelFrom(s.base).catch((e: Error) => {
         throw new Error(`cannot load the ImageNet base from ${s.base}: ${e.message}`);
@@ -188,11 +239,17 @@ export const mobileNetV2: Architecture = {
   },
   phases(s) {
     const head = Math.min(s.headEpochs, s.epochs);
-    const phases: Phase[] = [{
-      name: 'head', lastEpoch: head, firstTopLayer: 'global_average_pooling2d', lr: s.lr,
-      artifact: `${s.name}-frozen`,
-      artifactNote: 'ImageNet MobileNetV2 used as it is (frozen, inference-mode batch norm); only the new classification head was trained.',
-    }];
+    const phases: Phase[] = [
+      {
+        name: 'head',
+        lastEpoch: head,
+        firstTopLayer: 'global_average_pooling2d',
+        lr: s.lr,
+        artifact: `${s.name}-frozen`,
+        artifactNote:
+          'ImageNet MobileNetV2 used as it is (frozen, inference-mode batch norm); only the new classification head was trained.',
+      },
+    ];
     if (s.epochs > head) {
       phases.push({ name: 'finetune', lastEpoch: s.epochs, firstTopLayer: `block_${s.finetuneFrom}_expand`, lr: s.finetuneLr });
     }
