@@ -215,6 +215,27 @@ describe('body limits', () => {
   });
 });
 
+describe('every oversized upload gets its answer', () => {
+  test('200 uploads over the limit on loopback, chunked and declared: each one reads its 413', { timeout: 120_000 }, async () => {
+    const limit = 256 * 1024;
+    const server = await startSharingServer(models.dir, { rateLimitPerMinute: 0, maxUploadBytes: limit });
+    try {
+      const statuses: Array<number | null> = [];
+      for (let i = 0; i < 200; i++) {
+        // From a little over the limit to several times it; odd ones declare their length.
+        const bytes = limit + 64 * 1024 * (1 + (i % 16));
+        const r = await streamBody(`${server.url}/api/predict`, bytes, { 'Content-Type': 'image/jpeg' }, i % 2 === 1);
+        statuses.push(r.status);
+      }
+      const missed = statuses.filter((st) => st !== 413).length;
+      assert.equal(missed, 0, `${missed} of 200 uploads got no 413 (statuses: ${[...new Set(statuses)].join(', ')})`);
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('slow and stalled uploads', () => {
   test('a body that stalls is cut off with 408 after the idle time', { timeout: 30_000 }, async () => {
     const server = await startSharingServer(models.dir, { flag: false, bodyIdleMs: 400 });

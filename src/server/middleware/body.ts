@@ -2,7 +2,8 @@
  * Receiving a request body before anything else looks at it, for every route
  * that reads one: the whole body, up to a limit that fits the route, counted
  * while it streams in (a declared Content-Length over the limit is refused
- * before a byte is read), and cut off when it stalls. Memory stays bounded by
+ * from the headers), and cut off when it stalls. A refused body is read to
+ * its end (within bounds) and dropped, so the client gets to read its 413. Memory stays bounded by
  * the limit whatever a client sends. Installed before the prediction queue,
  * so a slow or stalled upload holds its own connection, never a prediction
  * place. The route then reads the buffered body as usual (c.req.parseBody,
@@ -25,6 +26,29 @@ export interface BodyLimit {
 
 class Stalled extends Error {}
 
+/**
+ * A refused body is still read, and dropped, up to these bounds before the 413 is sent: a client
+ * that is still sending when the server answers and hangs up gets its connection reset and never
+ * reads the answer. Beyond them (a body far over any limit) the connection is cut as before.
+ */
+export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
+/** Reads and drops the rest of a refused body, within the bounds above; never throws. */
+async function drainRest(reader: ReadableStreamDefaultReader<Uint8Array>, idleMs: number, alreadyRead: number): Promise<void> {
+  const until = Date.now() + DRAIN_MAX_MS;
+  let read = alreadyRead;
+  try {
+    while (read <= DRAIN_MAX_BYTES && Date.now() < until) {
+      const chunk = await readWithin(reader, Math.min(idleMs, Math.max(1, until - Date.now())));
+      if (chunk.done) return;
+      read += chunk.value.length;
+    }
+  } catch {
+    // Stalled or gone: the 413 goes out anyway.
+  }
+}
+
 /** The next chunk, or Stalled when none comes within `ms`. */
 function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<ReadableStreamReadResult<Uint8Array>> {
   let timer: NodeJS.Timeout | undefined;
@@ -46,8 +70,11 @@ function declaredLength(c: Context): number | null {
 export function receiveBody(limit: BodyLimit): MiddlewareHandler {
   return async (c, next) => {
     const declared = declaredLength(c);
-    if (declared !== null && declared > limit.maxBytes) throw new HttpError(413, limit.tooLarge());
     const stream = c.req.raw.body;
+    if (declared !== null && declared > limit.maxBytes) {
+      if (stream && declared <= DRAIN_MAX_BYTES) await drainRest(stream.getReader(), limit.idleMs, 0);
+      throw new HttpError(413, limit.tooLarge());
+    }
     if (!stream) return next();
     const reader = stream.getReader();
     const chunks: Uint8Array[] = [];
@@ -64,7 +91,10 @@ export function receiveBody(limit: BodyLimit): MiddlewareHandler {
       }
       if (chunk.done) break;
       size += chunk.value.length;
-      if (size > limit.maxBytes) throw new HttpError(413, limit.tooLarge());
+      if (size > limit.maxBytes) {
+        await drainRest(reader, limit.idleMs, size);
+        throw new HttpError(413, limit.tooLarge());
+      }
       chunks.push(chunk.value);
     }
     const body = new Uint8Array(size);
