@@ -12,23 +12,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BROWSER_ARGS, CHROMIUM } from '../chromium.js';
 import { startChildServer } from '../child-server.js';
 import type { BenchContext, BenchSection, Figure, SectionResult } from '../framework.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const VIDEO = path.join(ROOT, 'tests', 'fixtures', 'faces-4s.mp4');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 const section: BenchSection = {
   name: 'video',
   title: 'Video timeline in the browser (private mode: TF.js wasm in headless Chromium)',
@@ -49,7 +38,7 @@ const section: BenchSection = {
     const server = await startChildServer({
       args: ['--models', path.join(ROOT, 'models'), '--quiet', '--no-flagging', '--rate-limit', '0'],
     });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
     try {
       const page = await browser.newPage({ viewport: { width: 1000, height: 1200 } });
       const state = (name: string) => page.getAttribute('#video-timeline', name);
