@@ -156,3 +156,8 @@ export const cardJson = (card: ModelCard): string => JSON.stringify(card, null, 
 export async function writeCard(dir: string, card: ModelCard): Promise<void> {
   await writeFileAtomically(path.join(dir, 'card.json'), cardJson(card));
 }
+
+/** A card names files, not where they were on the training machine (URLs stay whole). */
+export function shortPath<T extends string | null | undefined>(p: T): T {
+  return (p && !/^https?:/.test(p) ? path.basename(p) : p) as T;
+}

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { shortPath } from '../artifacts/card.js';
 
 /**
  * The command as a user would type it, for the card: folder options that only say where
@@ -19,7 +19,7 @@ export function runCommand(argv: string[], script = 'train'): string {
       continue;
     }
     if (pathValued.has(flag) && value !== undefined) {
-      out.push(flag, /^https?:/.test(value) ? value : path.basename(value));
+      out.push(flag, shortPath(value));
       if (!hasValue) i++;
       continue;
     }

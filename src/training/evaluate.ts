@@ -3,7 +3,7 @@ import { tf } from '../tf/backend.js';
 import { facesToTensor, flipFaces, FACE_PIXELS } from '../inference/preprocess.js';
 import { NUM_CLASSES } from '../types.js';
 import type { EvalReport, InputSpec } from '../artifacts/card.js';
-import { temperatureOf } from '../inference/calibration.js';
+import { predictFaces } from '../inference/predict.js';
 import type { LoadedEnsemble, LoadedModel } from '../inference/registry.js';
 import type { Split } from './dataset.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from './metrics.js';
@@ -12,8 +12,6 @@ export interface ScoreOptions {
   batchSize?: number;
   /** Average with the mirrored face (test-time augmentation). */
   tta?: boolean;
-  /** Calibration temperature, applied to each pass as the server does (1: none). */
-  temperature?: number;
   onBatch?: (done: number, total: number) => void;
 }
 
@@ -24,21 +22,16 @@ export async function scoreFaces(
   pixels: Uint8Array | Float32Array,
   options: ScoreOptions = {},
 ): Promise<Float32Array> {
-  const { batchSize = 128, tta = false, temperature = 1 } = options;
-  // softmax(log(p) / T): the card's temperature, per pass as in inference/predict.ts.
-  const run = (x: tf.Tensor4D): tf.Tensor => {
-    const p = model.predict(x) as tf.Tensor;
-    return temperature === 1 ? p : tf.softmax(tf.div(tf.log(tf.maximum(p, 1e-12)), temperature));
-  };
+  const { batchSize = 128, tta = false } = options;
   const n = pixels.length / FACE_PIXELS;
   const out = new Float32Array(n * NUM_CLASSES);
   for (let i = 0; i < n; i += batchSize) {
     const end = Math.min(n, i + batchSize);
     const batch = pixels.subarray(i * FACE_PIXELS, end * FACE_PIXELS);
     const scores = tf.tidy(() => {
-      const p = run(facesToTensor(batch, spec));
+      const p = model.predict(facesToTensor(batch, spec)) as tf.Tensor;
       if (!tta) return p;
-      const q = run(facesToTensor(flipFaces(batch), spec));
+      const q = model.predict(facesToTensor(flipFaces(batch), spec)) as tf.Tensor;
       return tf.div(tf.add(p, q), 2);
     });
     out.set((await scores.data()) as Float32Array, i * NUM_CLASSES);
@@ -56,22 +49,18 @@ export function crossEntropy(scores: Float32Array, labels: Uint8Array): number {
 }
 
 /**
- * An ensemble's scores: the mean of its members' probabilities, each as the member is served (its card's
- * temperature, and its card's TTA unless `options.tta` says otherwise), as inference/predict.ts does per request.
+ * An ensemble's scores, in batches through predictFaces: exactly what the server answers per request (the mean of
+ * its members' probabilities, each with its card's temperature, and its card's TTA unless `options.tta` says otherwise).
  */
-export async function scoreEnsemble(
-  entry: LoadedEnsemble,
-  pixels: Uint8Array | Float32Array,
-  options: ScoreOptions = {},
-): Promise<Float32Array> {
-  const out = new Float32Array((pixels.length / FACE_PIXELS) * NUM_CLASSES);
-  for (const m of entry.members) {
-    const s = await scoreFaces(m.model, m.card.input, pixels, {
-      ...options,
-      tta: options.tta ?? m.card.tta === 'flip',
-      temperature: temperatureOf(m.card),
-    });
-    for (let i = 0; i < out.length; i++) out[i] += s[i] / entry.members.length;
+export async function scoreEnsemble(entry: LoadedEnsemble, pixels: Uint8Array, options: ScoreOptions = {}): Promise<Float32Array> {
+  const { batchSize = 128 } = options;
+  const n = pixels.length / FACE_PIXELS;
+  const out = new Float32Array(n * NUM_CLASSES);
+  for (let i = 0; i < n; i += batchSize) {
+    const end = Math.min(n, i + batchSize);
+    const rows = predictFaces(entry, pixels.subarray(i * FACE_PIXELS, end * FACE_PIXELS), { tta: options.tta });
+    rows.forEach((row, j) => out.set(row, (i + j) * NUM_CLASSES));
+    options.onBatch?.(end, n);
   }
   return out;
 }

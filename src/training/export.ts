@@ -3,17 +3,11 @@
  * mobilenetv2-frozen) written atomically with its card whenever validation
  * accuracy improves.
  */
-import path from 'node:path';
 import type { tf } from '../tf/backend.js';
 import { LABELS } from '../types.js';
-import { cardJson, type EvalReport, type InputSpec, type ModelCard } from '../artifacts/card.js';
+import { cardJson, shortPath, type EvalReport, type InputSpec, type ModelCard } from '../artifacts/card.js';
 import { saveModelFolder } from '../artifacts/model-folder.js';
 import type { RunState } from './checkpoint.js';
-
-/** A card names files, not where they were on the training machine (URLs stay whole). */
-function shortPath<T extends string | null | undefined>(p: T): T {
-  return (p && !/^https?:/.test(p) ? path.basename(p) : p) as T;
-}
 
 export function cardFor(
   state: RunState,
