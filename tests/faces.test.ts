@@ -19,7 +19,7 @@ import { findFaces } from '../src/inference/faces.js';
 import { buildCamModel, gradCam } from '../src/inference/gradcam.js';
 import { predictFaces } from '../src/inference/predict.js';
 import { flipFaces } from '../src/inference/preprocess.js';
-import { examplesFrom } from '../src/server/examples.js';
+import { examplesFrom } from '../src/server/present/examples.js';
 import { buildCustomCnn } from '../src/training/architectures/custom-cnn.js';
 import { buildMobileNetV2 } from '../src/training/architectures/mobilenetv2.js';
 import { tf } from '../src/tf/backend.js';

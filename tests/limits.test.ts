@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { QueueFullError, WorkQueue } from '../src/server/middleware/queue.js';
+import { QueueFullError, WorkQueue } from '../src/server/http/middleware/queue.js';
 import { photoJpeg } from './helpers/images.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startSharingServer } from './helpers/sharing-server.js';

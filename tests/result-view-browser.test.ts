@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { MIN_SHOWN } from '../src/server/face-overlay.js';
+import { MIN_SHOWN } from '../src/server/present/face-overlay.js';
 import { translator } from '../src/server/i18n/index.js';
 import { launchChromium, noChromium as skip, TEST_OUTPUT as OUT } from './helpers/browser.js';
 import { facePng } from './helpers/images.js';

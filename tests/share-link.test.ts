@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startChildServer, type ChildServer } from '../src/bench/child-server.js';
-import { generatePassword, generateShareLogin } from '../src/server/share-link.js';
+import { generatePassword, generateShareLogin } from '../src/server/sharing/share-link.js';
 import { facePng } from './helpers/images.js';
 import { makeTestModels, type TestModels } from './helpers/models.js';
 import { startTunnelServer } from './helpers/tunnel-server.js';

@@ -2,7 +2,7 @@
  * `npm start`: loads every model in the models folder once, then serves the
  * demo page and the JSON API.
  */
-import { HostAllowList } from '../server/middleware/host.js';
+import { HostAllowList } from '../server/http/middleware/host.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { DEFAULT_MAX_PIXELS } from '../inference/decode.js';
@@ -10,8 +10,8 @@ import { DEFAULT_DETECTOR, DETECTORS, getFaceDetector, type DetectorName } from 
 import { DEFAULT_MAX_FACES } from '../inference/faces.js';
 import { disposeRegistry, loadRegistry } from '../inference/registry.js';
 import { createApp, DEFAULT_MAX_UPLOAD_MB } from '../server/app.js';
-import { listen } from '../server/listen.js';
-import { isLoopbackHost, reachableUrls, startupMessage } from '../server/share.js';
+import { listen } from '../server/http/listen.js';
+import { isLoopbackHost, reachableUrls, startupMessage } from '../server/sharing/share.js';
 import { initBackend } from '../tf/backend.js';
 import { addShareOptions, planShare, startShare, type ShareCliOptions } from './share-link.js';
 import { addSharingOptions, sharingSetup, type SharingCliOptions } from './sharing-options.js';

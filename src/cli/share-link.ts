@@ -5,8 +5,8 @@
  * reason is printed and the local server keeps running.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { isAllInterfaces, isLoopbackHost, qrTerminal } from '../server/share.js';
-import { generateShareLogin, type ShareLinkState } from '../server/share-link.js';
+import { isAllInterfaces, isLoopbackHost, qrTerminal } from '../server/sharing/share.js';
+import { generateShareLogin, type ShareLinkState } from '../server/sharing/share-link.js';
 import {
   checkTunnelServer,
   DEFAULT_TUNNEL_SERVER,
@@ -14,8 +14,8 @@ import {
   openPublicLink,
   PublicLinkError,
   type PublicLink,
-} from '../server/public-link.js';
-import type { Credential } from '../server/middleware/auth.js';
+} from '../server/sharing/public-link.js';
+import type { Credential } from '../server/http/middleware/auth.js';
 
 export const SHARE_SERVER_ENV = 'EKSPRESI_SHARE_SERVER';
 

@@ -5,11 +5,11 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import path from 'node:path';
-import { normaliseBasePath } from '../server/base-path.js';
+import { normaliseBasePath } from '../server/http/base-path.js';
 import { openFlagging, type Flagging } from '../server/flagging/index.js';
-import { AUTH_ENV, credentialsFromEnv, parseCredential, type Credential } from '../server/middleware/auth.js';
-import { DEFAULT_QUEUE } from '../server/middleware/queue.js';
-import { DEFAULT_RATE_LIMIT, type SharingOptions } from '../server/sharing.js';
+import { AUTH_ENV, credentialsFromEnv, parseCredential, type Credential } from '../server/http/middleware/auth.js';
+import { DEFAULT_QUEUE } from '../server/http/middleware/queue.js';
+import { DEFAULT_RATE_LIMIT, type SharingOptions } from '../server/app.js';
 
 function wholeNumber(name: string, min: number) {
   return (value: string): number => {

@@ -1,9 +1,9 @@
 /** What the routes share: built once by createApp, passed to each route module. */
 import type { AnalyseOptions } from '../inference/pipeline.js';
 import type { ModelRegistry } from '../inference/registry.js';
-import type { ExampleSet } from './examples.js';
+import type { ExampleSet } from './present/examples.js';
 import type { Flagging } from './flagging/index.js';
-import type { Views } from './views.js';
+import type { Views } from './present/views.js';
 
 export interface AppDeps {
   registry: ModelRegistry;

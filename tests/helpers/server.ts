@@ -1,6 +1,6 @@
 /** Starts the real app on a loopback port for a test file. */
 import { createApp, type AppOptions } from '../../src/server/app.js';
-import { listen, type RunningServer } from '../../src/server/listen.js';
+import { listen, type RunningServer } from '../../src/server/http/listen.js';
 import { loadRegistry, disposeRegistry, type ModelRegistry } from '../../src/inference/registry.js';
 
 export interface TestServer extends RunningServer {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp, type AppOptions } from '../../src/server/app.js';
 import { openFlagging, type Flagging } from '../../src/server/flagging/index.js';
-import { listen } from '../../src/server/listen.js';
+import { listen } from '../../src/server/http/listen.js';
 import { disposeRegistry, loadRegistry } from '../../src/inference/registry.js';
 
 export interface SharingServer {

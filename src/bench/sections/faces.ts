@@ -31,7 +31,7 @@ import { findFaces } from '../../inference/faces.js';
 import { analyseImage } from '../../inference/pipeline.js';
 import { disposeRegistry, type LoadedModel } from '../../inference/registry.js';
 import { createApp } from '../../server/app.js';
-import { listen } from '../../server/listen.js';
+import { listen } from '../../server/http/listen.js';
 import { initBackend, tf } from '../../tf/backend.js';
 import { demoPhotosDir, oneFacePhoto } from '../bench-images.js';
 import { demoCases, FACE_SETS, matchFaces, scoreSet, type DemoCase, type FaceSet, type SetScore } from '../demo-faces.js';

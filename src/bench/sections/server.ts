@@ -20,7 +20,7 @@
 import { predictFaces } from '../../inference/predict.js';
 import { disposeRegistry, type LoadedNetwork } from '../../inference/registry.js';
 import { createApp } from '../../server/app.js';
-import { listen } from '../../server/listen.js';
+import { listen } from '../../server/http/listen.js';
 import { initBackend, tf } from '../../tf/backend.js';
 import { FACE_SIZE } from '../../types.js';
 import { benchImages } from '../bench-images.js';

@@ -7,8 +7,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { setCookie } from 'hono/cookie';
 import { detectFromCookie, detectFromHeader, detectFromQuery, type DetectorOptions } from 'hono/language';
-import { localPath } from '../base-path.js';
-import { runWithUi, type UiLocals } from '../request-context.js';
+import { localPath } from '../http/base-path.js';
+import { runWithUi, type UiLocals } from '../http/request-context.js';
 import {
   DEFAULT_LOCALE,
   htmlTranslator,

@@ -1,0 +1,83 @@
+/**
+ * A side-by-side analysis -> plain data for views/result-all.eta: per face,
+ * one column per model with its seven bars in FER2013 order (not sorted), so
+ * the same expression sits on the same line in every column.
+ */
+import type { SideBySide } from '../../inference/side-by-side.js';
+import type { Scores } from '../../inference/predict.js';
+import { LABELS, type Label } from '../../types.js';
+import { certainty } from './certainty.js';
+import { EMOJI, faceDataUrl, percent, type BarView } from './view-models.js';
+
+export interface ModelColumn {
+  model: string;
+  label: Label;
+  emoji: string;
+  percent: string;
+  bars: BarView[];
+  flagToken?: string;
+  unsure: boolean;
+  runnerUp: Label;
+}
+export interface SideBySideFace {
+  index: number;
+  faceUrl: string;
+  columns: ModelColumn[];
+  agree: boolean;
+  /** How many models give the most common label ("2 of 3 models agree"), and that label. */
+  agreeing: number;
+  majority: Label;
+}
+export interface SideBySideView {
+  models: string[];
+  ms: string;
+  image: string;
+  faces: SideBySideFace[];
+}
+
+/** The label most models give (the first model's on a tie) and how many give it. */
+export function majorityOf(labels: Label[]): { agreeing: number; majority: Label } {
+  let best = { agreeing: 0, majority: labels[0] };
+  for (const l of labels) {
+    const n = labels.filter((x) => x === l).length;
+    if (n > best.agreeing) best = { agreeing: n, majority: l };
+  }
+  return best;
+}
+
+/** `sign` (when flagging is on) gives each column the token of its "Wrong? Flag it" form: the flag names that model. */
+export async function toSideBySideView(
+  a: SideBySide,
+  sign?: (model: string, scores: Scores, face: Uint8Array) => string,
+): Promise<SideBySideView> {
+  const faces = await Promise.all(
+    a.faces.map(async (f, i): Promise<SideBySideFace> => ({
+      index: i,
+      faceUrl: await faceDataUrl(f.face),
+      agree: f.byModel.every((v) => v.label === f.byModel[0].label),
+      ...majorityOf(f.byModel.map((v) => v.label)),
+      columns: f.byModel.map((v, m) => ({
+        ...(({ unsure, runnerUp }) => ({ unsure, runnerUp }))(certainty(v.scores)),
+        model: v.model,
+        label: v.label,
+        emoji: EMOJI[v.label],
+        percent: percent(v.scores[v.label]),
+        bars: LABELS.map((label) => ({
+          label,
+          id: `face${i}-m${m}-${label}`,
+          value: v.scores[label].toFixed(4),
+          percent: percent(v.scores[label]),
+          top: label === v.label,
+        })),
+        flagToken: sign?.(v.model, v.scores, f.face),
+      })),
+    })),
+  );
+  const { width, height, format } = a.image;
+  return {
+    models: a.models,
+    ms: a.ms.toFixed(0),
+    image: `${width} × ${height} ${format === 'heif' ? 'AVIF' : format.toUpperCase()}`,
+    faces,
+  };
+}
