@@ -11,7 +11,7 @@ import { applyTemperature, temperatureOf } from '../src/inference/calibration.js
 import { predictFaces, toScores } from '../src/inference/predict.js';
 import { disposeEntry, loadModelEntry } from '../src/inference/registry.js';
 import { calibrationOf } from '../src/compare/compare.js';
-import { certainty } from '../src/server/present/certainty.js';
+import { certainty } from '../src/server/present/prediction.js';
 import { majorityOf } from '../src/server/present/side-by-side-view.js';
 import { calibrateFolder } from '../src/training/calibrate-folder.js';
 import { writeCard } from '../src/artifacts/card.js';

@@ -52,17 +52,3 @@ export async function analyseWithEveryModel(bytes: Uint8Array, entries: LoadedMo
     ms: Math.round((performance.now() - t0) * 10) / 10,
   };
 }
-
-/** The JSON API's answer for `?model=all`: per face, every model's label and scores. */
-export function sideBySideJson(a: SideBySide): object {
-  return {
-    model: ALL_MODELS,
-    models: a.models,
-    image: { width: a.image.width, height: a.image.height },
-    faces: a.faces.map((f) => ({
-      box: f.box,
-      by_model: Object.fromEntries(f.byModel.map((v) => [v.model, { label: v.label, scores: v.scores }])),
-    })),
-    ms: a.ms,
-  };
-}

@@ -1,5 +1,6 @@
 /**
- * The JSON API's contract as zod schemas, and the OpenAPI description of each
+ * The JSON API's contract as zod schemas (a prediction's own are in
+ * prediction.ts, beside the functions that fill them), and the OpenAPI description of each
  * route built from them (hono-openapi). api.ts puts `apiDocs.<route>` in
  * front of its handlers: that documents the route in GET /openapi.json and
  * validates its query and form fields with the same schemas, so the document
@@ -13,79 +14,7 @@ import { LABELS } from '../../types.js';
 import { en } from '../i18n/en.js';
 import { HttpError } from '../http/errors.js';
 import { uiLocals } from '../http/request-context.js';
-
-const probability = z.number().min(0).max(1);
-export const ScoresSchema = z
-  .object(Object.fromEntries(LABELS.map((l) => [l, probability])) as Record<(typeof LABELS)[number], typeof probability>)
-  .describe('Probability of each of the seven FER2013 expressions (they sum to 1).');
-export const BoxSchema = z
-  .object({
-    x: z.number(),
-    y: z.number(),
-    width: z.number(),
-    height: z.number(),
-  })
-  .loose()
-  .describe('Where the face is, in pixels of the upright photo.');
-export const LabelSchema = z.enum(LABELS).describe('The most probable expression.');
-
-const FaceSchema = z
-  .object({
-    box: BoxSchema,
-    label: LabelSchema,
-    scores: ScoresSchema,
-    heatmap: z
-      .string()
-      .optional()
-      .describe(
-        "Only with ?explain=1 (not with ?model=all): a data:image/png;base64 URL, a 48x48 transparent PNG of the Grad-CAM heatmap for this face's `label`, to lay over the 48x48 grey face the model saw.",
-      ),
-  })
-  .loose();
-const ImageSizeSchema = z.object({ width: z.number().int(), height: z.number().int() }).loose();
-
-export const PredictionSchema = z
-  .object({
-    model: z.string().describe('Id of the model that answered.'),
-    image: ImageSizeSchema,
-    faces: z
-      .array(FaceSchema)
-      .describe(
-        'One entry per face found, numbered left to right across the photo (top to bottom when level): faces[0] is face 1 on the page. `[]` when no face was found (still status 200, with `message`).',
-      ),
-    face_source: z
-      .string()
-      .describe(
-        'How the faces were found: the face detector\'s name ("blazeface" or "ssd", as the server is set up), or "whole-image" with ?whole=1.',
-      ),
-    message: z
-      .string()
-      .optional()
-      .describe(
-        'Only when the detector found no face (`faces` is `[]`, status 200): a sentence saying to send the image again with ?whole=1 to classify it as one face.',
-      ),
-    ms: z.number().describe('Time the analysis took, in milliseconds.'),
-  })
-  .loose()
-  .meta({ id: 'Prediction' });
-
-export const AllModelsPredictionSchema = z
-  .object({
-    model: z.literal('all'),
-    models: z.array(z.string()),
-    image: ImageSizeSchema,
-    faces: z.array(
-      z
-        .object({
-          box: BoxSchema,
-          by_model: z.record(z.string(), z.object({ label: LabelSchema, scores: ScoresSchema }).loose()),
-        })
-        .loose(),
-    ),
-    ms: z.number(),
-  })
-  .loose()
-  .meta({ id: 'AllModelsPrediction' });
+import { AllModelsPredictionSchema, PredictionSchema } from './prediction.js';
 
 export const ErrorSchema = z.object({ error: z.string().describe('What went wrong, in a sentence for a person.') }).meta({ id: 'Error' });
 

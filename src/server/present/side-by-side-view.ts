@@ -6,18 +6,12 @@
 import type { SideBySide } from '../../inference/side-by-side.js';
 import type { Scores } from '../../inference/predict.js';
 import { LABELS, type Label } from '../../types.js';
-import { certainty } from './certainty.js';
-import { EMOJI, faceDataUrl, percent, type BarView } from './view-models.js';
+import { verdict, type Verdict } from './prediction.js';
+import { faceDataUrl } from './view-models.js';
 
-export interface ModelColumn {
+export interface ModelColumn extends Verdict {
   model: string;
-  label: Label;
-  emoji: string;
-  percent: string;
-  bars: BarView[];
   flagToken?: string;
-  unsure: boolean;
-  runnerUp: Label;
 }
 export interface SideBySideFace {
   index: number;
@@ -57,18 +51,8 @@ export async function toSideBySideView(
       agree: f.byModel.every((v) => v.label === f.byModel[0].label),
       ...majorityOf(f.byModel.map((v) => v.label)),
       columns: f.byModel.map((v, m) => ({
-        ...(({ unsure, runnerUp }) => ({ unsure, runnerUp }))(certainty(v.scores)),
         model: v.model,
-        label: v.label,
-        emoji: EMOJI[v.label],
-        percent: percent(v.scores[v.label]),
-        bars: LABELS.map((label) => ({
-          label,
-          id: `face${i}-m${m}-${label}`,
-          value: v.scores[label].toFixed(4),
-          percent: percent(v.scores[label]),
-          top: label === v.label,
-        })),
+        ...verdict(v.label, v.scores, `face${i}-m${m}`, 'fer2013'),
         flagToken: sign?.(v.model, v.scores, f.face),
       })),
     })),

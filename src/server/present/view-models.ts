@@ -5,46 +5,23 @@
 import sharp from 'sharp';
 import type { Analysis } from '../../inference/pipeline.js';
 import { cardAccuracy, type ModelRegistry } from '../../inference/registry.js';
-import { FACE_SIZE, LABELS, type Label } from '../../types.js';
-import { certainty } from './certainty.js';
+import { FACE_SIZE } from '../../types.js';
+import { percent, verdict, type Verdict } from './prediction.js';
 import { uiLocals } from '../http/request-context.js';
 import { faceOverlay, type OverlayView } from './face-overlay.js';
 import { noFaceView, type NoFaceView, type ResultContext } from './no-face.js';
 
-export const EMOJI: Record<Label, string> = {
-  angry: '😠',
-  disgust: '🤢',
-  fear: '😨',
-  happy: '😄',
-  sad: '😢',
-  surprise: '😮',
-  neutral: '😐',
-};
-
-export interface BarView {
-  label: Label;
-  id: string;
-  value: string;
-  percent: string;
-  top: boolean;
-}
-export interface FaceView {
+/** One face of one model's result: its verdict (prediction.ts) and where it is. */
+export interface FaceView extends Verdict {
   index: number;
-  label: Label;
-  emoji: string;
-  percent: string;
   /** PNG data URL of the 48x48 face the model saw. */
   faceUrl: string;
-  bars: BarView[];
   /** 1-based number, as on the photo's box. */
   number: number;
   /** Grad-CAM overlay for the crop (PNG data URL), when explained. */
   heatUrl?: string;
   /** Signed token for the "Wrong? Flag it" form (flagging/token.ts); absent when flagging is off. */
   flagToken?: string;
-  /** The model is not sure (certainty.ts): the page names the two best guesses instead of a verdict. */
-  unsure: boolean;
-  runnerUp: Label;
 }
 export interface ResultView {
   model: string;
@@ -68,10 +45,6 @@ export interface ModelOption {
   selected: boolean;
 }
 
-export function percent(p: number): string {
-  return `${(p * 100).toFixed(1)}%`;
-}
-
 export async function faceDataUrl(face: Uint8Array): Promise<string> {
   const png = await sharp(face, { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } })
     .png()
@@ -83,27 +56,12 @@ export async function toResultView(analysis: Analysis, modelName: string, contex
   const overlay = await faceOverlay(analysis);
   const faces = await Promise.all(
     analysis.faces.map(async (f, i): Promise<FaceView> => {
-      const sure = certainty(f.scores);
-      const bars = LABELS.map((label) => ({ label, p: f.scores[label] }))
-        .sort((a, b) => b.p - a.p)
-        .map(({ label, p }): BarView => ({
-          label,
-          id: `face${i}-${label}`,
-          value: p.toFixed(4),
-          percent: percent(p),
-          top: label === f.label,
-        }));
       return {
         index: i,
-        label: f.label,
-        emoji: EMOJI[f.label],
-        percent: percent(f.scores[f.label]),
+        ...verdict(f.label, f.scores, `face${i}`, 'score'),
         faceUrl: await faceDataUrl(f.face),
-        bars,
         number: i + 1,
         heatUrl: overlay.boxes[i].heat?.href,
-        unsure: sure.unsure,
-        runnerUp: sure.runnerUp,
       };
     }),
   );

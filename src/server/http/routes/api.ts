@@ -1,13 +1,13 @@
 /** The JSON API (DESIGN.md): POST /api/predict, GET /api/models, GET /healthz. */
 import { Hono } from 'hono';
 import { analyseImage } from '../../../inference/pipeline.js';
-import { ALL_MODELS, analyseWithEveryModel, sideBySideJson } from '../../../inference/side-by-side.js';
+import { ALL_MODELS, analyseWithEveryModel } from '../../../inference/side-by-side.js';
 import { tf } from '../../../tf/backend.js';
 import { apiDocs } from '../../present/api-docs.js';
 import type { AppDeps } from '../../deps.js';
 import { requestChoices } from '../analysis-options.js';
 import { pickModel } from '../pick-model.js';
-import { predictionJson } from '../../present/prediction.js';
+import { predictionJson, sideBySideJson } from '../../present/prediction.js';
 import { redactDeep } from '../../present/redact.js';
 import { noFileError, readUpload } from '../upload.js';
 
