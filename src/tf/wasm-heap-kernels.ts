@@ -24,7 +24,7 @@ type HeapArray = Float32Array | Int32Array | Uint8Array;
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
 /**
  * The internals of @tensorflow/tfjs-backend-wasm that these kernels use (not its public API): its
- * version is pinned exactly in package.json, and tests/wasm-kernels.test.ts fails if one goes missing.
+ * version is pinned exactly in package.json, and tests/unit/wasm-kernels.test.ts fails if one goes missing.
  */
 export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;

@@ -2,7 +2,7 @@
  * `npm run build:wasm`: assembles kernels.wat into the committed kernels.wasm.
  *
  * The runtime (../wasm-simd.ts) only reads kernels.wasm, so wabt stays a dev
- * dependency; tests/wasm-simd.test.ts calls `assembleKernels` to check the
+ * dependency; tests/unit/wasm-simd.test.ts calls `assembleKernels` to check the
  * committed binary still matches the text.
  */
 import { readFile, writeFile } from 'node:fs/promises';

@@ -4,7 +4,7 @@
  * of the body is still arriving. @hono/node-server then drains it for at most
  * 500 ms and destroys the socket, and if the client has meanwhile sent its
  * next request on that connection, that request dies with it ("other side
- * closed"; found by tests/fuzz.test.ts). Saying `Connection: close` on such an
+ * closed"; found by tests/hardening/fuzz.test.ts). Saying `Connection: close` on such an
  * answer makes the client open a fresh connection for its next request.
  */
 import type { IncomingMessage } from 'node:http';
