@@ -5,7 +5,7 @@
  */
 import type { SideBySide } from '../../inference/side-by-side.js';
 import type { Scores } from '../../inference/predict.js';
-import { LABELS, type Label } from '../../types.js';
+import type { Label } from '../../types.js';
 import { verdict, type Verdict } from './prediction.js';
 import { faceDataUrl } from './view-models.js';
 
