@@ -1,13 +1,15 @@
 /**
- * A side-by-side analysis -> plain data for views/result-all.eta: per face,
- * one column per model with its seven bars in FER2013 order (not sorted), so
- * the same expression sits on the same line in every column.
+ * A side-by-side analysis -> plain data for views/result-all.eta: the photo
+ * with its numbered boxes (coloured by the label most models give), then per
+ * face one column per model with its seven bars sorted as in the single-model
+ * view (sortedBars).
  */
 import type { SideBySide } from '../inference/side-by-side.js';
 import type { Scores } from '../inference/predict.js';
-import { LABELS, type Label } from '../types.js';
+import type { Label } from '../types.js';
 import { certainty } from './certainty.js';
-import { EMOJI, faceDataUrl, percent, type BarView } from './view-models.js';
+import { faceOverlay, type OverlayView } from './face-overlay.js';
+import { EMOJI, faceDataUrl, percent, sortedBars, type BarView } from './view-models.js';
 
 export interface ModelColumn {
   model: string;
@@ -21,6 +23,8 @@ export interface ModelColumn {
 }
 export interface SideBySideFace {
   index: number;
+  /** 1-based, as on the photo's box. */
+  number: number;
   faceUrl: string;
   columns: ModelColumn[];
   agree: boolean;
@@ -33,6 +37,8 @@ export interface SideBySideView {
   ms: string;
   image: string;
   faces: SideBySideFace[];
+  /** The photo with the numbered boxes. */
+  overlay: OverlayView;
 }
 
 /** The label most models give (the first model's on a tie) and how many give it. */
@@ -53,6 +59,7 @@ export async function toSideBySideView(
   const faces = await Promise.all(
     a.faces.map(async (f, i): Promise<SideBySideFace> => ({
       index: i,
+      number: i + 1,
       faceUrl: await faceDataUrl(f.face),
       agree: f.byModel.every((v) => v.label === f.byModel[0].label),
       ...majorityOf(f.byModel.map((v) => v.label)),
@@ -62,22 +69,19 @@ export async function toSideBySideView(
         label: v.label,
         emoji: EMOJI[v.label],
         percent: percent(v.scores[v.label]),
-        bars: LABELS.map((label) => ({
-          label,
-          id: `face${i}-m${m}-${label}`,
-          value: v.scores[label].toFixed(4),
-          percent: percent(v.scores[label]),
-          top: label === v.label,
-        })),
+        bars: sortedBars(v.scores, v.label, `face${i}-m${m}`),
         flagToken: sign?.(v.model, v.scores, f.face),
       })),
     })),
   );
+  // Each box takes the colour and name of the label most models give.
+  const overlay = await faceOverlay({ ...a.analysis, faces: a.analysis.faces.map((f, i) => ({ ...f, label: faces[i].majority })) });
   const { width, height, format } = a.image;
   return {
     models: a.models,
     ms: a.ms.toFixed(0),
     image: `${width} × ${height} ${format === 'heif' ? 'AVIF' : format.toUpperCase()}`,
     faces,
+    overlay,
   };
 }

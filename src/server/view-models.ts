@@ -4,6 +4,7 @@
  */
 import sharp from 'sharp';
 import type { Analysis } from '../inference/pipeline.js';
+import type { Scores } from '../inference/predict.js';
 import { cardAccuracy, type ModelRegistry } from '../inference/registry.js';
 import { FACE_SIZE, LABELS, type Label } from '../types.js';
 import { certainty } from './certainty.js';
@@ -72,6 +73,19 @@ export function percent(p: number): string {
   return `${(p * 100).toFixed(1)}%`;
 }
 
+/** The seven bars of one verdict, highest first; `idPrefix` keeps the meters' ids unique on the page. */
+export function sortedBars(scores: Scores, top: Label, idPrefix: string): BarView[] {
+  return LABELS.map((label) => ({ label, p: scores[label] }))
+    .sort((a, b) => b.p - a.p)
+    .map(({ label, p }): BarView => ({
+      label,
+      id: `${idPrefix}-${label}`,
+      value: p.toFixed(4),
+      percent: percent(p),
+      top: label === top,
+    }));
+}
+
 export async function faceDataUrl(face: Uint8Array): Promise<string> {
   const png = await sharp(face, { raw: { width: FACE_SIZE, height: FACE_SIZE, channels: 1 } })
     .png()
@@ -84,15 +98,7 @@ export async function toResultView(analysis: Analysis, modelName: string, contex
   const faces = await Promise.all(
     analysis.faces.map(async (f, i): Promise<FaceView> => {
       const sure = certainty(f.scores);
-      const bars = LABELS.map((label) => ({ label, p: f.scores[label] }))
-        .sort((a, b) => b.p - a.p)
-        .map(({ label, p }): BarView => ({
-          label,
-          id: `face${i}-${label}`,
-          value: p.toFixed(4),
-          percent: percent(p),
-          top: label === f.label,
-        }));
+      const bars = sortedBars(f.scores, f.label, `face${i}`);
       return {
         index: i,
         label: f.label,
