@@ -140,7 +140,8 @@ const section: BenchSection = {
     // Detection alone, on the decoded working copy (what findFaces sees).
     const detectors = ctx.options.detectors ? ctx.options.detectors.split(',') : [...DETECTORS];
     for (const name of detectors) {
-      if (!DETECTORS.includes(name as DetectorName)) throw new Error(`--set detectors expects some of ${DETECTORS.join(',')}, got "${name}"`);
+      if (!DETECTORS.includes(name as DetectorName))
+        throw new Error(`--set detectors expects some of ${DETECTORS.join(',')}, got "${name}"`);
     }
     for (const name of detectors as DetectorName[]) {
       const detector = await getFaceDetector(name);
