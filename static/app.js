@@ -185,7 +185,7 @@
   document.addEventListener('htmx:after:swap', function (e) {
     var target = e.detail && e.detail.ctx && e.detail.ctx.target;
     if (target !== result) return;
-    var heading = result.querySelector('.top-label, .error-card h2, .model-column .top-label');
+    var heading = result.querySelector('.top-label, .agreement, .error-card h2');
     if (heading) {
       heading.setAttribute('tabindex', '-1');
       heading.focus({ preventScroll: true });

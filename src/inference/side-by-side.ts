@@ -24,6 +24,8 @@ export interface SideBySide {
   image: Analysis['image'];
   faces: Array<{ box: Analysis['faces'][number]['box']; face: Uint8Array; byModel: ModelVerdict[] }>;
   ms: number;
+  /** The first model's analysis: the photo, where each face was cut out, for the annotated photo. */
+  analysis: Analysis;
 }
 
 export async function analyseWithEveryModel(bytes: Uint8Array, entries: LoadedModel[], options: AnalyseOptions): Promise<SideBySide> {
@@ -50,5 +52,6 @@ export async function analyseWithEveryModel(bytes: Uint8Array, entries: LoadedMo
       ],
     })),
     ms: Math.round((performance.now() - t0) * 10) / 10,
+    analysis: first,
   };
 }

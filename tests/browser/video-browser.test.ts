@@ -107,6 +107,9 @@ describe('the video timeline in the browser', { skip }, () => {
       const { page, uploads, errors } = await openPage(server.url);
       await ready(page);
       assert.match((await page.textContent('#video-status')) ?? '', /never uploaded/);
+      // Before a video: no empty chart, face picker or frame view.
+      assert.equal(await page.isVisible('#video-results'), false, 'no results area yet');
+      assert.equal(await page.isVisible('#video-progress-row'), false, 'no progress bar yet');
 
       await page.setInputFiles('#video-file', MP4);
       await page.waitForSelector('#video-start:not([disabled])');

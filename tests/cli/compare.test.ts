@@ -24,6 +24,7 @@ import { PROJECT_ROOT } from '../../src/server/paths.js';
 import { LABELS } from '../../src/types.js';
 import type { EvalReport, HistoryEntry } from '../../src/artifacts/card.js';
 import { launchChromium, noChromium as noBrowser, TEST_OUTPUT as OUT } from '../helpers/browser.js';
+import { demoPhoto, demoSkip } from '../helpers/face-photos.js';
 import { facePng } from '../helpers/images.js';
 import { makeTestModels, saveTinyModel, testCard } from '../helpers/models.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -389,5 +390,75 @@ describe('side by side', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('side by side with three models: the annotated photo, sorted bars, how many agree', { skip: demoSkip }, () => {
+  let server: TestServer;
+  let dir: string;
+  before(async () => {
+    await initBackend();
+    dir = await fsp.mkdtemp(path.join(syn.dir, 'three-'));
+    // tiny-c has tiny-a's weights: at least two of the three always agree.
+    await saveTinyModel(dir, testCard('tiny-a', 0.4), 1);
+    await saveTinyModel(dir, testCard('tiny-b', 0.5), 2);
+    await saveTinyModel(dir, testCard('tiny-c', 0.3), 1);
+    server = await startTestServer(dir);
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('POST /predict all=1 on a group photo: numbered boxes on the photo, each column highest bar first', async () => {
+    const fd = new FormData();
+    fd.append('image', new Blob([new Uint8Array(demoPhoto('sample1'))], { type: 'image/jpeg' }), 'photo.jpg');
+    fd.append('all', '1');
+    const res = await fetch(`${server.url}/predict`, { method: 'POST', body: fd, headers: { 'HX-Request': 'true' } });
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    const api = await fetch(`${server.url}/api/predict?model=all`, {
+      method: 'POST',
+      body: new Uint8Array(demoPhoto('sample1')),
+      headers: { 'content-type': 'image/jpeg' },
+    });
+    const body = (await api.json()) as { models: string[]; faces: Array<{ by_model: Record<string, { label: string }> }> };
+    assert.deepEqual(body.models, ['tiny-b', 'tiny-a', 'tiny-c']);
+    assert.equal(body.faces.length, 3);
+
+    // The photo with one numbered box per face, as in the single-model view.
+    assert.match(html, /<figure class="photo-frame">/);
+    assert.match(html, /<img class="photo" src="data:image\/jpeg;base64,/);
+    const boxes = [...html.matchAll(/<rect class="face-box expr-(\w+)"/g)].map((m) => m[1]);
+    assert.equal(boxes.length, 3);
+    for (const n of [1, 2, 3]) assert.match(html, new RegExp(`text-anchor="middle">${n}</text>`));
+
+    const articles = html.split('<article class="face"').slice(1);
+    assert.equal(articles.length, 3);
+    let partly = 0;
+    articles.forEach((a, i) => {
+      const labels = body.models.map((m) => body.faces[i].by_model[m].label);
+      const counts = labels.map((l) => labels.filter((x) => x === l).length);
+      const k = Math.max(...counts);
+      const majority = labels[counts.indexOf(k)];
+      // The face's number over its columns, coloured like its box (the label most models give).
+      assert.match(a, new RegExp(`<span class="face-number expr-${majority}" title="Face ${i + 1} on the photo">${i + 1}</span>`));
+      assert.equal(boxes[i], majority, `box ${i + 1} is coloured by the majority label`);
+      if (k === 2) partly++;
+      const said = k === 3 ? 'All 3 models agree.' : `2 of 3 models agree: ${majority}.`;
+      assert.ok(a.includes(said), `face ${i + 1}: "${said}" for ${labels.join(', ')}`);
+      assert.doesNotMatch(a, /The models disagree/);
+      // Every model's seven bars, highest first, as the single view sorts them.
+      const columns = a.split('<section class="model-column"').slice(1);
+      assert.equal(columns.length, 3);
+      for (const col of columns) {
+        const values = [...col.matchAll(/<meter [^>]*value="([\d.]+)"/g)].map((m) => Number(m[1]));
+        assert.equal(values.length, 7);
+        for (let j = 1; j < values.length; j++) assert.ok(values[j - 1] >= values[j], `bars sorted: ${values.join(' ')}`);
+        assert.match(col, /<li class="bar top">/);
+        assert.ok(col.indexOf('<li class="bar top">') === col.indexOf('<li class="bar'), 'the top label is the first bar');
+      }
+    });
+    // These weights split 2 to 1 on sample1's faces: the partial-agreement sentence is the one shown.
+    assert.ok(partly > 0, 'some face has two of three models agreeing');
   });
 });

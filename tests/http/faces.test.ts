@@ -154,14 +154,19 @@ describe('face detection on real group photos', { skip }, () => {
 });
 
 describe('close-ups: a face that fills the photo gets one box', { skip }, () => {
-  for (const set of ['tight', 'margin'] as const) {
-    test(`each of the 22 faces cut out ${set === 'tight' ? 'tightly' : 'with a 30% margin'}: found, and no other box`, async () => {
+  for (const [set, detector] of [
+    ['tight', 'blazeface'],
+    ['margin', 'blazeface'],
+    ['tight', 'ssd'],
+    ['margin', 'ssd'],
+  ] as const) {
+    test(`${detector}: each of the 22 faces cut out ${set === 'tight' ? 'tightly' : 'with a 30% margin'}: found, and no other box`, async () => {
       const cases = await demoCases(set);
       assert.equal(cases.length, 22);
       const wrong: string[] = [];
       for (const c of cases) {
         const image = await decodeImage(c.bytes, DECODE);
-        const regions = await findFaces(image);
+        const regions = await findFaces(image, { detector });
         const m = matchFaces(
           c.faces,
           regions.map((r) => r.box),
@@ -214,6 +219,19 @@ describe('close-ups: a face that fills the photo gets one box', { skip }, () => 
     assert.deepEqual(calls, [4, second.padded.width]);
     const o = { x: second.offsetX, y: second.offsetY };
     assert.deepEqual(found, [{ x: 3 - o.x, y: 4 - o.y, width: 3, height: 2, score: 0.9, rightEye: { x: 4 - o.x, y: 5 - o.y } }]);
+
+    // A detector with its own close-up settings gets its border and its lower bar on the second look only.
+    const asked: Array<{ width: number; minScore?: number }> = [];
+    const own = {
+      ...fake,
+      closeUp: { pad: 0.5, minScore: 0.3 },
+      async detect(p: { width: number }, o: { minScore?: number }) {
+        asked.push({ width: p.width, ...(o.minScore === undefined ? {} : { minScore: o.minScore }) });
+        return [];
+      },
+    };
+    assert.deepEqual(await withCloseUps(own).detect(image, { maxFaces: 5 }), []);
+    assert.deepEqual(asked, [{ width: 4 }, { width: padImage(image, 0.5).padded.width, minScore: 0.3 }]);
   });
 });
 

@@ -20,13 +20,15 @@
  * Options (--set key=value): iterations (timed runs per figure after one
  * warm-up; 30, --quick 5; detection alone half that, at least 5),
  * models (models/), skip_peer=1 (leave @vladmandic/human out), quality_only=1
- * (faces found, extra boxes and label agreement only: no timings).
+ * (faces found, extra boxes and label agreement only: no timings),
+ * detectors=ssd (only these detectors), labels=0 (stop after the detection
+ * figures: no label agreement, no end-to-end timings).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../../inference/decode.js';
-import { DETECTORS, getFaceDetector } from '../../inference/detect/index.js';
+import { DETECTORS, getFaceDetector, type DetectorName } from '../../inference/detect/index.js';
 import { findFaces } from '../../inference/faces.js';
 import { analyseImage } from '../../inference/pipeline.js';
 import { disposeRegistry, type LoadedModel } from '../../inference/registry.js';
@@ -136,7 +138,12 @@ const section: BenchSection = {
     const notes: string[] = [`backend ${backend}; ${n} timed runs per figure (detection alone ${detectReps}), after one warm-up`];
 
     // Detection alone, on the decoded working copy (what findFaces sees).
-    for (const name of DETECTORS) {
+    const detectors = ctx.options.detectors ? ctx.options.detectors.split(',') : [...DETECTORS];
+    for (const name of detectors) {
+      if (!DETECTORS.includes(name as DetectorName))
+        throw new Error(`--set detectors expects some of ${DETECTORS.join(',')}, got "${name}"`);
+    }
+    for (const name of detectors as DetectorName[]) {
       const detector = await getFaceDetector(name);
       for (const [size, bytes] of qualityOnly
         ? []
@@ -165,6 +172,10 @@ const section: BenchSection = {
       });
     }
 
+    if (ctx.options.labels === '0') {
+      notes.push('labels=0: detection figures only');
+      return { figures, notes };
+    }
     // End to end through the real server on loopback, then the same in process.
     const models = await benchModels(ctx.options.models ?? 'models', ctx.log);
     const entry = models.registry.get()!;

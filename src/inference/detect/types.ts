@@ -52,6 +52,12 @@ export interface FaceDetector {
    * includes the forehead), FER2013 faces include some forehead and chin.
    */
   readonly margin: number;
+  /**
+   * The second look at a close-up (close-up.ts): how much grey border, as a
+   * fraction of the photo's longest side on every side, and the lowest score
+   * kept there. Default: close-up.ts's PAD and the detector's own threshold.
+   */
+  readonly closeUp?: { pad: number; minScore?: number };
   detect(image: Pixels, options: DetectOptions): Promise<Detection[]>;
   dispose(): void;
 }

@@ -187,13 +187,9 @@ export interface Verdict {
   runnerUp: Label;
 }
 
-/**
- * `order`: 'score' puts the best bar first (one model's result); 'fer2013'
- * keeps FER2013's label order, so the same expression sits on the same line
- * in every column (side-by-side). `idPrefix` makes the bars' element ids.
- */
-export function verdict(label: Label, scores: Scores, idPrefix: string, order: 'score' | 'fer2013'): Verdict {
-  const labels = order === 'score' ? [...LABELS].sort((a, b) => scores[b] - scores[a]) : LABELS;
+/** One face's verdict with its seven bars, highest first (every view sorts alike); `idPrefix` makes the bars' element ids. */
+export function verdict(label: Label, scores: Scores, idPrefix: string): Verdict {
+  const labels = [...LABELS].sort((a, b) => scores[b] - scores[a]);
   const sure = certainty(scores);
   return {
     label,

@@ -1,13 +1,15 @@
 /**
- * A side-by-side analysis -> plain data for views/result-all.eta: per face,
- * one column per model with its seven bars in FER2013 order (not sorted), so
- * the same expression sits on the same line in every column.
+ * A side-by-side analysis -> plain data for views/result-all.eta: the photo
+ * with its numbered boxes (coloured by the label most models give), then per
+ * face one column per model with its seven bars sorted as in the single-model
+ * view (verdict).
  */
 import type { SideBySide } from '../../inference/side-by-side.js';
 import type { Scores } from '../../inference/predict.js';
 import type { Label } from '../../types.js';
 import { verdict, type Verdict } from './prediction.js';
 import { faceDataUrl } from './view-models.js';
+import { faceOverlay, type OverlayView } from './face-overlay.js';
 
 export interface ModelColumn extends Verdict {
   model: string;
@@ -15,6 +17,8 @@ export interface ModelColumn extends Verdict {
 }
 export interface SideBySideFace {
   index: number;
+  /** 1-based, as on the photo's box. */
+  number: number;
   faceUrl: string;
   columns: ModelColumn[];
   agree: boolean;
@@ -27,6 +31,8 @@ export interface SideBySideView {
   ms: string;
   image: string;
   faces: SideBySideFace[];
+  /** The photo with the numbered boxes. */
+  overlay: OverlayView;
 }
 
 /** The label most models give (the first model's on a tie) and how many give it. */
@@ -47,21 +53,25 @@ export async function toSideBySideView(
   const faces = await Promise.all(
     a.faces.map(async (f, i): Promise<SideBySideFace> => ({
       index: i,
+      number: i + 1,
       faceUrl: await faceDataUrl(f.face),
       agree: f.byModel.every((v) => v.label === f.byModel[0].label),
       ...majorityOf(f.byModel.map((v) => v.label)),
       columns: f.byModel.map((v, m) => ({
         model: v.model,
-        ...verdict(v.label, v.scores, `face${i}-m${m}`, 'fer2013'),
+        ...verdict(v.label, v.scores, `face${i}-m${m}`),
         flagToken: sign?.(v.model, v.scores, f.face),
       })),
     })),
   );
+  // Each box takes the colour and name of the label most models give.
+  const overlay = await faceOverlay({ ...a.analysis, faces: a.analysis.faces.map((f, i) => ({ ...f, label: faces[i].majority })) });
   const { width, height, format } = a.image;
   return {
     models: a.models,
     ms: a.ms.toFixed(0),
     image: `${width} × ${height} ${format === 'heif' ? 'AVIF' : format.toUpperCase()}`,
     faces,
+    overlay,
   };
 }

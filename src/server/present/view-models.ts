@@ -58,7 +58,7 @@ export async function toResultView(analysis: Analysis, modelName: string, contex
     analysis.faces.map(async (f, i): Promise<FaceView> => {
       return {
         index: i,
-        ...verdict(f.label, f.scores, `face${i}`, 'score'),
+        ...verdict(f.label, f.scores, `face${i}`),
         faceUrl: await faceDataUrl(f.face),
         number: i + 1,
         heatUrl: overlay.boxes[i].heat?.href,
