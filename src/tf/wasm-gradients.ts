@@ -36,6 +36,7 @@ import {
   makeIdentity,
   makeLeadingReduce,
   makeLogicalAnd,
+  makeChannelMultiply,
   makeMaxPoolGrad,
   makePad,
   makeSelect,
@@ -414,6 +415,7 @@ export function registerWasmGradientKernels(): void {
     ['LogicalAnd', makeLogicalAnd],
     ['Select', makeSelect],
     ['MaxPoolGrad', makeMaxPoolGrad],
+    ['Multiply', makeChannelMultiply],
     ['BatchMatMul', makePlainMatMul],
   ];
   for (const [name, wrap] of wrapped) {
@@ -456,6 +458,7 @@ export const replacedWasmKernelNames = [
   'LogicalAnd',
   'MaxPoolGrad',
   'Mean',
+  'Multiply',
   'PadV2',
   'Select',
   'Sum',
