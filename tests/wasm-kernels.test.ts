@@ -10,7 +10,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '../src/tf/backend.js';
 import { originalWasmKernels, replacedWasmKernelNames, wasmGradientKernelNames } from '../src/tf/wasm-gradients.js';
-import { makeChannelMultiply } from '../src/tf/wasm-heap-kernels.js';
 import { mulberry32, type Rng } from '../src/training/random.js';
 import { buildCustomCnn, CNN_INPUT, cnnInput } from '../src/training/architectures/custom-cnn.js';
 
@@ -513,44 +512,6 @@ function lossOf(model: tf.LayersModel, x: tf.Tensor, labels: Int32Array, trainin
   const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 7);
   return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1))) as tf.Scalar;
 }
-
-describe('Multiply by a per-channel vector (wasm-heap-kernels.ts) matches cpu, and takes the fast path', () => {
-  const rng = mulberry32(17);
-  const cases: Array<[number[], number[], boolean]> = [
-    [[4, 6, 6, 8], [8], true], // the batch-norm gradient's x * gamma
-    [[1, 1, 1, 8], [4, 6, 6, 8], true], // a kept-dims vector on the left
-    [[2, 5, 3], [1, 3], true],
-    [[4, 6, 6, 8], [4, 6, 6, 8], false], // same shapes: XNNPACK's own multiply
-    [[4, 6, 6, 8], [], false], // a scalar
-    [[3, 4], [3, 1], false], // a per-row broadcast
-    [[2, 1], [1], false], // one channel
-  ];
-  for (const [sa, sb, fast] of cases) {
-    const label = `${sa.join('x') || 'scalar'} * ${sb.join('x') || 'scalar'}`;
-    test(`${label}: ${fast ? 'fast path' : 'the original kernel'}, same values as cpu`, async () => {
-      const a = randomData(sizeOf(sa), rng),
-        b = randomData(sizeOf(sb), rng);
-      await assertSameOnBoth(`mul ${label}`, () => tf.mul(tf.tensor(a, sa), tf.tensor(b, sb)));
-      // The kernel itself, with a fallback that counts its calls: the fast path must not reach it.
-      await tf.setBackend('wasm');
-      let fallbacks = 0;
-      const original = originalWasmKernels.get('Multiply')!.kernelFunc;
-      const kernel = makeChannelMultiply((args) => {
-        fallbacks++;
-        return original(args);
-      });
-      const ta = tf.tensor(a, sa),
-        tb = tf.tensor(b, sb);
-      const out = kernel({ inputs: { a: ta, b: tb }, attrs: {}, backend: tf.backend() }) as tf.TensorInfo;
-      const y = tf.engine().makeTensorFromTensorInfo(out);
-      const ref = tf.mul(ta, tb);
-      assert.equal(fallbacks, fast ? 0 : 1, fast ? 'the fast path fell back' : 'expected the original kernel');
-      assert.deepEqual(y.shape, ref.shape);
-      assert.ok(relError(Float32Array.from(await y.data()), Float32Array.from(await ref.data())) <= TOL);
-      tf.dispose([ta, tb, y, ref]);
-    });
-  }
-});
 
 describe('whole-model gradients match cpu', () => {
   // MobileNetV2's batch norm in training mode over a tiny batch at 1x1-2x2

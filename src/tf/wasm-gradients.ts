@@ -36,7 +36,6 @@ import {
   makeIdentity,
   makeLeadingReduce,
   makeLogicalAnd,
-  makeChannelMultiply,
   makeMaxPoolGrad,
   makePad,
   makeSelect,
@@ -415,7 +414,6 @@ export function registerWasmGradientKernels(): void {
     ['LogicalAnd', makeLogicalAnd],
     ['Select', makeSelect],
     ['MaxPoolGrad', makeMaxPoolGrad],
-    ['Multiply', makeChannelMultiply],
     ['BatchMatMul', makePlainMatMul],
   ];
   for (const [name, wrap] of wrapped) {
@@ -458,7 +456,6 @@ export const replacedWasmKernelNames = [
   'LogicalAnd',
   'MaxPoolGrad',
   'Mean',
-  'Multiply',
   'PadV2',
   'Select',
   'Sum',

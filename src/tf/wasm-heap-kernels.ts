@@ -233,30 +233,6 @@ export function makeBatchNorm(fallback: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-/**
- * Multiply by a per-channel vector, [.., C] x [C] or [1, .., 1, C] (the
- * batch-norm gradient's scalings): a 1x1 depthwise convolution, one XNNPACK
- * pass (as makeBatchNorm), instead of wasm's generic broadcasting loop, which
- * made Multiply ~10% of a custom-CNN step in a profile.
- */
-export function makeChannelMultiply(fallback: tf.KernelFunc): tf.KernelFunc {
-  const perChannel = (v: TensorInfo, x: TensorInfo) => {
-    const c = x.shape[x.shape.length - 1];
-    return x.shape.length >= 2 && v.shape.length <= x.shape.length && c > 1 && sizeOf(v.shape) === c && v.shape.slice(0, -1).every((d) => d === 1);
-  };
-  return (args) => {
-    const { a, b } = args.inputs as { a: tf.Tensor; b: tf.Tensor };
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(args);
-    const [x, v] = perChannel(b, a) ? [a, b] : perChannel(a, b) ? [b, a] : [null, null];
-    if (!x || !v) return fallback(args);
-    const c = x.shape[x.shape.length - 1];
-    return tf.tidy(() => {
-      const y = tf.depthwiseConv2d(tf.reshape(x, [1, 1, sizeOf(x.shape) / c, c]) as tf.Tensor4D, tf.reshape(v, [1, 1, c, 1]) as tf.Tensor4D, 1, 'valid');
-      return tf.reshape(y, x.shape);
-    });
-  };
-}
-
 type Compare = 'GreaterEqual' | 'LessEqual' | 'Greater' | 'Less';
 const CMP_OP = { GreaterEqual: 'ge', LessEqual: 'le', Greater: 'gt', Less: 'lt' } as const;
 /** a OP b == b MIRROR(OP) a: for a one-element left operand. */
