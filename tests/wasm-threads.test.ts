@@ -46,8 +46,9 @@ async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<Float
 describe('the threaded wasm backend', () => {
   test('runs with the threads asked for: pool size, a live pthread worker, shared memory, SIMD kernels bound to it', () => {
     assert.equal(wasmThreads(), THREADS, 'XNNPACK pool size as the backend reports it');
-    const module = (tf.findBackend('wasm') as unknown as { wasm: { PThread?: { runningWorkers: unknown[] }; wasmMemory?: WebAssembly.Memory } })
-      .wasm;
+    const module = (
+      tf.findBackend('wasm') as unknown as { wasm: { PThread?: { runningWorkers: unknown[] }; wasmMemory?: WebAssembly.Memory } }
+    ).wasm;
     assert.equal(module.PThread?.runningWorkers.length, THREADS - 1, 'pool threads besides the calling one');
     assert.ok(module.wasmMemory?.buffer instanceof SharedArrayBuffer, 'the heap is a shared memory');
     const ops = simdOps(tf.findBackend('wasm'));
@@ -92,7 +93,8 @@ describe('the threaded wasm backend', () => {
       const y = tf.tensor(await labels.data(), labels.shape);
       // Inference-mode batch norm: training-mode statistics over 4 faces amplify rounding (see wasm-kernels.test.ts).
       const { value, grads: g } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(y, model.apply(tf.tensor4d(x, [n, size, size, 1]), { training: false }) as tf.Tensor) as tf.Scalar,
+        () =>
+          tf.losses.softmaxCrossEntropy(y, model.apply(tf.tensor4d(x, [n, size, size, 1]), { training: false }) as tf.Tensor) as tf.Scalar,
         model.trainableWeights.map((v) => v.read() as tf.Variable),
       );
       const out = await Promise.all(Object.values(g).map(async (t) => Float32Array.from(await t.data())));

@@ -5,7 +5,7 @@
  * {"threads", "ms", "kernels"?}. Arguments: a JSON object
  * {"model": case id, "threads": n, "batch": n, "steps": n, "profile": bool}.
  */
-import { initBackend, tf, wasmThreads } from '../tf/backend.js';
+import { initBackend, wasmThreads } from '../tf/backend.js';
 import { installKernelTimer } from '../tf/kernel-timer.js';
 import { ALL_CASES, stepMs } from './sections/training.js';
 
@@ -26,7 +26,6 @@ let kernels: Array<{ name: string; calls: number; ms: number }> | undefined;
 if (args.profile) {
   // One more step under the kernel timer: per-kernel shares (top-level calls; nested ones count towards them).
   const timer = installKernelTimer('wasm');
-  kernels = [];
   const wall = await stepMs(c, args.batch, 1, 0, (phase) => timer.setPhase(phase));
   kernels = timer.read().map((k) => ({ ...k, ms: Math.round(k.ms * 10) / 10 }));
   kernels.push({ name: '(step wall time)', calls: 1, ms: Math.round(wall * 10) / 10 });

@@ -86,7 +86,8 @@ export function initBackend(preferred?: string, log: (msg: string) => void = () 
       if (await activate(name, threads)) {
         await tf.ready();
         const n = name === 'wasm' ? wasmThreads() : 0;
-        if (name === 'wasm' && threads > 1 && n !== threads) throw new Error(`the wasm backend started ${n} threads, not the ${threads} asked for`);
+        if (name === 'wasm' && threads > 1 && n !== threads)
+          throw new Error(`the wasm backend started ${n} threads, not the ${threads} asked for`);
         log(`TF.js backend: ${name}${n > 1 ? ` (${n} threads)` : ''}`);
         return name;
       }

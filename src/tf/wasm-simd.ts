@@ -59,7 +59,7 @@ interface EmscriptenModule {
 const compiled = new Map<boolean, WebAssembly.Module | null>();
 function kernelsModule(shared: boolean): WebAssembly.Module | null {
   if (!compiled.has(shared)) {
-    let module: WebAssembly.Module | null = null;
+    let module: WebAssembly.Module | null;
     try {
       const bytes = readFileSync(new URL(shared ? './simd/kernels-shared.wasm' : './simd/kernels.wasm', import.meta.url));
       module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;

@@ -81,7 +81,13 @@ const mnv2 = (id: string, label: string, size: number, firstTopLayer: string, cp
 /** Issue 8's shapes: the custom CNN at 48x48 and MobileNetV2 at 96x96 in both phases. */
 const MODELS: ModelCase[] = [
   cnn('cnn', 'custom CNN 32-64-128-256, convs 1,1,2,2, 48x48', 48, [1, 1, 2, 2], true),
-  cnn('cnn48_default', `custom CNN, default layers (convs ${CNN_DEFAULTS.convsPerBlock.join(',')}) at 48x48`, 48, CNN_DEFAULTS.convsPerBlock, false),
+  cnn(
+    'cnn48_default',
+    `custom CNN, default layers (convs ${CNN_DEFAULTS.convsPerBlock.join(',')}) at 48x48`,
+    48,
+    CNN_DEFAULTS.convsPerBlock,
+    false,
+  ),
   cnn(
     'cnn_shipped',
     `custom CNN as shipped (defaults: ${CNN_DEFAULTS.inputSize}x${CNN_DEFAULTS.inputSize}, convs ${CNN_DEFAULTS.convsPerBlock.join(',')})`,
