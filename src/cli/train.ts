@@ -96,7 +96,18 @@ const program = new Command('train')
   )
   .option('--checkpoint-minutes <n>', 'also checkpoint mid-epoch this often (0: off)', toFloat, D.checkpointMinutes)
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
+  .option(
+    '--threads <n>',
+    'wasm: compute threads (default 1; give the number of cores to a run that has the machine to itself, 1 to runs sharing it)',
+    toPositiveInt,
+  )
   .action(main);
+
+function toPositiveInt(v: string): number {
+  const n = toInt(v);
+  if (n < 1) throw new Error(`not a whole number of at least 1: ${v}`);
+  return n;
+}
 
 function toInt(v: string): number {
   const n = Number(v);
@@ -153,6 +164,7 @@ interface Opts {
   quantize?: 'float16';
   checkpointMinutes: number;
   backend?: string;
+  threads?: number;
   matchBlur: string;
 }
 
@@ -165,7 +177,7 @@ async function main(o: Opts): Promise<void> {
   if (o.resume && !fs.existsSync(path.join(runDir, 'checkpoint', 'state.json'))) {
     throw new Error(`--resume: no checkpoint in ${path.join(runDir, 'checkpoint')}`);
   }
-  await initBackend(o.backend, (m) => console.log(m));
+  await initBackend(o.backend, (m) => console.log(m), { threads: o.threads });
   console.log(`loading ${o.data} ...`);
   const t0 = Date.now();
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, onWarning: (w) => console.warn(w) });

@@ -2,12 +2,15 @@
  * The one place that chooses the TF.js backend. Order: tfjs-node (if the
  * optional dependency installed and loads) > wasm (with our gradient kernels) >
  * cpu. Override with `--backend` (passed in) or the TFJS_BACKEND env var.
+ * wasm runs single-threaded unless asked for more threads (`threads`, or the
+ * TFJS_WASM_THREADS env var): then the threaded build (wasm-threads.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { registerWasmGradientKernels } from './wasm-gradients.js';
+import { registerThreadedWasm, wasmThreads } from './wasm-threads.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -28,7 +31,19 @@ async function tryTfjsNode(): Promise<boolean> {
   }
 }
 
-async function activate(name: BackendName): Promise<boolean> {
+export interface BackendOptions {
+  /** wasm only: threads of the XNNPACK pool; more than 1 loads the threaded build. Default 1. */
+  threads?: number;
+}
+
+/** The thread count asked for: the option, else TFJS_WASM_THREADS, else 1. */
+export function requestedThreads(threads?: number): number {
+  const raw = threads ?? (process.env.TFJS_WASM_THREADS ? Number(process.env.TFJS_WASM_THREADS) : 1);
+  if (!Number.isInteger(raw) || raw < 1 || raw > 64) throw new Error(`wasm threads must be a whole number from 1 to 64, got ${raw}`);
+  return raw;
+}
+
+async function activate(name: BackendName, threads: number): Promise<boolean> {
   if (name === 'tensorflow') {
     if (!(await tryTfjsNode())) return false;
   }
@@ -37,6 +52,7 @@ async function activate(name: BackendName): Promise<boolean> {
     // Point the loader at the .wasm files inside the installed package.
     const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     setWasmPaths(dist + path.sep);
+    if (threads > 1) registerThreadedWasm(threads);
     registerWasmGradientKernels();
   }
   try {
@@ -59,16 +75,20 @@ function requested(preferred?: string): BackendName | undefined {
  * Initialises TF.js once per process and resolves to the backend in use.
  * An explicitly requested backend that cannot load is an error, not a silent fallback.
  */
-export function initBackend(preferred?: string, log: (msg: string) => void = () => {}): Promise<BackendName> {
+export function initBackend(preferred?: string, log: (msg: string) => void = () => {}, options: BackendOptions = {}): Promise<BackendName> {
   if (chosen) return chosen;
   chosen = (async () => {
     tf.env().set('PROD', true);
     const want = requested(preferred);
+    const threads = requestedThreads(options.threads);
     const order: BackendName[] = want ? [want] : ['tensorflow', 'wasm', 'cpu'];
     for (const name of order) {
-      if (await activate(name)) {
+      if (await activate(name, threads)) {
         await tf.ready();
-        log(`TF.js backend: ${name}`);
+        const n = name === 'wasm' ? wasmThreads() : 0;
+        if (name === 'wasm' && threads > 1 && n !== threads)
+          throw new Error(`the wasm backend started ${n} threads, not the ${threads} asked for`);
+        log(`TF.js backend: ${name}${n > 1 ? ` (${n} threads)` : ''}`);
         return name;
       }
     }
@@ -80,4 +100,4 @@ export function initBackend(preferred?: string, log: (msg: string) => void = () 
   return chosen;
 }
 
-export { tf };
+export { tf, wasmThreads };

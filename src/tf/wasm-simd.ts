@@ -48,31 +48,35 @@ export interface SimdOps {
 }
 
 interface EmscriptenModule {
+  /** The single-threaded build exports its memory; the threaded one imports it (wasmMemory). */
   asm?: { memory?: unknown };
+  wasmMemory?: unknown;
   _malloc?(bytes: number): number;
   _free?(ptr: number): void;
 }
 
-/** The compiled module, read once; null when the file is missing or not valid here (e.g. no SIMD). */
-let compiled: WebAssembly.Module | null | undefined;
-function kernelsModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+/** The compiled modules (unshared, shared memory), read once; null when the file is missing or not valid here (e.g. no SIMD). */
+const compiled = new Map<boolean, WebAssembly.Module | null>();
+function kernelsModule(shared: boolean): WebAssembly.Module | null {
+  if (!compiled.has(shared)) {
+    let module: WebAssembly.Module | null;
     try {
-      const bytes = readFileSync(new URL('./simd/kernels.wasm', import.meta.url));
-      compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+      const bytes = readFileSync(new URL(shared ? './simd/kernels-shared.wasm' : './simd/kernels.wasm', import.meta.url));
+      module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
     } catch {
-      compiled = null;
+      module = null;
     }
+    compiled.set(shared, module);
   }
-  return compiled;
+  return compiled.get(shared)!;
 }
 
 const loaded = new WeakMap<object, SimdOps | null>();
 
 /**
  * The SIMD functions bound to a wasm backend's memory, or null where they
- * cannot be (no kernels.wasm, no SIMD, a shared-memory threaded build, an
- * unexpected layout): callers then use their slower paths.
+ * cannot be (no kernels.wasm, no SIMD, an unexpected layout): callers then
+ * use their slower paths.
  */
 export function simdOps(backend: unknown): SimdOps | null {
   const wasm = (backend as { wasm?: EmscriptenModule }).wasm;
@@ -80,11 +84,11 @@ export function simdOps(backend: unknown): SimdOps | null {
   if (loaded.has(wasm)) return loaded.get(wasm)!;
   let ops: SimdOps | null = null;
   try {
-    const memory = wasm.asm?.memory;
+    const memory = wasm.asm?.memory ?? wasm.wasmMemory;
     const malloc = wasm._malloc,
       free = wasm._free;
-    const module = kernelsModule();
-    if (module && memory instanceof WebAssembly.Memory && !(memory.buffer instanceof SharedArrayBuffer) && malloc && free) {
+    const module = memory instanceof WebAssembly.Memory ? kernelsModule(memory.buffer instanceof SharedArrayBuffer) : null;
+    if (module && memory instanceof WebAssembly.Memory && malloc && free) {
       const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
       if (EXPORTS.every((name) => typeof e[name] === 'function')) {
         const byCmp = (suffix: string) =>

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { assembleKernels, KERNELS_WASM } from '../../src/tf/simd/build.js';
+import { assembleKernels, KERNELS_SHARED_WASM, KERNELS_WASM } from '../../src/tf/simd/build.js';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { simdOps } from '../../src/tf/wasm-simd.js';
 
@@ -17,6 +17,20 @@ test('kernels.wasm is the assembled kernels.wat', async () => {
     Buffer.from(built).equals(committed),
     'src/tf/simd/kernels.wasm does not match kernels.wat: run `npm run build:wasm` and commit the .wasm',
   );
+});
+
+test('kernels-shared.wasm (for the threaded backend) is the same text with a shared memory import', async () => {
+  const [built, committed] = await Promise.all([assembleKernels(true), readFile(KERNELS_SHARED_WASM)]);
+  assert.ok(
+    Buffer.from(built).equals(committed),
+    'src/tf/simd/kernels-shared.wasm does not match kernels.wat: run `npm run build:wasm` and commit the .wasm',
+  );
+  const memory = WebAssembly.Module.imports(new WebAssembly.Module(committed)).find((i) => i.name === 'memory');
+  assert.equal(memory?.kind, 'memory');
+  // It instantiates only against a shared memory (an unshared one is refused).
+  const module = new WebAssembly.Module(committed);
+  assert.ok(new WebAssembly.Instance(module, { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) } }));
+  assert.throws(() => new WebAssembly.Instance(module, { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }));
 });
 
 test('the wasm backend loads the SIMD kernels', async () => {

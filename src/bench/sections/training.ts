@@ -18,6 +18,12 @@
  * (8), skip_cpu=1, skip_kernels=1, skip_builtin=1 (the minutes-long built-in
  * wasm routes), skip_runs=1 (the current runs' shapes), only=id,id (just these
  * models, e.g. only=mnv2_head,mnv2_64_finetune).
+ *
+ * Threads: the threaded wasm build against the single-threaded one, each in
+ * fresh processes (training-child.ts) run alternately, images/s of both and
+ * their ratio. Options: threads (all cores), threads_rounds (2), threads_steps
+ * (3), threads_only (cnn48_default,cnn_shipped,mnv2_64_finetune), skip_threads=1,
+ * profile=1 (per-kernel shares of one step of each, in the notes).
  */
 import { tf, initBackend } from '../../tf/backend.js';
 import { originalWasmKernels } from '../../tf/wasm-gradients.js';
@@ -31,6 +37,11 @@ import { mulberry32 } from '../../training/random.js';
 import { FACE_PIXELS } from '../../inference/preprocess.js';
 import { NUM_CLASSES } from '../../types.js';
 import type { InputSpec } from '../../artifacts/card.js';
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { timeMedian, type BenchContext, type BenchSection, type Figure, type SectionResult } from '../framework.js';
 
 const BATCH = 64;
@@ -70,6 +81,20 @@ const mnv2 = (id: string, label: string, size: number, firstTopLayer: string, cp
 /** Issue 8's shapes: the custom CNN at 48x48 and MobileNetV2 at 96x96 in both phases. */
 const MODELS: ModelCase[] = [
   cnn('cnn', 'custom CNN 32-64-128-256, convs 1,1,2,2, 48x48', 48, [1, 1, 2, 2], true),
+  cnn(
+    'cnn48_default',
+    `custom CNN, default layers (convs ${CNN_DEFAULTS.convsPerBlock.join(',')}) at 48x48`,
+    48,
+    CNN_DEFAULTS.convsPerBlock,
+    false,
+  ),
+  cnn(
+    'cnn_shipped',
+    `custom CNN as shipped (defaults: ${CNN_DEFAULTS.inputSize}x${CNN_DEFAULTS.inputSize}, convs ${CNN_DEFAULTS.convsPerBlock.join(',')})`,
+    CNN_DEFAULTS.inputSize,
+    CNN_DEFAULTS.convsPerBlock,
+    false,
+  ),
   mnv2('mnv2_head', 'MobileNetV2 0.35 96x96, head on the frozen base', 96, 'global_average_pooling2d', true),
   mnv2('mnv2_finetune', 'MobileNetV2 0.35 96x96, fine-tuning from block 8', 96, 'block_8_expand', true),
 ];
@@ -92,6 +117,8 @@ const RUN_MODELS: ModelCase[] = [
   ),
 ];
 
+export const ALL_CASES: readonly ModelCase[] = [...MODELS, ...RUN_MODELS];
+
 function randomBatch(n: number, seed: number): { faces: Float32Array; labels: Int32Array } {
   const rng = mulberry32(seed);
   const faces = new Float32Array(n * FACE_PIXELS);
@@ -99,11 +126,31 @@ function randomBatch(n: number, seed: number): { faces: Float32Array; labels: In
   return { faces, labels: Int32Array.from({ length: n }, (_, i) => i % NUM_CLASSES) };
 }
 
-/** ms per training step (median) of one model on the current backend. */
-async function stepMs(c: ModelCase, batch: number, steps: number, warmup: number): Promise<number> {
+/**
+ * ms per training step (median) of one model on the current backend. `onPhase` hears 'adam' while the
+ * optimizer applies its update and null after (the kernel profile keys the update apart).
+ */
+export async function stepMs(
+  c: ModelCase,
+  batch: number,
+  steps: number,
+  warmup: number,
+  onPhase?: (phase: string | null) => void,
+): Promise<number> {
   const { model, firstTopLayer, spec } = c.build();
   const split = splitModel(model, firstTopLayer);
   const opt = tf.train.adam(1e-3);
+  if (onPhase) {
+    const apply = opt.applyGradients.bind(opt);
+    opt.applyGradients = (g) => {
+      onPhase('adam');
+      try {
+        apply(g);
+      } finally {
+        onPhase(null);
+      }
+    };
+  }
   const { faces, labels } = randomBatch(batch, 1);
   const classW = new Array<number>(NUM_CLASSES).fill(1);
   try {
@@ -367,6 +414,90 @@ async function kernelFigures(ctx: BenchContext, skipCpu: boolean, cpuBatch: numb
   return figs;
 }
 
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'training-child.ts');
+const run = promisify(execFile);
+
+interface ChildResult {
+  threads: number;
+  ms: number;
+  kernels?: Array<{ name: string; calls: number; ms: number }>;
+}
+
+async function childStep(model: string, threads: number, steps: number, profile: boolean): Promise<ChildResult> {
+  const args = JSON.stringify({ model, threads, batch: BATCH, steps, profile });
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', CHILD, args], { maxBuffer: 1 << 20, timeout: 30 * 60_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
+}
+
+/** `name 41%, name 20%, ...`: the kernels' shares of one step's wall time, the rest as "JS between kernels". */
+function profileNote(label: string, r: ChildResult): string {
+  const kernels = r.kernels ?? [];
+  const wall = kernels.find((k) => k.name === '(step wall time)')?.ms ?? 0;
+  const rows = kernels.filter((k) => k.name !== '(step wall time)');
+  const inKernels = rows.reduce((a, k) => a + k.ms, 0);
+  const pct = (ms: number) => `${((100 * ms) / wall).toFixed(1)}%`;
+  const top = rows.slice(0, 12).map((k) => `${k.name} ${pct(k.ms)}`);
+  return `profile, ${label} (${Math.round(wall)} ms step): ${top.join(', ')}; other kernels ${pct(inKernels - rows.slice(0, 12).reduce((a, k) => a + k.ms, 0))}; JS between kernels ${pct(wall - inKernels)}`;
+}
+
+/**
+ * Single-threaded against threaded wasm, in fresh processes run alternately
+ * (1, N, 1, N, ...: a change in the background load hits both alike); the
+ * ratio is the figure to trust on a loaded machine.
+ */
+async function threadFigures(ctx: BenchContext, figures: Figure[], notes: string[]): Promise<void> {
+  const num = (key: string, fallback: number) => (ctx.options[key] != null ? Number(ctx.options[key]) : fallback);
+  const threads = num('threads', os.availableParallelism());
+  if (threads < 2) {
+    notes.push('threaded wasm not measured: one core (--set threads=N to force)');
+    return;
+  }
+  const rounds = num('threads_rounds', ctx.quick ? 1 : 2);
+  const steps = num('threads_steps', ctx.quick ? 1 : 3);
+  const profile = ctx.options.profile === '1';
+  const ids = (ctx.options.threads_only ?? 'cnn48_default,cnn_shipped,mnv2_64_finetune').split(',');
+  for (const id of ids) {
+    const c = ALL_CASES.find((m) => m.id === id);
+    if (!c) throw new Error(`threads_only: unknown model ${id}`);
+    const times = new Map<number, number[]>([
+      [1, []],
+      [threads, []],
+    ]);
+    const last = new Map<number, ChildResult>();
+    for (let r = 0; r < rounds; r++) {
+      for (const t of [1, threads]) {
+        ctx.log(`[bench] ${c.label}: wasm, ${t} thread(s), round ${r + 1}/${rounds}`);
+        const res = await childStep(id, t, steps, profile && r === rounds - 1);
+        if (res.threads !== t) throw new Error(`${id}: the wasm backend ran ${res.threads} threads, not ${t}`);
+        times.get(t)!.push(res.ms);
+        last.set(t, res);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const ips = (t: number) => (BATCH / median(times.get(t)!)) * 1000;
+    for (const t of [1, threads]) {
+      figures.push({
+        id: `${id}_wasm_${t}t_images_per_s`,
+        label: `${c.label}: wasm, ${t} thread${t > 1 ? 's' : ''}`,
+        value: ips(t),
+        unit: 'images/s',
+        note: `median of ${rounds} process(es) x ${steps} step(s) of ${BATCH}: ${times
+          .get(t)!
+          .map((ms) => Math.round(ms))
+          .join(', ')} ms`,
+      });
+      if (profile && last.get(t)?.kernels) notes.push(profileNote(`${id}, ${t} thread(s)`, last.get(t)!));
+    }
+    figures.push({
+      id: `${id}_wasm_threads_speedup`,
+      label: `${c.label}: ${threads} threads / 1 thread`,
+      value: ips(threads) / ips(1),
+      unit: 'x',
+      note: 'same run, alternating processes; --threads in npm run train',
+    });
+  }
+}
+
 const section: BenchSection = {
   name: 'training',
   title: 'Training throughput on this machine',
@@ -433,6 +564,7 @@ const section: BenchSection = {
       }
       await tf.setBackend('wasm');
     }
+    if (ctx.options.skip_threads !== '1') await threadFigures(ctx, figures, notes);
     if (!skipCpu && cpuBatch !== BATCH && cases.some((c) => c.cpu && c.family === 'cnn')) {
       notes.push(
         `custom-CNN cpu steps use batch ${cpuBatch} (--set cpu_batch=64 for 64; one batch-64 custom-CNN step on cpu ran over 10 minutes here, a batch-8 one 282 s); images/s is per image, so the ratio compares like with like up to the per-step costs (Adam, JS overhead) that a small batch shares among fewer images, which favours wasm by a few per cent`,
