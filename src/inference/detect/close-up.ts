@@ -56,6 +56,16 @@ export function isCloseUp(found: Detection[], image: { width: number; height: nu
   return found.length === 0 || found.some((d) => Math.max(d.width, d.height) > CLOSE_UP * long);
 }
 
+/**
+ * The borders a close-up is tried on, in turn until one shows a face: the
+ * detector's own, then the default one (a face that already has some margin
+ * can vanish into a wide border, as one of the 22 did for SSD).
+ */
+function secondLooks(detector: FaceDetector): { pad: number; minScore?: number }[] {
+  const own = detector.closeUp;
+  return own && own.pad !== PAD ? [own, { pad: PAD }] : [{ pad: PAD, minScore: own?.minScore }];
+}
+
 /** `detector` with the second look for close-ups and one box per face. */
 export function withCloseUps(detector: FaceDetector): FaceDetector {
   return {
@@ -66,11 +76,16 @@ export function withCloseUps(detector: FaceDetector): FaceDetector {
     async detect(image: Pixels, options: DetectOptions): Promise<Detection[]> {
       let found = await detector.detect(image, options);
       if (isCloseUp(found, image)) {
-        const { padded, offsetX, offsetY } = padImage(image, detector.closeUp?.pad ?? PAD);
-        const minScore = options.minScore ?? detector.closeUp?.minScore;
-        const again = await detector.detect(padded, minScore === undefined ? options : { ...options, minScore });
-        // A face the second look cannot see (rare) keeps the first answer.
-        if (again.length > 0) found = again.map((d) => shift(d, offsetX, offsetY));
+        for (const look of secondLooks(detector)) {
+          const { padded, offsetX, offsetY } = padImage(image, look.pad);
+          const minScore = options.minScore ?? look.minScore;
+          const again = await detector.detect(padded, minScore === undefined ? options : { ...options, minScore });
+          // A face no second look can see (rare) keeps the first answer.
+          if (again.length > 0) {
+            found = again.map((d) => shift(d, offsetX, offsetY));
+            break;
+          }
+        }
       }
       return suppressContained(found, options.maxFaces);
     },
