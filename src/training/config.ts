@@ -69,8 +69,8 @@ export const CNN_DEFAULTS = {
   l2: 1e-4,
   /** Epochs per cosine cycle: about two hours on one core; each cycle ends in a finished model. */
   cosineCycle: 10,
-  /** Two cycles; a budget grows by whole cycles (resume with a larger --epochs). */
-  epochs: 20,
+  /** Three cycles; a budget grows by whole cycles (resume with a larger --epochs). */
+  epochs: 30,
 };
 
 /** Teachable Machine's copy of the Keras MobileNetV2 0.35 ImageNet base (needs internet). */
@@ -97,8 +97,8 @@ export const MOBILENET_DEFAULTS = {
   dropout: 0.3,
   /** Fine-tuning epochs per cosine cycle. */
   cosineCycle: 19,
-  /** One head epoch, then two fine-tuning cycles. */
-  epochs: 1 + 2 * 19,
+  /** One head epoch, then three fine-tuning cycles. */
+  epochs: 1 + 3 * 19,
 };
 
 /** Everything a run is trained with; saved in its checkpoint (state.json) and its card (`settings`). */
