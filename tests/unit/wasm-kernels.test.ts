@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { originalWasmKernels, replacedWasmKernelNames, wasmGradientKernelNames } from '../../src/tf/wasm-gradients.js';
-import { mulberry32, type Rng } from '../../src/training/random.js';
+import { mulberry32 } from '../../src/training/random.js';
 import { buildCustomCnn, CNN_INPUT, cnnInput } from '../../src/training/architectures/custom-cnn.js';
 
 /** A grey 48x48 input, for the hand-built nets below. */
@@ -22,6 +22,7 @@ import { evaluateSplit } from '../../src/training/evaluate.js';
 import { makeSplit } from '../../src/training/dataset.js';
 import { FACE_PIXELS } from '../../src/inference/preprocess.js';
 import { makeSyntheticFaces, type SyntheticFaces } from '../helpers/synthetic-fer.js';
+import { randomData, relError } from '../helpers/numeric.js';
 
 const TOL = 1e-4;
 type Shape4 = [number, number, number, number];
@@ -30,12 +31,6 @@ type Pad = 'same' | 'valid';
 before(async () => {
   assert.equal(await initBackend('wasm'), 'wasm');
 });
-
-function randomData(size: number, rng: Rng): Float32Array {
-  const a = new Float32Array(size);
-  for (let i = 0; i < size; i++) a[i] = rng() * 2 - 1;
-  return a;
-}
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -48,17 +43,6 @@ async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor): Promise<{ data:
   t.dispose();
   assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
   return out;
-}
-
-/** max |a - b| / max |b|: the relative error of a whole result. */
-function relError(a: Float32Array, b: Float32Array): number {
-  let diff = 0,
-    scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-12);
 }
 
 /** The same computation on cpu and on wasm must agree to TOL. */

@@ -11,6 +11,7 @@ import { initBackend, tf, wasmThreads } from '../../src/tf/backend.js';
 import { simdOps } from '../../src/tf/wasm-simd.js';
 import { buildCustomCnn } from '../../src/training/architectures/custom-cnn.js';
 import { mulberry32 } from '../../src/training/random.js';
+import { randomData, relError } from '../helpers/numeric.js';
 
 const TOL = 1e-4;
 const THREADS = 2;
@@ -18,22 +19,6 @@ const THREADS = 2;
 before(async () => {
   assert.equal(await initBackend('wasm', undefined, { threads: THREADS }), 'wasm');
 });
-
-function randomData(size: number, seed: number): Float32Array {
-  const rng = mulberry32(seed);
-  return Float32Array.from({ length: size }, () => rng() * 2 - 1);
-}
-
-/** max |a - b| / max |b| */
-function relError(a: Float32Array, b: Float32Array): number {
-  let diff = 0,
-    scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
 async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
@@ -58,9 +43,9 @@ describe('the threaded wasm backend', () => {
 
   test('conv2d forward and both gradients match cpu', async () => {
     // Small (the test must not crawl on a loaded machine), yet many XNNPACK tiles to share between the threads.
-    const x = randomData(2 * 16 * 16 * 8, 1),
-      f = randomData(3 * 3 * 8 * 16, 2),
-      dy = randomData(2 * 16 * 16 * 16, 3);
+    const x = randomData(2 * 16 * 16 * 8, mulberry32(1)),
+      f = randomData(3 * 3 * 8 * 16, mulberry32(2)),
+      dy = randomData(2 * 16 * 16 * 16, mulberry32(3));
     const run = () => {
       const xt = tf.tensor4d(x, [2, 16, 16, 8]),
         ft = tf.tensor4d(f, [3, 3, 8, 16]),
@@ -79,7 +64,7 @@ describe('the threaded wasm backend', () => {
   test('a custom CNN gradient (conv, batch norm, pool, dense) matches cpu', async () => {
     const n = 4,
       size = 16;
-    const x = randomData(n * size * size, 4);
+    const x = randomData(n * size * size, mulberry32(4));
     const labels = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 3, 5, 6], 'int32'), 7));
     const build = () => buildCustomCnn({ inputSize: size, widths: [8, 16], convsPerBlock: [1, 2], dense: 16, dropout: 0, seed: 7 });
     await tf.setBackend('cpu');
