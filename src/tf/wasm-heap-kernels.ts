@@ -493,6 +493,8 @@ export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
  * every row of colT is then contiguous runs copied from contiguous runs.
  * Writing colT straight from NHWC x (stride N*oh*ow, or strided reads) ran
  * 2-5x slower on the custom CNN's 12x12x128 and 24x24x32 inputs.
+ * With the SIMD module both passes run in wasm (transpose, patch_t); the JS
+ * loops are the fallback (`simd` null).
  */
 export function patchMatrixT(
   backend: WasmBackend,
@@ -503,10 +505,22 @@ export function patchMatrixT(
   ow: number,
   top: number,
   left: number,
+  simd: SimdOps | null = simdOps(backend),
 ): TensorInfo {
   const [n, h, w, c] = x.shape;
   const P = n * oh * ow,
     nhw = n * h * w;
+  if (simd) {
+    const out = backend.makeOutput([kh * kw * c, P], 'float32');
+    const xT = c === 1 ? ptr(backend, x) : simd.alloc(nhw * c * 4);
+    try {
+      if (c > 1) simd.transpose(ptr(backend, x), xT, nhw, c);
+      simd.patchT(xT, ptr(backend, out), n, h, w, c, kh, kw, oh, ow, top, left);
+    } finally {
+      if (c > 1) simd.free(xT);
+    }
+    return out;
+  }
   const { out, outView, views } = withOutput(backend, [kh * kw * c, P], 'float32', [x]);
   const col = outView as Float32Array,
     xv = views[0] as Float32Array;
