@@ -485,6 +485,35 @@ export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
+ * The two per-channel sums the batch-norm gradient needs, over every position
+ * of x and dy ([..., C] float32, mean [C]): sum(dy) and sum(dy * (x - mean)),
+ * in one SIMD pass with float64 accumulators (bn_grad_sums). TF.js's gradient
+ * builds them from full-size Sub/Mul tensors and one Sum each.
+ */
+export function batchNormGradSums(
+  backend: WasmBackend,
+  simd: SimdOps,
+  x: TensorInfo,
+  dy: TensorInfo,
+  mean: TensorInfo,
+): [TensorInfo, TensorInfo] {
+  const cols = mean.shape[0];
+  const rows = sizeOf(x.shape) / cols;
+  const sumDy = backend.makeOutput([cols], 'float32'),
+    sumDyXmu = backend.makeOutput([cols], 'float32');
+  const acc = simd.scratch(2 * cols);
+  try {
+    simd.bnGradSums(ptr(backend, x), ptr(backend, dy), ptr(backend, mean), rows, cols, acc);
+    const sums = new Float64Array(simd.memory.buffer, acc, 2 * cols);
+    (backend.typedArrayFromHeap(sumDy) as Float32Array).set(sums.subarray(0, cols));
+    (backend.typedArrayFromHeap(sumDyXmu) as Float32Array).set(sums.subarray(cols));
+  } finally {
+    simd.free(acc);
+  }
+  return [sumDy, sumDyXmu];
+}
+
+/**
  * The transposed patch matrix of a stride-1 conv, colT[(a, b, c), p] =
  * x[n, i + a - top, j + b - left, c] for output position p = (n, i, j), zero
  * where the tap falls in the padding: [kh*kw*C, N*oh*ow], written straight

@@ -9,7 +9,11 @@ type OpName = {
  * Runs `fn` with the named SimdOps functions wrapped in counters (they still run),
  * then puts them back and returns how often each was called.
  */
-export async function countSimdCalls<K extends OpName>(ops: SimdOps, names: readonly K[], fn: () => Promise<void>): Promise<Record<K, number>> {
+export async function countSimdCalls<K extends OpName>(
+  ops: SimdOps,
+  names: readonly K[],
+  fn: () => Promise<void>,
+): Promise<Record<K, number>> {
   const counts = Object.fromEntries(names.map((n) => [n, 0])) as Record<K, number>;
   const originals = names.map((name) => [name, ops[name]] as const);
   for (const [name, original] of originals) {

@@ -200,7 +200,7 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput match cpu', () => {
   });
 });
 
-describe('the filter gradient\'s patch matrix is built in wasm (transpose, patch_t)', () => {
+describe("the filter gradient's patch matrix is built in wasm (transpose, patch_t)", () => {
   // Stride-1 convs that take the im2col route (co >= 64 or ci < 4): position and channel counts that
   // leave tails after the 4x4 transpose blocks, 'valid' and 'same', a 5x5 and a 3x1 kernel, one channel.
   const cases: Array<ConvCase & { label: string }> = [
@@ -251,6 +251,41 @@ describe('the filter gradient\'s patch matrix is built in wasm (transpose, patch
       assert.deepEqual(build(true), build(false), c.label);
       x.dispose();
     }
+  });
+});
+
+describe("batch norm's gradient on wasm (one SIMD pass for its per-channel sums) matches cpu", () => {
+  const cases: number[][] = [
+    [2, 5, 7, 6], // channels past one 4-lane vector
+    [3, 4, 4, 8],
+    [5, 9], // the dense layer's batch norm
+    [1, 2, 2, 3], // fewer channels than one vector
+  ];
+  cases.forEach((shape, i) => {
+    test(`x ${shape.join('x')}: d x, mean, variance, scale, offset`, async () => {
+      const rng = mulberry32(700 + i);
+      const c = shape[shape.length - 1];
+      const x = randomData(sizeOf(shape), rng),
+        dy = randomData(sizeOf(shape), rng),
+        mean = randomData(c, rng),
+        variance = randomData(c, rng).map((v) => Math.abs(v) + 0.5),
+        scale = randomData(c, rng),
+        offset = randomData(c, rng);
+      const ops = simdOps(tf.findBackend('wasm'));
+      assert.ok(ops, 'the SIMD kernels did not load');
+      const names = ['x', 'mean', 'variance', 'scale', 'offset'];
+      for (const [k, name] of names.entries()) {
+        const calls = await countSimdCalls(ops, ['bnGradSums'], () =>
+          assertSameOnBoth(`d ${name}`, () => {
+            const args = [tf.tensor(x, shape), tf.tensor1d(mean), tf.tensor1d(variance), tf.tensor1d(scale), tf.tensor1d(offset)];
+            const f = (xt: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
+              tf.batchNorm(xt, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3);
+            return tf.grads(f)(args, tf.tensor(dy, shape))[k];
+          }),
+        );
+        assert.equal(calls.bnGradSums, 1, `d ${name}: the SIMD sums ran on wasm`);
+      }
+    });
   });
 });
 

@@ -346,6 +346,56 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $next_row))))
 
+  ;; The batch-norm gradient's two per-channel sums in one pass over x and dy ([rows, cols] float32,
+  ;; mean [cols]): acc[c] += dy[r, c] and acc[cols + c] += dy[r, c] * (x[r, c] - mean[c]) for r < rows
+  ;; (acc float64, 2*cols; the difference and product are rounded to float32, as the ops would).
+  (func $bn_grad_sums (export "bn_grad_sums")
+    (param $x i32) (param $dy i32) (param $mean i32) (param $rows i32) (param $cols i32) (param $acc i32)
+    (local $r i32) (local $c i32) (local $off i32) (local $q i32) (local $q2 i32) (local $g v128) (local $p v128)
+    (local $f f32) (local $accB i32)
+    (local.set $accB (i32.add (local.get $acc) (i32.shl (local.get $cols) (i32.const 3))))  ;; the second sums
+    (block $rows_done (loop $next_row
+      (br_if $rows_done (i32.eqz (i32.lt_u (local.get $r) (local.get $rows))))
+      (local.set $c (i32.const 0))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $c) (i32.const 4)) (local.get $cols))))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $g (v128.load align=1 (i32.add (local.get $dy) (local.get $off))))
+        (local.set $p (f32x4.mul (local.get $g)
+          (f32x4.sub (v128.load align=1 (i32.add (local.get $x) (local.get $off)))
+                     (v128.load align=1 (i32.add (local.get $mean) (local.get $off))))))
+        (local.set $q (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+        (local.set $q2 (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))))
+        (v128.store align=1 (local.get $q)
+          (f64x2.add (v128.load align=1 (local.get $q)) (f64x2.promote_low_f32x4 (local.get $g))))
+        (v128.store offset=16 align=1 (local.get $q)
+          (f64x2.add (v128.load offset=16 align=1 (local.get $q))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $g) (local.get $g)))))
+        (v128.store align=1 (local.get $q2)
+          (f64x2.add (v128.load align=1 (local.get $q2)) (f64x2.promote_low_f32x4 (local.get $p))))
+        (v128.store offset=16 align=1 (local.get $q2)
+          (f64x2.add (v128.load offset=16 align=1 (local.get $q2))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $p) (local.get $p)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $next)))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.lt_u (local.get $c) (local.get $cols))))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $f (f32.load (i32.add (local.get $dy) (local.get $off))))
+        (local.set $q (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+        (local.set $q2 (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))))
+        (f64.store (local.get $q) (f64.add (f64.load (local.get $q)) (f64.promote_f32 (local.get $f))))
+        (f64.store (local.get $q2)
+          (f64.add (f64.load (local.get $q2))
+            (f64.promote_f32 (f32.mul (local.get $f)
+              (f32.sub (f32.load (i32.add (local.get $x) (local.get $off))) (f32.load (i32.add (local.get $mean) (local.get $off))))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $next)))
+      (local.set $x (i32.add (local.get $x) (i32.shl (local.get $cols) (i32.const 2))))
+      (local.set $dy (i32.add (local.get $dy) (i32.shl (local.get $cols) (i32.const 2))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $next_row))))
+
   ;; acc[k] += x[k] * dy[k] for k < c  (x, dy float32; the product is rounded to
   ;; float32 before it is added to the float64 acc). A helper of dw_row.
   (func $fma_acc (export "fma_acc") (param $x i32) (param $dy i32) (param $acc i32) (param $c i32)
