@@ -24,7 +24,8 @@
  * (engine.isTapeOn requires kernelDepth 0) and tidy() frees the intermediates.
  * wasm-heap-kernels.ts replaces further built-in kernels that a profile of a
  * MobileNetV2 step showed slow (Identity/Cast copies, batch norm, compare/select,
- * Sum/Mean/Tile, PadV2).
+ * Sum/Mean/Tile, PadV2). Batch norm's gradient function is replaced too, for
+ * wasm only (makeBatchNormGrad): its per-channel sums in one SIMD pass.
  */
 import * as tf from '@tensorflow/tfjs';
 import {

@@ -275,7 +275,7 @@ describe("batch norm's gradient on wasm (one SIMD pass for its per-channel sums)
       assert.ok(ops, 'the SIMD kernels did not load');
       const names = ['x', 'mean', 'variance', 'scale', 'offset'];
       for (const [k, name] of names.entries()) {
-        const calls = await countSimdCalls(ops, ['bnGradSums'], () =>
+        const calls: Record<'bnGradSums', number> = await countSimdCalls(ops, ['bnGradSums'], () =>
           assertSameOnBoth(`d ${name}`, () => {
             const args = [tf.tensor(x, shape), tf.tensor1d(mean), tf.tensor1d(variance), tf.tensor1d(scale), tf.tensor1d(offset)];
             const f = (xt: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>

@@ -89,6 +89,31 @@ describe('the threaded wasm backend', () => {
     assert.ok(err <= TOL, `filter gradient: relative error ${err.toExponential(2)}`);
   });
 
+  test("batch norm's gradient takes its one-pass SIMD sums on the shared heap, matching cpu", async () => {
+    const shape = [2, 6, 6, 12],
+      c = 12;
+    const rng = mulberry32(8);
+    const [x, dy] = [randomData(2 * 6 * 6 * c, rng), randomData(2 * 6 * 6 * c, rng)];
+    const [mean, scale, offset] = [randomData(c, rng), randomData(c, rng), randomData(c, rng)];
+    const variance = randomData(c, rng).map((v) => Math.abs(v) + 0.5);
+    const run = () =>
+      tf.grads((xt: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
+        tf.batchNorm(xt, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3),
+      )([tf.tensor(x, shape), tf.tensor1d(mean), tf.tensor1d(variance), tf.tensor1d(scale), tf.tensor1d(offset)], tf.tensor(dy, shape));
+    const ref = await on('cpu', run);
+    const ops = simdOps(tf.findBackend('wasm'));
+    assert.ok(ops, 'the SIMD kernels did not load');
+    let got: Float32Array[] = [];
+    const calls: Record<'bnGradSums', number> = await countSimdCalls(ops, ['bnGradSums'], async () => {
+      got = await on('wasm', run);
+    });
+    assert.equal(calls.bnGradSums, 1, 'the SIMD sums ran');
+    ['x', 'mean', 'variance', 'scale', 'offset'].forEach((what, i) => {
+      const err = relError(got[i], ref[i]);
+      assert.ok(err <= TOL, `d ${what}: relative error ${err.toExponential(2)}`);
+    });
+  });
+
   test('a custom CNN gradient (conv, batch norm, pool, dense) matches cpu', async () => {
     const n = 4,
       size = 16;
