@@ -24,10 +24,12 @@
  * (engine.isTapeOn requires kernelDepth 0) and tidy() frees the intermediates.
  * wasm-heap-kernels.ts replaces further built-in kernels that a profile of a
  * MobileNetV2 step showed slow (Identity/Cast copies, batch norm, compare/select,
- * Sum/Mean/Tile, PadV2).
+ * Sum/Mean/Tile, PadV2). Batch norm's gradient function is replaced too, for
+ * wasm only (makeBatchNormGrad): its per-channel sums in one SIMD pass.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
+  batchNormGradSums,
   depthwiseFilterGradient,
   makeAxisTile,
   makeBatchNorm,
@@ -42,6 +44,7 @@ import {
   patchMatrixT,
   type WasmBackend,
 } from './wasm-heap-kernels.js';
+import { simdOps } from './wasm-simd.js';
 
 type Pad = tf.backend_util.PadInfo;
 type ConvAttrs = {
@@ -355,6 +358,54 @@ function makePlainMatMul(fallback: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * The gradient of FusedBatchNorm (every training-mode batch norm) on wasm:
+ * TF.js's builds ten full-size Sub/Mul/Tile tensors and four Sums for what is
+ * two per-channel sums, s1 = sum(dy), s2 = sum(dy * (x - mean)), and one
+ * per-channel multiply dx = dy * k, k = scale / sqrt(variance + eps):
+ * d mean = -k * s1, d variance = -k * s2 / (2 (variance + eps)), d scale =
+ * s2 / sqrt(variance + eps), d offset = s1. The sums are one SIMD pass
+ * (batchNormGradSums); other backends, and shapes other than per-channel
+ * parameters, keep TF.js's gradient.
+ */
+function makeBatchNormGrad(original: tf.GradConfig): tf.GradConfig {
+  return {
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved;
+      const simd = tf.getBackend() === BACKEND ? simdOps(tf.backend()) : null;
+      const c = mean.size;
+      const perChannel = (t: tf.Tensor | undefined) => t == null || (t.rank === 1 && t.size === c && t.dtype === 'float32');
+      const fast =
+        simd != null &&
+        !Array.isArray(dy) &&
+        dy.dtype === 'float32' &&
+        x.dtype === 'float32' &&
+        tf.util.arraysEqual(dy.shape, x.shape) &&
+        x.shape[x.rank - 1] === c &&
+        mean.rank === 1 &&
+        perChannel(mean) &&
+        perChannel(variance) &&
+        perChannel(scale);
+      if (!fast) return original.gradFunc(dy, saved, attrs);
+      const g = dy as tf.Tensor;
+      const eps = (attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
+      const [s1, s2] = batchNormGradSums(tf.backend() as unknown as WasmBackend, simd, x, g, mean).map(
+        (t) => tf.engine().makeTensorFromTensorInfo(t) as tf.Tensor1D,
+      );
+      const rs = tf.rsqrt(tf.add(variance, tf.scalar(eps)));
+      const k = scale == null ? rs : tf.mul(rs, scale);
+      return {
+        x: () => tf.mul(g, k),
+        mean: () => tf.neg(tf.mul(k, s1)),
+        variance: () => tf.mul(tf.mul(tf.mul(k, tf.square(rs)), tf.scalar(-0.5)), s2),
+        scale: () => tf.mul(rs, s2),
+        offset: () => s1,
+      };
+    },
+  };
+}
+
 let registered = false;
 
 /** The wasm backend's own kernels that ours replaced (the benchmark times them against ours). */
@@ -420,6 +471,8 @@ export function registerWasmGradientKernels(): void {
     const original = tf.getKernel(name, BACKEND);
     if (original) kernels.push([name, wrap(original.kernelFunc)]);
   }
+  const bnGrad = tf.getGradient('FusedBatchNorm');
+  if (bnGrad) tf.registerGradient(makeBatchNormGrad(bnGrad));
   for (const [kernelName, kernelFunc] of kernels) {
     const old = tf.getKernel(kernelName, BACKEND);
     if (old) originalWasmKernels.set(kernelName, old);

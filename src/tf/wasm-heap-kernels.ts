@@ -485,6 +485,35 @@ export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
+ * The two per-channel sums the batch-norm gradient needs, over every position
+ * of x and dy ([..., C] float32, mean [C]): sum(dy) and sum(dy * (x - mean)),
+ * in one SIMD pass with float64 accumulators (bn_grad_sums). TF.js's gradient
+ * builds them from full-size Sub/Mul tensors and one Sum each.
+ */
+export function batchNormGradSums(
+  backend: WasmBackend,
+  simd: SimdOps,
+  x: TensorInfo,
+  dy: TensorInfo,
+  mean: TensorInfo,
+): [TensorInfo, TensorInfo] {
+  const cols = mean.shape[0];
+  const rows = sizeOf(x.shape) / cols;
+  const sumDy = backend.makeOutput([cols], 'float32'),
+    sumDyXmu = backend.makeOutput([cols], 'float32');
+  const acc = simd.scratch(2 * cols);
+  try {
+    simd.bnGradSums(ptr(backend, x), ptr(backend, dy), ptr(backend, mean), rows, cols, acc);
+    const sums = new Float64Array(simd.memory.buffer, acc, 2 * cols);
+    (backend.typedArrayFromHeap(sumDy) as Float32Array).set(sums.subarray(0, cols));
+    (backend.typedArrayFromHeap(sumDyXmu) as Float32Array).set(sums.subarray(cols));
+  } finally {
+    simd.free(acc);
+  }
+  return [sumDy, sumDyXmu];
+}
+
+/**
  * The transposed patch matrix of a stride-1 conv, colT[(a, b, c), p] =
  * x[n, i + a - top, j + b - left, c] for output position p = (n, i, j), zero
  * where the tap falls in the padding: [kh*kw*C, N*oh*ow], written straight
@@ -493,6 +522,8 @@ export function makeMaxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
  * every row of colT is then contiguous runs copied from contiguous runs.
  * Writing colT straight from NHWC x (stride N*oh*ow, or strided reads) ran
  * 2-5x slower on the custom CNN's 12x12x128 and 24x24x32 inputs.
+ * With the SIMD module both passes run in wasm (transpose, patch_t); the JS
+ * loops are the fallback (`simd` null).
  */
 export function patchMatrixT(
   backend: WasmBackend,
@@ -503,10 +534,22 @@ export function patchMatrixT(
   ow: number,
   top: number,
   left: number,
+  simd: SimdOps | null = simdOps(backend),
 ): TensorInfo {
   const [n, h, w, c] = x.shape;
   const P = n * oh * ow,
     nhw = n * h * w;
+  if (simd) {
+    const out = backend.makeOutput([kh * kw * c, P], 'float32');
+    const xT = c === 1 ? ptr(backend, x) : simd.alloc(nhw * c * 4);
+    try {
+      if (c > 1) simd.transpose(ptr(backend, x), xT, nhw, c);
+      simd.patchT(xT, ptr(backend, out), n, h, w, c, kh, kw, oh, ow, top, left);
+    } finally {
+      if (c > 1) simd.free(xT);
+    }
+    return out;
+  }
   const { out, outView, views } = withOutput(backend, [kh * kw * c, P], 'float32', [x]);
   const col = outView as Float32Array,
     xv = views[0] as Float32Array;

@@ -23,13 +23,29 @@
  *  - repeat(x, out, n, r): out[i*r + k] = x[i] (grey -> RGB in preprocessing)
  *  - pool2x2_row(x0, x1, dy, dx0, dx1, ow, c): one output row of the 2x2
  *    stride-2 max-pool gradient over full windows (x0/x1, dx0/dx1: two input rows)
+ *  - bn_grad_sums(x, dy, mean, rows, cols, acc): acc[c] += sum of dy[:, c],
+ *    acc[cols + c] += sum of dy[:, c] * (x[:, c] - mean[c]) (float64 acc)
+ *  - transpose(x, xT, positions, c): [positions, c] -> [c, positions] (float32)
+ *  - patch_t(xT, col, n, h, w, c, kh, kw, oh, ow, top, left): the transposed
+ *    patch matrix of a stride-1 conv from the channel-major input (patchMatrixT)
  * Each function handles any n (a scalar loop finishes what 16/4 lanes leave).
  */
 import { readFileSync } from 'node:fs';
 
 const CMPS = ['ge', 'le', 'gt', 'lt'] as const;
 type CmpName = (typeof CMPS)[number];
-const EXPORTS = [...CMPS.flatMap((c) => [`cmp_${c}_s`, `cmp_${c}_v`]), 'and_v', 'select_v', 'colsum', 'dw_row', 'repeat', 'pool2x2_row'];
+const EXPORTS = [
+  ...CMPS.flatMap((c) => [`cmp_${c}_s`, `cmp_${c}_v`]),
+  'and_v',
+  'select_v',
+  'colsum',
+  'dw_row',
+  'repeat',
+  'pool2x2_row',
+  'transpose',
+  'patch_t',
+  'bn_grad_sums',
+];
 
 type Ptr = number;
 export interface SimdOps {
@@ -41,6 +57,24 @@ export interface SimdOps {
   dwRow(xRow: Ptr, dyRow: Ptr, acc: Ptr, ow: number, kw: number, sw: number, left: number, w: number, c: number): void;
   repeat(x: Ptr, out: Ptr, n: number, r: number): void;
   pool2x2Row(x0: Ptr, x1: Ptr, dy: Ptr, dx0: Ptr, dx1: Ptr, ow: number, c: number): void;
+  transpose(x: Ptr, xT: Ptr, positions: number, c: number): void;
+  bnGradSums(x: Ptr, dy: Ptr, mean: Ptr, rows: number, cols: number, acc: Ptr): void;
+  patchT(
+    xT: Ptr,
+    col: Ptr,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    oh: number,
+    ow: number,
+    top: number,
+    left: number,
+  ): void;
+  /** Uninitialised bytes on the wasm heap, freed by `free`. */
+  alloc(bytes: number): Ptr;
   /** Zeroed float64 scratch on the wasm heap, freed by `free`. */
   scratch(count: number): Ptr;
   free(ptr: Ptr): void;
@@ -105,6 +139,10 @@ export function simdOps(backend: unknown): SimdOps | null {
           dwRow: e.dw_row,
           repeat: e.repeat,
           pool2x2Row: e.pool2x2_row,
+          transpose: e.transpose,
+          patchT: e.patch_t,
+          bnGradSums: e.bn_grad_sums,
+          alloc: (bytes) => malloc.call(wasm, bytes),
           scratch: (count) => {
             const ptr = malloc.call(wasm, count * 8);
             new Float64Array(memory.buffer, ptr, count).fill(0);

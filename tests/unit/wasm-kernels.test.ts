@@ -23,6 +23,9 @@ import { makeSplit } from '../../src/training/dataset.js';
 import { FACE_PIXELS } from '../../src/inference/preprocess.js';
 import { makeSyntheticFaces, type SyntheticFaces } from '../helpers/synthetic-fer.js';
 import { randomData, relError } from '../helpers/numeric.js';
+import { countSimdCalls } from '../helpers/simd-spy.js';
+import { simdOps } from '../../src/tf/wasm-simd.js';
+import { patchMatrixT, type WasmBackend } from '../../src/tf/wasm-heap-kernels.js';
 
 const TOL = 1e-4;
 type Shape4 = [number, number, number, number];
@@ -193,6 +196,95 @@ describe('Conv2DBackpropFilter / Conv2DBackpropInput match cpu', () => {
               { ...attrs, inputShape: d.xShape },
             ) as tf.Tensor,
       );
+    });
+  });
+});
+
+describe("the filter gradient's patch matrix is built in wasm (transpose, patch_t)", () => {
+  // Stride-1 convs that take the im2col route (co >= 64 or ci < 4): position and channel counts that
+  // leave tails after the 4x4 transpose blocks, 'valid' and 'same', a 5x5 and a 3x1 kernel, one channel.
+  const cases: Array<ConvCase & { label: string }> = [
+    { label: 'odd positions and channels', n: 1, h: 5, w: 7, ci: 6, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+    { label: "the custom CNN's shape", n: 2, h: 6, w: 6, ci: 8, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+    { label: 'one channel (no transpose)', n: 2, h: 6, w: 5, ci: 1, co: 5, kh: 3, kw: 3, stride: [1, 1], pad: 'valid' },
+    { label: '5x5 kernel', n: 2, h: 7, w: 6, ci: 3, co: 4, kh: 5, kw: 5, stride: [1, 1], pad: 'same' },
+    { label: '3x1 kernel', n: 1, h: 4, w: 9, ci: 13, co: 64, kh: 3, kw: 1, stride: [1, 1], pad: 'same' },
+  ];
+  cases.forEach((c, i) => {
+    test(`${c.label}: ${describeCase(c)} matches cpu, through the wasm kernels`, async () => {
+      const d = kernelInputs(c, false, 500 + i);
+      const ops = simdOps(tf.findBackend('wasm'));
+      assert.ok(ops, 'the SIMD kernels did not load');
+      const calls = await countSimdCalls(ops, ['transpose', 'patchT'], () =>
+        assertSameOnBoth(
+          'Conv2DBackpropFilter',
+          () =>
+            tf
+              .engine()
+              .runKernel(
+                'Conv2DBackpropFilter',
+                { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
+                { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: d.fShape },
+              ) as tf.Tensor,
+        ),
+      );
+      assert.equal(calls.patchT, 1, 'patch_t ran once');
+      assert.equal(calls.transpose, c.ci > 1 ? 1 : 0, 'the channel-major copy ran in wasm (not for one channel)');
+    });
+  });
+
+  test('the wasm patch matrix equals the JS fallback, value for value', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as WasmBackend;
+    for (const [i, c] of cases.entries()) {
+      const d = kernelInputs(c, false, 600 + i);
+      const info = tf.backend_util.computeConv2DInfo(d.xShape, d.fShape, 1, 1, c.pad);
+      const { outHeight: oh, outWidth: ow, padInfo } = info;
+      const x = tf.tensor4d(d.x, d.xShape);
+      const build = (simd: boolean) => {
+        const t = patchMatrixT(backend, x, c.kh, c.kw, oh, ow, padInfo.top, padInfo.left, simd ? undefined : null);
+        const out = tf.engine().makeTensorFromTensorInfo(t);
+        const values = out.dataSync().slice();
+        out.dispose();
+        return values;
+      };
+      assert.deepEqual(build(true), build(false), c.label);
+      x.dispose();
+    }
+  });
+});
+
+describe("batch norm's gradient on wasm (one SIMD pass for its per-channel sums) matches cpu", () => {
+  const cases: number[][] = [
+    [2, 5, 7, 6], // channels past one 4-lane vector
+    [3, 4, 4, 8],
+    [5, 9], // the dense layer's batch norm
+    [1, 2, 2, 3], // fewer channels than one vector
+  ];
+  cases.forEach((shape, i) => {
+    test(`x ${shape.join('x')}: d x, mean, variance, scale, offset`, async () => {
+      const rng = mulberry32(700 + i);
+      const c = shape[shape.length - 1];
+      const x = randomData(sizeOf(shape), rng),
+        dy = randomData(sizeOf(shape), rng),
+        mean = randomData(c, rng),
+        variance = randomData(c, rng).map((v) => Math.abs(v) + 0.5),
+        scale = randomData(c, rng),
+        offset = randomData(c, rng);
+      const ops = simdOps(tf.findBackend('wasm'));
+      assert.ok(ops, 'the SIMD kernels did not load');
+      const names = ['x', 'mean', 'variance', 'scale', 'offset'];
+      for (const [k, name] of names.entries()) {
+        const calls: Record<'bnGradSums', number> = await countSimdCalls(ops, ['bnGradSums'], () =>
+          assertSameOnBoth(`d ${name}`, () => {
+            const args = [tf.tensor(x, shape), tf.tensor1d(mean), tf.tensor1d(variance), tf.tensor1d(scale), tf.tensor1d(offset)];
+            const f = (xt: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
+              tf.batchNorm(xt, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3);
+            return tf.grads(f)(args, tf.tensor(dy, shape))[k];
+          }),
+        );
+        assert.equal(calls.bnGradSums, 1, `d ${name}: the SIMD sums ran on wasm`);
+      }
     });
   });
 });

@@ -12,6 +12,7 @@ import { simdOps } from '../../src/tf/wasm-simd.js';
 import { buildCustomCnn } from '../../src/training/architectures/custom-cnn.js';
 import { mulberry32 } from '../../src/training/random.js';
 import { randomData, relError } from '../helpers/numeric.js';
+import { countSimdCalls } from '../helpers/simd-spy.js';
 
 const TOL = 1e-4;
 const THREADS = 2;
@@ -58,6 +59,58 @@ describe('the threaded wasm backend', () => {
     ['forward', 'input gradient', 'filter gradient'].forEach((what, i) => {
       const err = relError(got[i], ref[i]);
       assert.ok(err <= TOL, `${what}: relative error ${err.toExponential(2)}`);
+    });
+  });
+
+  test('the im2col filter gradient builds its patch matrix with the SIMD kernels on the shared heap, matching cpu', async () => {
+    // 64 output channels: the im2col route (a 3x3 stride-1 conv of the custom CNN's kind).
+    const xs = [2, 8, 8, 8] as const,
+      dys = [2, 8, 8, 64] as const;
+    const x = randomData(2 * 8 * 8 * 8, mulberry32(5)),
+      dy = randomData(2 * 8 * 8 * 64, mulberry32(6));
+    const run = () => [
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x: tf.tensor4d(x, [...xs]), dy: tf.tensor4d(dy, [...dys]) },
+          { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 64] },
+        ) as tf.Tensor,
+    ];
+    const ref = await on('cpu', run);
+    const ops = simdOps(tf.findBackend('wasm'));
+    assert.ok(ops, 'the SIMD kernels did not load');
+    let got: Float32Array[] = [];
+    const calls = await countSimdCalls(ops, ['transpose', 'patchT'], async () => {
+      got = await on('wasm', run);
+    });
+    assert.deepEqual(calls, { transpose: 1, patchT: 1 }, 'the wasm kernels built the patch matrix');
+    const err = relError(got[0], ref[0]);
+    assert.ok(err <= TOL, `filter gradient: relative error ${err.toExponential(2)}`);
+  });
+
+  test("batch norm's gradient takes its one-pass SIMD sums on the shared heap, matching cpu", async () => {
+    const shape = [2, 6, 6, 12],
+      c = 12;
+    const rng = mulberry32(8);
+    const [x, dy] = [randomData(2 * 6 * 6 * c, rng), randomData(2 * 6 * 6 * c, rng)];
+    const [mean, scale, offset] = [randomData(c, rng), randomData(c, rng), randomData(c, rng)];
+    const variance = randomData(c, rng).map((v) => Math.abs(v) + 0.5);
+    const run = () =>
+      tf.grads((xt: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
+        tf.batchNorm(xt, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3),
+      )([tf.tensor(x, shape), tf.tensor1d(mean), tf.tensor1d(variance), tf.tensor1d(scale), tf.tensor1d(offset)], tf.tensor(dy, shape));
+    const ref = await on('cpu', run);
+    const ops = simdOps(tf.findBackend('wasm'));
+    assert.ok(ops, 'the SIMD kernels did not load');
+    let got: Float32Array[] = [];
+    const calls: Record<'bnGradSums', number> = await countSimdCalls(ops, ['bnGradSums'], async () => {
+      got = await on('wasm', run);
+    });
+    assert.equal(calls.bnGradSums, 1, 'the SIMD sums ran');
+    ['x', 'mean', 'variance', 'scale', 'offset'].forEach((what, i) => {
+      const err = relError(got[i], ref[i]);
+      assert.ok(err <= TOL, `d ${what}: relative error ${err.toExponential(2)}`);
     });
   });
 

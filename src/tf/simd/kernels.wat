@@ -346,6 +346,56 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $next_row))))
 
+  ;; The batch-norm gradient's two per-channel sums in one pass over x and dy ([rows, cols] float32,
+  ;; mean [cols]): acc[c] += dy[r, c] and acc[cols + c] += dy[r, c] * (x[r, c] - mean[c]) for r < rows
+  ;; (acc float64, 2*cols; the difference and product are rounded to float32, as the ops would).
+  (func $bn_grad_sums (export "bn_grad_sums")
+    (param $x i32) (param $dy i32) (param $mean i32) (param $rows i32) (param $cols i32) (param $acc i32)
+    (local $r i32) (local $c i32) (local $off i32) (local $q i32) (local $q2 i32) (local $g v128) (local $p v128)
+    (local $f f32) (local $accB i32)
+    (local.set $accB (i32.add (local.get $acc) (i32.shl (local.get $cols) (i32.const 3))))  ;; the second sums
+    (block $rows_done (loop $next_row
+      (br_if $rows_done (i32.eqz (i32.lt_u (local.get $r) (local.get $rows))))
+      (local.set $c (i32.const 0))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $c) (i32.const 4)) (local.get $cols))))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $g (v128.load align=1 (i32.add (local.get $dy) (local.get $off))))
+        (local.set $p (f32x4.mul (local.get $g)
+          (f32x4.sub (v128.load align=1 (i32.add (local.get $x) (local.get $off)))
+                     (v128.load align=1 (i32.add (local.get $mean) (local.get $off))))))
+        (local.set $q (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+        (local.set $q2 (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))))
+        (v128.store align=1 (local.get $q)
+          (f64x2.add (v128.load align=1 (local.get $q)) (f64x2.promote_low_f32x4 (local.get $g))))
+        (v128.store offset=16 align=1 (local.get $q)
+          (f64x2.add (v128.load offset=16 align=1 (local.get $q))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $g) (local.get $g)))))
+        (v128.store align=1 (local.get $q2)
+          (f64x2.add (v128.load align=1 (local.get $q2)) (f64x2.promote_low_f32x4 (local.get $p))))
+        (v128.store offset=16 align=1 (local.get $q2)
+          (f64x2.add (v128.load offset=16 align=1 (local.get $q2))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $p) (local.get $p)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $next)))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.lt_u (local.get $c) (local.get $cols))))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $f (f32.load (i32.add (local.get $dy) (local.get $off))))
+        (local.set $q (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+        (local.set $q2 (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))))
+        (f64.store (local.get $q) (f64.add (f64.load (local.get $q)) (f64.promote_f32 (local.get $f))))
+        (f64.store (local.get $q2)
+          (f64.add (f64.load (local.get $q2))
+            (f64.promote_f32 (f32.mul (local.get $f)
+              (f32.sub (f32.load (i32.add (local.get $x) (local.get $off))) (f32.load (i32.add (local.get $mean) (local.get $off))))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $next)))
+      (local.set $x (i32.add (local.get $x) (i32.shl (local.get $cols) (i32.const 2))))
+      (local.set $dy (i32.add (local.get $dy) (i32.shl (local.get $cols) (i32.const 2))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $next_row))))
+
   ;; acc[k] += x[k] * dy[k] for k < c  (x, dy float32; the product is rounded to
   ;; float32 before it is added to the float64 acc). A helper of dw_row.
   (func $fma_acc (export "fma_acc") (param $x i32) (param $dy i32) (param $acc i32) (param $c i32)
@@ -479,6 +529,163 @@
       (br $next_col))))
 
   ;; --- copies ----------------------------------------------------------------------
+
+  ;; xT[k*positions + p] = x[p*c + k] for p < positions, k < c  (float32: [positions, c] ->
+  ;; [c, positions], the channel-major copy patch_t reads). 4 positions x 4 channels a step,
+  ;; transposed in registers by two rounds of shuffles; scalar loops for c % 4 and positions % 4.
+  (func $transpose (export "transpose") (param $x i32) (param $xT i32) (param $positions i32) (param $c i32)
+    (local $p i32) (local $k i32) (local $src i32) (local $dst i32) (local $row i32) (local $col i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))          ;; bytes per position in x
+    (local.set $col (i32.shl (local.get $positions) (i32.const 2)))  ;; bytes per channel in xT
+    (block $blocks_done (loop $next_block
+      (br_if $blocks_done (i32.eqz (i32.le_u (i32.add (local.get $p) (i32.const 4)) (local.get $positions))))
+      (local.set $k (i32.const 0))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $k) (i32.const 4)) (local.get $c))))
+        (local.set $src (i32.add (local.get $x)
+          (i32.shl (i32.add (i32.mul (local.get $p) (local.get $c)) (local.get $k)) (i32.const 2))))
+        (local.set $r0 (v128.load align=1 (local.get $src)))
+        (local.set $r1 (v128.load align=1 (i32.add (local.get $src) (local.get $row))))
+        (local.set $r2 (v128.load align=1 (i32.add (local.get $src) (i32.shl (local.get $row) (i32.const 1)))))
+        (local.set $r3 (v128.load align=1 (i32.add (local.get $src) (i32.mul (local.get $row) (i32.const 3)))))
+        ;; t0 = r0.0 r1.0 r0.1 r1.1, t1 = r0.2 r1.2 r0.3 r1.3 (t2, t3 likewise of r2, r3)
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $dst (i32.add (local.get $xT)
+          (i32.shl (i32.add (i32.mul (local.get $k) (local.get $positions)) (local.get $p)) (i32.const 2))))
+        (v128.store align=1 (local.get $dst)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store align=1 (i32.add (local.get $dst) (local.get $col))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store align=1 (i32.add (local.get $dst) (i32.shl (local.get $col) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store align=1 (i32.add (local.get $dst) (i32.mul (local.get $col) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $next)))
+      ;; channels c % 4 of these 4 positions
+      (block $done (loop $next
+        (br_if $done (i32.eqz (i32.lt_u (local.get $k) (local.get $c))))
+        (call $transpose_tail (local.get $x) (local.get $xT) (local.get $positions) (local.get $c)
+          (local.get $p) (i32.add (local.get $p) (i32.const 4)) (local.get $k))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br $next_block)))
+    ;; positions % 4, every channel
+    (local.set $k (i32.const 0))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $k) (local.get $c))))
+      (call $transpose_tail (local.get $x) (local.get $xT) (local.get $positions) (local.get $c)
+        (local.get $p) (local.get $positions) (local.get $k))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $next))))
+
+  ;; xT[k*positions + p] = x[p*c + k] for p0 <= p < p1, one channel k: transpose's leftovers.
+  (func $transpose_tail (param $x i32) (param $xT i32) (param $positions i32) (param $c i32)
+    (param $p0 i32) (param $p1 i32) (param $k i32)
+    (local $p i32)
+    (local.set $p (local.get $p0))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $p) (local.get $p1))))
+      (f32.store
+        (i32.add (local.get $xT) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $positions)) (local.get $p)) (i32.const 2)))
+        (f32.load (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $c)) (local.get $k)) (i32.const 2)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $next))))
+
+  ;; The transposed patch matrix of a stride-1 conv from the channel-major input xT [c, n, h, w]:
+  ;; col[(a*kw + q)*c + k, (b*oh + i)*ow + j] = xT[k, b, i + a - top, j + q - left], 0 where that
+  ;; tap falls outside the input; col is [kh*kw*c, n*oh*ow], written once, front to back. Each
+  ;; (row, b, i) is one run of ow outputs: zeros left of j0, a copy from xT up to j1, zeros after.
+  (func $patch_t (export "patch_t")
+    (param $xT i32) (param $col i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $kh i32) (param $kw i32) (param $oh i32) (param $ow i32) (param $top i32) (param $left i32)
+    (local $a i32) (local $q i32) (local $k i32) (local $b i32) (local $i i32) (local $r i32)
+    (local $j0 i32) (local $j1 i32) (local $dst i32) (local $chan i32) (local $src i32)
+    (local.set $dst (local.get $col))
+    (block $a_done (loop $next_a
+      (br_if $a_done (i32.eqz (i32.lt_u (local.get $a) (local.get $kh))))
+      (local.set $q (i32.const 0))
+      (block $q_done (loop $next_q
+        (br_if $q_done (i32.eqz (i32.lt_u (local.get $q) (local.get $kw))))
+        ;; j0 = clamp(left - q, 0, ow), j1 = clamp(w + left - q, j0, ow): the columns inside the input
+        (local.set $j0 (call $clamp (i32.sub (local.get $left) (local.get $q)) (i32.const 0) (local.get $ow)))
+        (local.set $j1 (call $clamp (i32.sub (i32.add (local.get $w) (local.get $left)) (local.get $q)) (local.get $j0) (local.get $ow)))
+        (local.set $k (i32.const 0))
+        (block $k_done (loop $next_k
+          (br_if $k_done (i32.eqz (i32.lt_u (local.get $k) (local.get $c))))
+          (local.set $b (i32.const 0))
+          (block $b_done (loop $next_b
+            (br_if $b_done (i32.eqz (i32.lt_u (local.get $b) (local.get $n))))
+            ;; byte address of xT[k, b, 0, q - left]
+            (local.set $chan (i32.add (local.get $xT) (i32.shl
+              (i32.sub (i32.add (i32.mul (i32.add (i32.mul (local.get $k) (local.get $n)) (local.get $b))
+                                         (i32.mul (local.get $h) (local.get $w)))
+                                (local.get $q))
+                       (local.get $left))
+              (i32.const 2))))
+            (local.set $i (i32.const 0))
+            (block $i_done (loop $next_i
+              (br_if $i_done (i32.eqz (i32.lt_u (local.get $i) (local.get $oh))))
+              (local.set $r (i32.sub (i32.add (local.get $i) (local.get $a)) (local.get $top)))
+              (if (i32.lt_u (local.get $r) (local.get $h))  ;; 0 <= r < h (a negative r wraps)
+                (then
+                  (local.set $src (i32.add (local.get $chan) (i32.shl (i32.mul (local.get $r) (local.get $w)) (i32.const 2))))
+                  (call $zeros (local.get $dst) (local.get $j0))
+                  (call $copy
+                    (i32.add (local.get $dst) (i32.shl (local.get $j0) (i32.const 2)))
+                    (i32.add (local.get $src) (i32.shl (local.get $j0) (i32.const 2)))
+                    (i32.sub (local.get $j1) (local.get $j0)))
+                  (call $zeros (i32.add (local.get $dst) (i32.shl (local.get $j1) (i32.const 2))) (i32.sub (local.get $ow) (local.get $j1))))
+                (else (call $zeros (local.get $dst) (local.get $ow))))
+              (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $ow) (i32.const 2))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $next_i)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $next_b)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $next_k)))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $next_q)))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $next_a))))
+
+  ;; min(max(v, lo), hi) (signed)
+  (func $clamp (param $v i32) (param $lo i32) (param $hi i32) (result i32)
+    (select (local.get $hi)
+      (select (local.get $lo) (local.get $v) (i32.lt_s (local.get $v) (local.get $lo)))
+      (i32.gt_s (select (local.get $lo) (local.get $v) (i32.lt_s (local.get $v) (local.get $lo))) (local.get $hi))))
+
+  ;; dst[i] = src[i] for i < n (float32, not overlapping): 4 at a time, then one by one.
+  (func $copy (param $dst i32) (param $src i32) (param $n i32)
+    (local $i i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 4)) (local.get $n))))
+      (v128.store align=1 (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+        (v128.load align=1 (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+        (f32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; dst[i] = 0 for i < n (float32; n is a few padding columns, or one row of ow)
+  (func $zeros (param $dst i32) (param $n i32)
+    (local $i i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))) (f32.const 0))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
 
   ;; out[i*r + k] = x[i] for i < n, k < r  (float32; grey -> RGB in preprocessing)
   (func $repeat (export "repeat") (param $x i32) (param $out i32) (param $n i32) (param $r i32)
