@@ -169,22 +169,23 @@ describe('registered kernels', () => {
   });
 });
 
+/** The Conv2DBackpropFilter kernel on the current backend, for one case's inputs. */
+function filterGradient(c: ConvCase, d: ReturnType<typeof kernelInputs>): tf.Tensor {
+  return tf
+    .engine()
+    .runKernel(
+      'Conv2DBackpropFilter',
+      { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
+      { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: d.fShape },
+    ) as tf.Tensor;
+}
+
 describe('Conv2DBackpropFilter / Conv2DBackpropInput match cpu', () => {
   ALL_CASES.forEach((c, i) => {
     test(describeCase(c), async () => {
       const d = kernelInputs(c, false, 100 + i);
       const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
-      await assertSameOnBoth(
-        'Conv2DBackpropFilter',
-        () =>
-          tf
-            .engine()
-            .runKernel(
-              'Conv2DBackpropFilter',
-              { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
-              { ...attrs, filterShape: d.fShape },
-            ) as tf.Tensor,
-      );
+      await assertSameOnBoth('Conv2DBackpropFilter', () => filterGradient(c, d));
       await assertSameOnBoth(
         'Conv2DBackpropInput',
         () =>
@@ -216,17 +217,7 @@ describe("the filter gradient's patch matrix is built in wasm (transpose, patch_
       const ops = simdOps(tf.findBackend('wasm'));
       assert.ok(ops, 'the SIMD kernels did not load');
       const calls = await countSimdCalls(ops, ['transpose', 'patchT'], () =>
-        assertSameOnBoth(
-          'Conv2DBackpropFilter',
-          () =>
-            tf
-              .engine()
-              .runKernel(
-                'Conv2DBackpropFilter',
-                { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
-                { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: d.fShape },
-              ) as tf.Tensor,
-        ),
+        assertSameOnBoth('Conv2DBackpropFilter', () => filterGradient(c, d)),
       );
       assert.equal(calls.patchT, 1, 'patch_t ran once');
       assert.equal(calls.transpose, c.ci > 1 ? 1 : 0, 'the channel-major copy ran in wasm (not for one channel)');
