@@ -383,7 +383,6 @@ function makeBatchNormGrad(original: tf.GradConfig): tf.GradConfig {
         x.dtype === 'float32' &&
         tf.util.arraysEqual(dy.shape, x.shape) &&
         x.shape[x.rank - 1] === c &&
-        mean.rank === 1 &&
         perChannel(mean) &&
         perChannel(variance) &&
         perChannel(scale);

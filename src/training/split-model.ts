@@ -6,6 +6,7 @@
  * keeps the frozen batch-norm layers in inference mode as Keras recommends.
  */
 import { tf } from '../tf/backend.js';
+import { skipInputGradient } from './input-gradient.js';
 
 export interface SplitModel {
   bottom: tf.LayersModel | null;
@@ -14,8 +15,17 @@ export interface SplitModel {
 
 type ST = tf.SymbolicTensor;
 
-/** Cuts `model` just before the layer named `firstTopLayer` (null: nothing frozen). */
+/**
+ * Cuts `model` just before the layer named `firstTopLayer` (null: nothing frozen).
+ * Nothing needs the gradient of the top's input, so its first convolutions skip it.
+ */
 export function splitModel(model: tf.LayersModel, firstTopLayer: string | null): SplitModel {
+  const { bottom, top } = cut(model, firstTopLayer);
+  skipInputGradient(top);
+  return { bottom, top };
+}
+
+function cut(model: tf.LayersModel, firstTopLayer: string | null): SplitModel {
   if (firstTopLayer === null) return { bottom: null, top: model };
   const layers = model.layers;
   const start = layers.findIndex((l) => l.name === firstTopLayer);
