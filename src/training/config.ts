@@ -69,8 +69,8 @@ export const CNN_DEFAULTS = {
   l2: 1e-4,
   /** Epochs per cosine cycle: about two hours on one core; each cycle ends in a finished model. */
   cosineCycle: 10,
-  /** Four cycles; a budget grows by whole cycles (resume with a larger --epochs). */
-  epochs: 40,
+  /** Five cycles; a budget grows by whole cycles (resume with a larger --epochs). */
+  epochs: 50,
 };
 
 /** Teachable Machine's copy of the Keras MobileNetV2 0.35 ImageNet base (needs internet). */
