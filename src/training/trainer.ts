@@ -22,6 +22,7 @@ import { classWeights, epochOrder } from './imbalance.js';
 import { mulberry32 } from './random.js';
 import { cosineLr, cycleOf, cycleProgress, makeOptimizer, setLearningRate } from './schedule.js';
 import { lossOf, reseedDropout, trainStep } from './step.js';
+import { FLUSH_EVERY_STEPS, flushSubnormals, optimizerSlots } from './subnormals.js';
 import type { SplitModel } from './split-model.js';
 import { initWeights, readPriorRun } from './warm-start.js';
 import { WeightAverage } from './weight-average.js';
@@ -248,6 +249,7 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
       run.avg.update(state.averageSteps ?? 0);
       state.averageSteps = (state.averageSteps ?? 0) + 1;
     }
+    if ((b + 1) % FLUSH_EVERY_STEPS === 0) await flushRunSubnormals(run);
     // A batch is synchronous: without this turn of the event loop the
     // SIGINT/SIGTERM handlers would only run at the end of the epoch.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -278,6 +280,12 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
   }
   io.progress?.stop();
   return { seconds: p.seconds + (Date.now() - t0) / 1000 };
+}
+
+/** Zeroes the subnormal values of everything a step reads: the trained weights, the optimizer's slots, the average. */
+async function flushRunSubnormals(run: Run): Promise<void> {
+  const weights = run.split!.top.weights.map((w) => w.read() as tf.Variable);
+  flushSubnormals([...weights, ...(await optimizerSlots(run.opt!)), ...(run.avg?.variables ?? [])]);
 }
 
 /** Evaluates on the validation split, records the epoch, and exports the model when it is the best so far. */

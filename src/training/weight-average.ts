@@ -34,6 +34,11 @@ export class WeightAverage {
     });
   }
 
+  /** The averaged weights themselves (flushed of subnormals by the trainer). */
+  get variables(): readonly tf.Variable[] {
+    return this.shadow;
+  }
+
   /** Runs `fn` with the averaged weights in the model, then puts the live weights back. */
   async withAveraged<T>(fn: () => Promise<T>): Promise<T> {
     const live = this.model.weights.map((w) => w.read().clone());
