@@ -22,7 +22,7 @@ import { classWeights, epochOrder } from './imbalance.js';
 import { mulberry32 } from './random.js';
 import { cosineLr, cycleOf, cycleProgress, makeOptimizer, setLearningRate } from './schedule.js';
 import { lossOf, reseedDropout, trainStep } from './step.js';
-import { FLUSH_EVERY_STEPS, flushSubnormals, optimizerSlots } from './subnormals.js';
+import { FLUSH_EVERY_STEPS, flushNearZero, optimizerSlots } from './subnormals.js';
 import type { SplitModel } from './split-model.js';
 import { initWeights, readPriorRun } from './warm-start.js';
 import { WeightAverage } from './weight-average.js';
@@ -282,10 +282,10 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
   return { seconds: p.seconds + (Date.now() - t0) / 1000 };
 }
 
-/** Zeroes the subnormal values of everything a step reads: the trained weights, the optimizer's slots, the average. */
+/** Zeroes the (near-)subnormal values of everything a step reads: the trained weights, the optimizer's slots, the average. */
 async function flushRunSubnormals(run: Run): Promise<void> {
   const weights = run.split!.top.weights.map((w) => w.read() as tf.Variable);
-  flushSubnormals([...weights, ...(await optimizerSlots(run.opt!)), ...(run.avg?.variables ?? [])]);
+  flushNearZero([...weights, ...(await optimizerSlots(run.opt!)), ...(run.avg?.variables ?? [])]);
 }
 
 /** Evaluates on the validation split, records the epoch, and exports the model when it is the best so far. */
