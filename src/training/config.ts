@@ -83,8 +83,8 @@ export const MOBILENET_DEFAULTS = {
   base: DEFAULT_BASE_URL,
   /** Width multiplier (must match the base). */
   alpha: 0.35,
-  /** Input side (faces are resized from 48). */
-  inputSize: 64,
+  /** Input side (faces are resized from 48); 96 learns more per hour than 64 here, at 2.3x the work per step. */
+  inputSize: 96,
   /** Epochs training only the new head on the frozen base. */
   headEpochs: 1,
   /** First block unfrozen for fine-tuning (1-16). */
@@ -97,8 +97,8 @@ export const MOBILENET_DEFAULTS = {
   dropout: 0.3,
   /** Fine-tuning epochs per cosine cycle. */
   cosineCycle: 19,
-  /** One head epoch, then three fine-tuning cycles. */
-  epochs: 1 + 3 * 19,
+  /** One head epoch, then two fine-tuning cycles (about 3 hours each on one core at 96x96). */
+  epochs: 1 + 2 * 19,
 };
 
 /** Everything a run is trained with; saved in its checkpoint (state.json) and its card (`settings`). */
