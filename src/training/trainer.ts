@@ -249,7 +249,8 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
       run.avg.update(state.averageSteps ?? 0);
       state.averageSteps = (state.averageSteps ?? 0) + 1;
     }
-    if ((b + 1) % FLUSH_EVERY_STEPS === 0) await flushRunSubnormals(run);
+    // Counted over the run, not the epoch: a small data set may have fewer batches per epoch than the interval.
+    if (((epoch - 1) * batches + b + 1) % FLUSH_EVERY_STEPS === 0) await flushRunSubnormals(run);
     // A batch is synchronous: without this turn of the event loop the
     // SIGINT/SIGTERM handlers would only run at the end of the epoch.
     await new Promise<void>((resolve) => setImmediate(resolve));

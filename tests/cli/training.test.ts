@@ -253,6 +253,28 @@ describe('rare classes: class weights, oversampling, focal loss; --init', () => 
   });
 });
 
+describe('near-zero values', () => {
+  test('the trainer zeroes them every 16 steps, counted across epochs (at lr 0 nothing else changes the weights)', async () => {
+    const first = await run('flush-src', settings({ name: 'flush-src', epochs: 1 }));
+    // The first weight of the artifact is block1_conv1's kernel: plant a subnormal and a near-subnormal value.
+    const file = path.join(first.outDir, 'weights.bin');
+    const buf = await fs.readFile(file);
+    const w = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+    const normal = w[2];
+    w[0] = 1e-39;
+    w[1] = -1e-25;
+    await fs.writeFile(file, buf);
+    // 210 faces at batch 16: 14 steps an epoch, so the 16th step falls in epoch 2.
+    const r = await run('flush', settings({ name: 'flush', epochs: 2, lr: 0, init: first.outDir }));
+    const ck = await loadModelFolder(path.join(r.runDir, 'checkpoint'));
+    const kernel = ck.getWeights()[0].dataSync();
+    assert.equal(kernel[0], 0);
+    assert.equal(kernel[1], 0);
+    assert.equal(kernel[2], normal, 'other weights are untouched');
+    ck.dispose();
+  });
+});
+
 describe('learning-rate schedules', () => {
   test('cosine: from the base rate down to the minimum, by phase', () => {
     assert.equal(cosineLr(1e-3, 1e-5, 0), 1e-3);
