@@ -50,7 +50,7 @@ export async function optimizerSlots(opt: tf.Optimizer): Promise<tf.Variable[]> 
   return slots;
 }
 
-/** Counts the subnormal entries of `tensors` (for the tests and the logs). */
+/** Counts the subnormal entries of `tensors` (for the tests). */
 export function countSubnormals(tensors: readonly tf.Tensor[]): number {
   let n = 0;
   for (const t of tensors) {

@@ -250,7 +250,7 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
       state.averageSteps = (state.averageSteps ?? 0) + 1;
     }
     // Counted over the run, not the epoch: a small data set may have fewer batches per epoch than the interval.
-    if (((epoch - 1) * batches + b + 1) % FLUSH_EVERY_STEPS === 0) await flushRunSubnormals(run);
+    if (((epoch - 1) * batches + b + 1) % FLUSH_EVERY_STEPS === 0) await flushRunNearZero(run);
     // A batch is synchronous: without this turn of the event loop the
     // SIGINT/SIGTERM handlers would only run at the end of the epoch.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -283,8 +283,8 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
   return { seconds: p.seconds + (Date.now() - t0) / 1000 };
 }
 
-/** Zeroes the (near-)subnormal values of everything a step reads: the trained weights, the optimizer's slots, the average. */
-async function flushRunSubnormals(run: Run): Promise<void> {
+/** Zeroes the near-zero values (FLUSH_BELOW) of everything a step reads: the trained weights, the optimizer's slots, the average. */
+async function flushRunNearZero(run: Run): Promise<void> {
   const weights = run.split!.top.weights.map((w) => w.read() as tf.Variable);
   flushNearZero([...weights, ...(await optimizerSlots(run.opt!)), ...(run.avg?.variables ?? [])]);
 }

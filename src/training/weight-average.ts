@@ -34,7 +34,7 @@ export class WeightAverage {
     });
   }
 
-  /** The averaged weights themselves (flushed of subnormals by the trainer). */
+  /** The averaged weights themselves (the trainer flushes their near-zero values). */
   get variables(): readonly tf.Variable[] {
     return this.shadow;
   }

@@ -29,7 +29,12 @@ import { tf, initBackend } from '../../tf/backend.js';
 import { originalWasmKernels } from '../../tf/wasm-gradients.js';
 import { buildCustomCnn, cnnInput } from '../../training/architectures/custom-cnn.js';
 import { CNN_DEFAULTS, MOBILENET_DEFAULTS } from '../../training/config.js';
-import { buildMobileNetV2, keepBatchNormInInference, mobilenetInput } from '../../training/architectures/mobilenetv2.js';
+import {
+  buildMobileNetV2,
+  finetuneStartLayer,
+  keepBatchNormInInference,
+  mobilenetInput,
+} from '../../training/architectures/mobilenetv2.js';
 import { splitModel } from '../../training/split-model.js';
 import { trainStep } from '../../training/step.js';
 import { augmentFaces, DEFAULT_AUGMENT } from '../../training/augment.js';
@@ -100,7 +105,7 @@ const MODELS: ModelCase[] = [
 ];
 
 const SHIPPED_MNV2 = `${MOBILENET_DEFAULTS.inputSize}x${MOBILENET_DEFAULTS.inputSize}`;
-const SHIPPED_FINETUNE = `block_${MOBILENET_DEFAULTS.finetuneFrom}_expand`;
+const SHIPPED_FINETUNE = finetuneStartLayer(MOBILENET_DEFAULTS.finetuneFrom);
 
 /**
  * The shapes of real runs: the shipped MobileNetV2 recipe (the defaults), built as architectures/mobilenetv2.ts

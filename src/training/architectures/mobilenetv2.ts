@@ -213,6 +213,9 @@ export function copyBaseWeights(base: tf.LayersModel, model: tf.LayersModel): nu
   return copied;
 }
 
+/** The first layer of fine-tuning from block `block` (1-16): the split point of the fine-tuning phase. */
+export const finetuneStartLayer = (block: number): string => `block_${block}_expand`;
+
 /**
  * First only a new head on the frozen ImageNet base (kept as its own artifact, `<name>-frozen`), then
  * fine-tuning from block `finetuneFrom` up at a lower learning rate.
@@ -251,7 +254,7 @@ export const mobileNetV2: Architecture = {
       },
     ];
     if (s.epochs > head) {
-      phases.push({ name: 'finetune', lastEpoch: s.epochs, firstTopLayer: `block_${s.finetuneFrom}_expand`, lr: s.finetuneLr });
+      phases.push({ name: 'finetune', lastEpoch: s.epochs, firstTopLayer: finetuneStartLayer(s.finetuneFrom), lr: s.finetuneLr });
     }
     return phases;
   },
