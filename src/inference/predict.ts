@@ -10,6 +10,7 @@ import { tf } from '../tf/backend.js';
 import { FACE_SIZE, LABELS, type Label } from '../types.js';
 import { facesToTensor, flipFaces } from './preprocess.js';
 import { temperatureOf } from './calibration.js';
+import type { InputSpec } from '../artifacts/card.js';
 import type { LoadedModel, LoadedNetwork } from './registry.js';
 
 export type Scores = Record<Label, number>;
@@ -40,17 +41,15 @@ function predictNetwork(entry: LoadedNetwork, faces: Uint8Array, n: number, opti
   const spec = entry.card.input;
   const temperature = temperatureOf(entry.card);
   const probs = tf.tidy(() => {
-    const run = (x: tf.Tensor4D): tf.Tensor2D => {
+    const run = (x: tf.Tensor4D): tf.Tensor => {
       const y = entry.model.predict(x) as tf.Tensor2D;
       // softmax(log(p) / T) = softmax(logits / T): the same for either kind of output.
       if (temperature !== 1)
         return tf.softmax(tf.div(entry.outputsProbabilities ? tf.log(tf.maximum(y, 1e-12)) : y, temperature)) as tf.Tensor2D;
       return entry.outputsProbabilities ? y : tf.softmax(y);
     };
-    let p = run(facesToTensor(faces, spec));
     // Test-time augmentation (asked for, or the card's default): average with the mirror image.
-    if (options.tta ?? entry.card.tta === 'flip') p = tf.div(tf.add(p, run(facesToTensor(flipFaces(faces), spec))), 2);
-    return p;
+    return runWithMirrors(run, faces, spec, options.tta ?? entry.card.tta === 'flip');
   });
   try {
     const flat = probs.dataSync() as Float32Array;
@@ -60,6 +59,25 @@ function predictNetwork(entry: LoadedNetwork, faces: Uint8Array, n: number, opti
   } finally {
     probs.dispose();
   }
+}
+
+/**
+ * `run` on the faces, averaged with its answer on their mirror images when `mirrors`. Both go through
+ * in one batch of 2n: for the one or few faces of a request that costs much less than two passes
+ * (the per-layer overhead is paid once). Call inside tf.tidy.
+ */
+export function runWithMirrors(
+  run: (x: tf.Tensor4D) => tf.Tensor,
+  faces: Uint8Array | Float32Array,
+  spec: InputSpec,
+  mirrors: boolean,
+): tf.Tensor {
+  if (!mirrors) return run(facesToTensor(faces, spec));
+  const both = new Float32Array(2 * faces.length);
+  both.set(faces);
+  both.set(flipFaces(faces), faces.length);
+  const [plain, mirrored] = tf.split(run(facesToTensor(both, spec)), 2, 0);
+  return tf.div(tf.add(plain, mirrored), 2);
 }
 
 /** A probability row as a label -> probability object in FER2013 order. */

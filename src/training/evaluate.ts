@@ -1,9 +1,9 @@
 /** Scoring a split with a model through the shared preprocessing; metrics. */
 import { tf } from '../tf/backend.js';
-import { facesToTensor, flipFaces, FACE_PIXELS } from '../inference/preprocess.js';
+import { FACE_PIXELS } from '../inference/preprocess.js';
 import { NUM_CLASSES } from '../types.js';
 import type { EvalReport, InputSpec } from '../artifacts/card.js';
-import { predictFaces } from '../inference/predict.js';
+import { predictFaces, runWithMirrors } from '../inference/predict.js';
 import type { LoadedEnsemble, LoadedModel } from '../inference/registry.js';
 import type { Split } from './dataset.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from './metrics.js';
@@ -28,12 +28,7 @@ export async function scoreFaces(
   for (let i = 0; i < n; i += batchSize) {
     const end = Math.min(n, i + batchSize);
     const batch = pixels.subarray(i * FACE_PIXELS, end * FACE_PIXELS);
-    const scores = tf.tidy(() => {
-      const p = model.predict(facesToTensor(batch, spec)) as tf.Tensor;
-      if (!tta) return p;
-      const q = model.predict(facesToTensor(flipFaces(batch), spec)) as tf.Tensor;
-      return tf.div(tf.add(p, q), 2);
-    });
+    const scores = tf.tidy(() => runWithMirrors((x) => model.predict(x) as tf.Tensor, batch, spec, tta));
     out.set((await scores.data()) as Float32Array, i * NUM_CLASSES);
     scores.dispose();
     options.onBatch?.(end, n);

@@ -407,6 +407,19 @@ describe('mirror averaging (TTA)', () => {
     const diff = LABELS.reduce((m, l) => Math.max(m, Math.abs(on.body.faces[0].scores[l] - off.body.faces[0].scores[l])), 0);
     assert.ok(diff > 1e-6, 'the card default (flip) and tta=0 differ');
   });
+
+  test('several faces at once: each is averaged with its own mirror image', () => {
+    const entry = server.registry.get('tiny-a')!;
+    // Three different asymmetric faces: a mix-up of faces and mirrors in the shared batch would show.
+    const faces = new Uint8Array(3 * 48 * 48).map((_, i) => (i * 37 + Math.floor(i / 48) * 11) % 256);
+    const tta = predictFaces(entry, faces, { tta: true });
+    for (let f = 0; f < 3; f++) {
+      const face = faces.subarray(f * 2304, (f + 1) * 2304);
+      const plain = predictFaces(entry, face, { tta: false })[0];
+      const mirrored = predictFaces(entry, Uint8Array.from(flipFaces(face)), { tta: false })[0];
+      for (let k = 0; k < LABELS.length; k++) assert.ok(Math.abs(tta[f][k] - (plain[k] + mirrored[k]) / 2) < 1e-5, `face ${f}, class ${k}`);
+    }
+  });
 });
 
 describe('a tiny model folder works with detection too', () => {
