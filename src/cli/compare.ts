@@ -1,11 +1,13 @@
 /**
- * npm run compare -- --data PATH [--usage U] [--models DIR] [--out FILE] [--no-peers]
+ * npm run compare -- --data PATH [--usage U] [--models DIR] [--out FILE] [--no-peers] [--pair A,B]...
  */
+import fs from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { initBackend } from '../tf/backend.js';
 import { loadDataSet } from '../training/dataset.js';
-import { compareModels, formatComparison, writeComparison } from '../compare/compare.js';
+import { compareModels, DEFAULT_PAIRS, formatComparison, writeComparison } from '../compare/compare.js';
+import { PEERS } from '../compare/peers.js';
 import { USAGES, type Usage } from '../types.js';
 import { runCli } from './run.js';
 import { defaultUsage } from './usage.js';
@@ -21,6 +23,12 @@ const program = new Command('compare')
   .option('--models <dir>', 'folder of model folders', 'models')
   .option('--out <file>', 'where to write the JSON (default: <models>/comparison.json)')
   .option('--no-peers', 'leave out the face-api and human peer models')
+  .option(
+    '--pair <a,b>',
+    "also run McNemar's test between these two models (folder names or peer ids; repeatable), e.g. a retrained model against the shipped one",
+    collectPair,
+    [] as Array<[string, string]>,
+  )
   .option('--latency-runs <n>', 'timed single-face predictions per model', toInt, 50)
   .option('--skip-bad', 'skip bad data rows instead of stopping')
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
@@ -32,12 +40,38 @@ function toInt(v: string): number {
   return n;
 }
 
+function collectPair(v: string, pairs: Array<[string, string]>): Array<[string, string]> {
+  const ids = v.split(',').map((s) => s.trim());
+  if (ids.length !== 2 || !ids[0] || !ids[1] || ids[0] === ids[1])
+    throw new InvalidArgumentError('two different model names separated by a comma, e.g. custom-cnn,my-cnn');
+  return [...pairs, [ids[0], ids[1]]];
+}
+
+/** Fails before minutes of evaluation when a --pair names a model that will not be there. */
+function checkPairs(pairs: Array<[string, string]>, modelsDir: string, peers: boolean): void {
+  const folders = fs.existsSync(modelsDir)
+    ? fs.readdirSync(modelsDir).filter((d) => fs.existsSync(path.join(modelsDir, d, 'card.json')))
+    : [];
+  const known = new Set([...folders, ...(peers ? PEERS.map((p) => p.id) : [])]);
+  for (const id of pairs.flat())
+    if (!known.has(id)) throw new Error(`--pair: no model named "${id}" in ${modelsDir} (have: ${[...known].join(', ') || 'none'})`);
+}
+
+/** The default pairs plus the asked-for ones, each unordered pair once. */
+function withDefaults(pairs: Array<[string, string]>): Array<readonly [string, string]> {
+  const all: Array<readonly [string, string]> = [...DEFAULT_PAIRS];
+  const key = ([a, b]: readonly [string, string]) => [a, b].sort().join('\n');
+  for (const p of pairs) if (!all.some((q) => key(q) === key(p))) all.push(p);
+  return all;
+}
+
 interface Opts {
   data: string;
   usage?: Usage;
   models: string;
   out?: string;
   peers: boolean;
+  pair: Array<[string, string]>;
   latencyRuns: number;
   skipBad?: boolean;
   backend?: string;
@@ -45,6 +79,7 @@ interface Opts {
 
 async function main(o: Opts): Promise<void> {
   const log = (m: string) => console.error(m);
+  checkPairs(o.pair, o.models, o.peers);
   await initBackend(o.backend, log);
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, usages: o.usage ? [o.usage] : undefined, onWarning: log });
   const usage = o.usage ?? defaultUsage([...data.keys()]);
@@ -56,6 +91,7 @@ async function main(o: Opts): Promise<void> {
     usage,
     dataName: path.basename(path.resolve(o.data)),
     peers: o.peers ? undefined : [],
+    pairs: withDefaults(o.pair),
     latencyRuns: o.latencyRuns,
     log,
   });

@@ -226,6 +226,34 @@ describe('npm run compare', () => {
     },
   );
 
+  test(
+    '--pair runs McNemar between any two folders: a copy of a model against itself disagrees on no face',
+    { timeout: 180_000 },
+    async () => {
+      const dir = path.join(syn.dir, 'pair-models');
+      await fsp.cp(path.join(modelsDir, 'custom-cnn'), path.join(dir, 'custom-cnn'), { recursive: true });
+      await fsp.cp(path.join(modelsDir, 'custom-cnn'), path.join(dir, 'my-cnn'), { recursive: true });
+      const args = ['--import', 'tsx', 'src/cli/compare.ts', '--data', syn.csv, '--usage', 'PublicTest', '--models', dir, '--no-peers'];
+      const { stdout } = await run(process.execPath, [...args, '--latency-runs', '2', '--pair', 'my-cnn,custom-cnn'], {
+        cwd: PROJECT_ROOT,
+      });
+      assert.match(stdout, /McNemar:/);
+      const c = JSON.parse(await fsp.readFile(path.join(dir, 'comparison.json'), 'utf8')) as Comparison;
+      assert.equal(c.mcnemar.length, 1);
+      const t = c.mcnemar[0];
+      assert.deepEqual([t.a, t.b, t.a_only, t.b_only], ['my-cnn', 'custom-cnn', 0, 0]);
+      assert.equal(t.both_correct + t.both_wrong, split.size);
+      // A misspelt name fails at once, naming it and the models that are there.
+      const typo = await run(process.execPath, [...args, '--pair', 'my-cnn,custom-nn'], { cwd: PROJECT_ROOT }).then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      );
+      assert.ok(typo, 'a misspelt --pair fails');
+      assert.notEqual(typo.code, 0);
+      assert.match(typo.stderr, /no model named "custom-nn" in .*pair-models \(have: custom-cnn, my-cnn\)/);
+    },
+  );
+
   test('a peer that cannot load is reported, not fatal', async () => {
     const broken = {
       id: 'broken-peer',
