@@ -1,0 +1,60 @@
+/**
+ * Every shipped model is its card's command with today's defaults: the command, parsed by the
+ * real `npm run train` options, resolves to the settings the card says the model was trained
+ * with. Changing a default without retraining (or shipping a model trained with extra flags)
+ * fails here.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { settingsFromOptions, trainProgram, type TrainOptions } from '../../src/cli/train-options.js';
+import { PROJECT_ROOT } from '../../src/server/paths.js';
+
+/** Not part of the recipe: where the files were (the card keeps file names only), and what the data decided. */
+const NOT_RECIPE = new Set(['base', 'validation']);
+/** Settings an architecture never reads (architectures/*.ts): their defaults may change under a trained model. */
+const UNREAD: Record<string, ReadonlySet<string>> = {
+  cnn: new Set(['alpha', 'inputSize', 'headEpochs', 'finetuneFrom', 'finetuneLr', 'finetuneBatchNorm', 'dropout']),
+  mobilenetv2: new Set(['cnn']),
+};
+
+const modelsDir = path.join(PROJECT_ROOT, 'models');
+const trained = fs
+  .readdirSync(modelsDir)
+  .map((d) => path.join(modelsDir, d, 'card.json'))
+  .filter((f) => fs.existsSync(f))
+  .map((f) => ({ file: f, card: JSON.parse(fs.readFileSync(f, 'utf8')) as { command?: string; settings?: Record<string, unknown> } }))
+  .filter(({ card }) => card.command?.startsWith('npm run train -- ') && card.settings);
+
+function optionsOf(command: string): TrainOptions {
+  const args = command.slice('npm run train -- '.length).trim().split(/\s+/);
+  let parsed: TrainOptions | undefined;
+  trainProgram()
+    .exitOverride()
+    .action((o: TrainOptions) => {
+      parsed = o;
+    })
+    .parse(args, { from: 'user' });
+  assert.ok(parsed, `could not parse: ${command}`);
+  return parsed;
+}
+
+test('the models folder has trained models to check', () => {
+  assert.ok(trained.length >= 2, `found ${trained.map((t) => t.file).join(', ')}`);
+});
+
+for (const { file, card } of trained) {
+  test(`${path.basename(path.dirname(file))}: "${card.command}" with today's defaults is the recipe on its card`, () => {
+    const recorded = card.settings!;
+    const resolved = settingsFromOptions(optionsOf(card.command!), Number(recorded.inputBlur ?? 0)) as unknown as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(recorded), ...Object.keys(resolved)])) {
+      if (NOT_RECIPE.has(key) || UNREAD[String(recorded.arch)]?.has(key)) continue;
+      assert.deepEqual(
+        resolved[key],
+        recorded[key],
+        `${key}: the command gives ${JSON.stringify(resolved[key])}, the card ${JSON.stringify(recorded[key])}`,
+      );
+    }
+  });
+}
