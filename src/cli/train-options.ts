@@ -1,6 +1,7 @@
 /**
- * The options of `npm run train` and the training settings they resolve to, apart from the
- * command itself, so the shipped cards' commands can be checked against today's defaults.
+ * The options of `npm run train` and the training settings they resolve to. They live apart
+ * from the command's action so a test can resolve each shipped card's command with today's
+ * defaults without training anything.
  */
 import { Command, Option } from 'commander';
 import type { Rebalance } from '../training/imbalance.js';
