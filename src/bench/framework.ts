@@ -73,11 +73,16 @@ export interface Latency {
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
+/** The `p` quantile (0-1) of values already sorted ascending, by the nearest-rank method. */
+export function nearestRank(sorted: ArrayLike<number>, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
 /** Percentiles of `times` (ms) by the nearest-rank method, to 0.1 ms. */
 export function latency(times: number[]): Latency {
   if (times.length === 0) return { p50: NaN, p90: NaN, p99: NaN, mean: NaN, max: NaN };
   const s = Float64Array.from(times).sort();
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+  const q = (p: number) => nearestRank(s, p);
   let sum = 0;
   for (const t of s) sum += t;
   return { p50: round1(q(0.5)), p90: round1(q(0.9)), p99: round1(q(0.99)), mean: round1(sum / s.length), max: round1(s[s.length - 1]) };

@@ -21,20 +21,16 @@ import { cropFaces, findFaces, type FaceRegion } from '../../inference/faces.js'
 import { predictFaces, topLabel } from '../../inference/predict.js';
 import { disposeRegistry } from '../../inference/registry.js';
 import { FACE_PIXELS } from '../../inference/preprocess.js';
-import { loadDataSet } from '../../training/dataset.js';
+import { loadDataSet, type Split } from '../../training/dataset.js';
 import { mcnemarCounts, mcnemarTest } from '../../compare/mcnemar.js';
 import { LABELS } from '../../types.js';
-import { benchModels } from '../bench-models.js';
-import type { BenchContext, BenchSection, Figure, SectionResult } from '../framework.js';
+import { benchModels, type BenchModels } from '../bench-models.js';
+import { nearestRank, type BenchContext, type BenchSection, type Figure, type SectionResult } from '../framework.js';
 
 const UPSCALED = 192;
 const BATCH = 128;
 
-/** The value below which a fraction `p` of `values` lies (nearest rank). */
-function quantile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))];
-}
+const quantile = (values: number[], p: number): number => nearestRank(Float64Array.from(values).sort(), p);
 
 const section: BenchSection = {
   name: 'framing',
@@ -56,130 +52,133 @@ const section: BenchSection = {
     const split = (await loadDataSet(data, { usages: ['PublicTest'] })).get('PublicTest');
     if (!split?.size) throw new Error(`${data} has no PublicTest rows`);
     const models = await benchModels(ctx.options.models ?? 'models', ctx.log);
-    const entry = ctx.options.model ? models.registry.get(ctx.options.model) : models.registry.models[0];
-    if (!entry) throw new Error(`no model named ${ctx.options.model} in ${models.dir}`);
-    const detector = await getFaceDetector();
-    const own = detector.margin;
-    if (!margins.includes(own)) margins.push(own);
-    margins.sort((a, b) => a - b);
-
-    // Every face's BlazeFace box (margin 1), then the crops at each margin.
-    const n = Math.min(wanted, split.size);
-    const labels: number[] = [];
-    const direct: number[] = [];
-    const ratio: number[] = [];
-    const below: number[] = [];
-    /** Whether each face's crop at the detector's margin stays inside the picture (then it repeats no edge pixels). */
-    const fits: boolean[] = [];
-    const crops = margins.map(() => [] as Uint8Array[]);
-    let missed = 0;
-    for (let i = 0; i < n; i++) {
-      const face = split.pixels.subarray(i * FACE_PIXELS, (i + 1) * FACE_PIXELS);
-      const png = await sharp(Buffer.from(face), { raw: { width: 48, height: 48, channels: 1 } })
-        .resize(UPSCALED, UPSCALED, { kernel: 'lanczos3' })
-        .png()
-        .toBuffer();
-      const image = await decodeImage(png, { maxPixels: UPSCALED * UPSCALED });
-      const [box] = await findFaces(image, { margin: 1, maxFaces: 1 });
-      if (!box) {
-        missed++;
-        continue;
-      }
-      labels.push(split.labels[i]);
-      direct.push(i);
-      ratio.push(box.side / UPSCALED);
-      below.push((box.centre.y - UPSCALED / 2) / box.side);
-      const half = (box.side * own) / 2;
-      fits.push(box.centre.x - half >= 0 && box.centre.y - half >= 0 && box.centre.x + half <= UPSCALED && box.centre.y + half <= UPSCALED);
-      for (const [k, m] of margins.entries()) {
-        const region: FaceRegion = { ...box, side: box.side * m };
-        crops[k].push(await cropFaces(image, [region]));
-      }
-      if ((i + 1) % 200 === 0) ctx.log(`[bench] framing: ${i + 1}/${n} faces`);
-    }
-
-    if (labels.length === 0) {
+    try {
+      return await measure(ctx, split, models, wanted, margins);
+    } finally {
       disposeRegistry(models.registry);
       await models.cleanup();
-      return { figures: [], notes: [`BlazeFace found none of the ${n} faces: nothing to compare`] };
     }
-    const predict = (faces: Uint8Array): number[] => {
-      const out: number[] = [];
-      for (let s = 0; s < faces.length; s += BATCH * FACE_PIXELS)
-        for (const row of predictFaces(entry, faces.subarray(s, s + BATCH * FACE_PIXELS))) out.push(LABELS.indexOf(topLabel(row)));
-      return out;
-    };
-    const directFaces = new Uint8Array(direct.length * FACE_PIXELS);
-    direct.forEach((row, j) => directFaces.set(split.pixels.subarray(row * FACE_PIXELS, (row + 1) * FACE_PIXELS), j * FACE_PIXELS));
-    const directPred = predict(directFaces);
-    const cropPred = crops.map((list) => {
-      const all = new Uint8Array(list.length * FACE_PIXELS);
-      list.forEach((c, j) => all.set(c, j * FACE_PIXELS));
-      return predict(all);
-    });
-
-    const r1 = (v: number) => Math.round(v * 10) / 10;
-    const r3 = (v: number) => Math.round(v * 1000) / 1000;
-    const accuracy = (pred: number[], rows: number[]) => (100 * rows.filter((j) => pred[j] === labels[j]).length) / rows.length;
-    const everyFace = labels.map((_, j) => j);
-    const inside = everyFace.filter((j) => fits[j]);
-    const ownIndex = margins.indexOf(own);
-    const vsOwn = (pred: number[], rows: number[]) => {
-      const pick = (p: number[]) => rows.map((j) => p[j]);
-      const c = mcnemarCounts(pick(labels), pick(pred), pick(cropPred[ownIndex]));
-      return `${c.a_only} faces right only here, ${c.b_only} only at x${own}; McNemar p = ${mcnemarTest(c.a_only, c.b_only).p_value.toPrecision(2)}`;
-    };
-
-    const figures: Figure[] = [
-      {
-        id: 'faces',
-        label: 'PublicTest faces sent through the photo path',
-        value: n,
-        unit: 'faces',
-        note: `${missed} without a face found`,
-      },
-      {
-        id: 'box_side_p50',
-        label: 'BlazeFace box side / FER2013 frame side, median (p10-p90)',
-        value: r3(quantile(ratio, 0.5)),
-        unit: '',
-        note: `${r3(quantile(ratio, 0.1))}-${r3(quantile(ratio, 0.9))}; the margin that reproduces the frame: x${r3(1 / quantile(ratio, 0.5))}`,
-      },
-      {
-        id: 'box_below_p50',
-        label: "box centre below the frame's centre, median, in box sides",
-        value: r3(quantile(below, 0.5)),
-        unit: '',
-      },
-      { id: 'accuracy_direct', label: `${entry.id}: the 48x48 faces fed directly`, value: r1(accuracy(directPred, everyFace)), unit: '%' },
-    ];
-    for (const [k, m] of margins.entries()) {
-      figures.push({
-        id: `accuracy_margin_${m}`,
-        label: `${entry.id}: crops at margin x${m}${m === own ? ' (the detector default)' : ''}`,
-        value: r1(accuracy(cropPred[k], everyFace)),
-        unit: '%',
-        note: m === own ? `direct against this: ${vsOwn(directPred, everyFace)}` : vsOwn(cropPred[k], everyFace),
-      });
-    }
-    for (const [k, m] of margins.entries()) {
-      figures.push({
-        id: `inside_accuracy_margin_${m}`,
-        label: `the ${inside.length} faces whose x${own} crop stays inside the picture: margin x${m}`,
-        value: inside.length ? r1(accuracy(cropPred[k], inside)) : null,
-        unit: '%',
-        note: inside.length && m !== own ? vsOwn(cropPred[k], inside) : undefined,
-      });
-    }
-    disposeRegistry(models.registry);
-    await models.cleanup();
-    return {
-      figures,
-      notes: [
-        'Crops wider than the FER2013 frame repeat its edge pixels, where a real photo would show more of the scene: read the wide margins on the "inside" faces.',
-      ],
-    };
   },
 };
+
+/** The section's measurements, once the faces and the models are loaded. */
+async function measure(ctx: BenchContext, split: Split, models: BenchModels, wanted: number, margins: number[]): Promise<SectionResult> {
+  const entry = ctx.options.model ? models.registry.get(ctx.options.model) : models.registry.models[0];
+  if (!entry) throw new Error(`no model named ${ctx.options.model} in ${models.dir}`);
+  const detector = await getFaceDetector();
+  const own = detector.margin;
+  if (!margins.includes(own)) margins.push(own);
+  margins.sort((a, b) => a - b);
+
+  // Every face's BlazeFace box (margin 1), then its crops at each margin, stacked per margin beside the direct faces.
+  const n = Math.min(wanted, split.size);
+  const labels: number[] = [];
+  const directFaces = new Uint8Array(n * FACE_PIXELS);
+  const crops = margins.map(() => new Uint8Array(n * FACE_PIXELS));
+  const ratio: number[] = [];
+  const below: number[] = [];
+  /** Whether each face's crop at the detector's margin stays inside the picture (then it repeats no edge pixels). */
+  const fits: boolean[] = [];
+  let missed = 0;
+  for (let i = 0; i < n; i++) {
+    const face = split.pixels.subarray(i * FACE_PIXELS, (i + 1) * FACE_PIXELS);
+    const png = await sharp(Buffer.from(face), { raw: { width: 48, height: 48, channels: 1 } })
+      .resize(UPSCALED, UPSCALED, { kernel: 'lanczos3' })
+      .png()
+      .toBuffer();
+    const image = await decodeImage(png, { maxPixels: UPSCALED * UPSCALED });
+    const [box] = await findFaces(image, { margin: 1, maxFaces: 1 });
+    if (!box) {
+      missed++;
+      continue;
+    }
+    const at = labels.length * FACE_PIXELS;
+    labels.push(split.labels[i]);
+    directFaces.set(face, at);
+    ratio.push(box.side / UPSCALED);
+    below.push((box.centre.y - UPSCALED / 2) / box.side);
+    const half = (box.side * own) / 2;
+    fits.push(box.centre.x - half >= 0 && box.centre.y - half >= 0 && box.centre.x + half <= UPSCALED && box.centre.y + half <= UPSCALED);
+    const cut = await cropFaces(
+      image,
+      margins.map((m): FaceRegion => ({ ...box, side: box.side * m })),
+    );
+    crops.forEach((stack, k) => stack.set(cut.subarray(k * FACE_PIXELS, (k + 1) * FACE_PIXELS), at));
+    if ((i + 1) % 200 === 0) ctx.log(`[bench] framing: ${i + 1}/${n} faces`);
+  }
+
+  if (labels.length === 0) return { figures: [], notes: [`BlazeFace found none of the ${n} faces: nothing to compare`] };
+  /** Predicted class of each found face in `stack` (only its first labels.length faces are filled). */
+  const predict = (stack: Uint8Array): number[] => {
+    const out: number[] = [];
+    const end = labels.length * FACE_PIXELS;
+    for (let s = 0; s < end; s += BATCH * FACE_PIXELS)
+      for (const row of predictFaces(entry, stack.subarray(s, Math.min(end, s + BATCH * FACE_PIXELS))))
+        out.push(LABELS.indexOf(topLabel(row)));
+    return out;
+  };
+  const directPred = predict(directFaces);
+  const cropPred = crops.map(predict);
+
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  const r3 = (v: number) => Math.round(v * 1000) / 1000;
+  const accuracy = (pred: number[], rows: number[]) => (100 * rows.filter((j) => pred[j] === labels[j]).length) / rows.length;
+  const everyFace = labels.map((_, j) => j);
+  const inside = everyFace.filter((j) => fits[j]);
+  const ownIndex = margins.indexOf(own);
+  const vsOwn = (pred: number[], rows: number[]) => {
+    const pick = (p: number[]) => rows.map((j) => p[j]);
+    const c = mcnemarCounts(pick(labels), pick(pred), pick(cropPred[ownIndex]));
+    return `${c.a_only} faces right only here, ${c.b_only} only at x${own}; McNemar p = ${mcnemarTest(c.a_only, c.b_only).p_value.toPrecision(2)}`;
+  };
+
+  const figures: Figure[] = [
+    {
+      id: 'faces',
+      label: 'PublicTest faces sent through the photo path',
+      value: n,
+      unit: 'faces',
+      note: `${missed} without a face found`,
+    },
+    {
+      id: 'box_side_p50',
+      label: 'BlazeFace box side / FER2013 frame side, median (p10-p90)',
+      value: r3(quantile(ratio, 0.5)),
+      unit: '',
+      note: `${r3(quantile(ratio, 0.1))}-${r3(quantile(ratio, 0.9))}; the margin that reproduces the frame: x${r3(1 / quantile(ratio, 0.5))}`,
+    },
+    {
+      id: 'box_below_p50',
+      label: "box centre below the frame's centre, median, in box sides",
+      value: r3(quantile(below, 0.5)),
+      unit: '',
+    },
+    { id: 'accuracy_direct', label: `${entry.id}: the 48x48 faces fed directly`, value: r1(accuracy(directPred, everyFace)), unit: '%' },
+  ];
+  for (const [k, m] of margins.entries()) {
+    figures.push({
+      id: `accuracy_margin_${m}`,
+      label: `${entry.id}: crops at margin x${m}${m === own ? ' (the detector default)' : ''}`,
+      value: r1(accuracy(cropPred[k], everyFace)),
+      unit: '%',
+      note: m === own ? `direct against this: ${vsOwn(directPred, everyFace)}` : vsOwn(cropPred[k], everyFace),
+    });
+  }
+  for (const [k, m] of margins.entries()) {
+    figures.push({
+      id: `inside_accuracy_margin_${m}`,
+      label: `the ${inside.length} faces whose x${own} crop stays inside the picture: margin x${m}`,
+      value: inside.length ? r1(accuracy(cropPred[k], inside)) : null,
+      unit: '%',
+      note: inside.length && m !== own ? vsOwn(cropPred[k], inside) : undefined,
+    });
+  }
+  return {
+    figures,
+    notes: [
+      'Crops wider than the FER2013 frame repeat its edge pixels, where a real photo would show more of the scene: read the wide margins on the "inside" faces.',
+    ],
+  };
+}
 
 export default section;
