@@ -1,12 +1,11 @@
 /**
  * npm run compare -- --data PATH [--usage U] [--models DIR] [--out FILE] [--no-peers] [--pair A,B]...
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { initBackend } from '../tf/backend.js';
 import { loadDataSet } from '../training/dataset.js';
-import { compareModels, DEFAULT_PAIRS, formatComparison, writeComparison } from '../compare/compare.js';
+import { compareModels, DEFAULT_PAIRS, formatComparison, listModelFolders, writeComparison } from '../compare/compare.js';
 import { PEERS } from '../compare/peers.js';
 import { USAGES, type Usage } from '../types.js';
 import { runCli } from './run.js';
@@ -48,10 +47,8 @@ function collectPair(v: string, pairs: Array<[string, string]>): Array<[string, 
 }
 
 /** Fails before minutes of evaluation when a --pair names a model that will not be there. */
-function checkPairs(pairs: Array<[string, string]>, modelsDir: string, peers: boolean): void {
-  const folders = fs.existsSync(modelsDir)
-    ? fs.readdirSync(modelsDir).filter((d) => fs.existsSync(path.join(modelsDir, d, 'card.json')))
-    : [];
+async function checkPairs(pairs: Array<[string, string]>, modelsDir: string, peers: boolean): Promise<void> {
+  const folders = await listModelFolders(modelsDir);
   const known = new Set([...folders, ...(peers ? PEERS.map((p) => p.id) : [])]);
   for (const id of pairs.flat())
     if (!known.has(id)) throw new Error(`--pair: no model named "${id}" in ${modelsDir} (have: ${[...known].join(', ') || 'none'})`);
@@ -79,7 +76,7 @@ interface Opts {
 
 async function main(o: Opts): Promise<void> {
   const log = (m: string) => console.error(m);
-  checkPairs(o.pair, o.models, o.peers);
+  await checkPairs(o.pair, o.models, o.peers);
   await initBackend(o.backend, log);
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, usages: o.usage ? [o.usage] : undefined, onWarning: log });
   const usage = o.usage ?? defaultUsage([...data.keys()]);
