@@ -57,6 +57,8 @@ export const historyEntrySchema = z.object({
   seconds: z.number().optional(),
   /** Training phase for two-phase runs (MobileNetV2): 'head' or 'finetune'. */
   phase: z.string().optional(),
+  /** With a weight average (--ema): validation accuracy of the live weights, beside val_acc of the average. */
+  val_acc_live: z.number().optional(),
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 

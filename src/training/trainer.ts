@@ -296,6 +296,8 @@ async function endEpoch(run: Run, epoch: number, phase: Phase, seconds: number):
   // Evaluation and export see the weight average when there is one.
   const averaged = <T>(fn: () => Promise<T>): Promise<T> => (run.avg ? run.avg.withAveraged(fn) : fn());
   const val = await averaged(() => evaluateSplit(run.model, run.spec, run.data.val));
+  // The live weights too, so that one run measures what the average adds.
+  const live = run.avg ? await evaluateSplit(run.model, run.spec, run.data.val) : null;
   const entry: HistoryEntry = {
     epoch,
     loss: p.loss / p.seen,
@@ -305,6 +307,7 @@ async function endEpoch(run: Run, epoch: number, phase: Phase, seconds: number):
     lr: state.lr,
     seconds: Math.round(seconds),
     phase: phase.name,
+    ...(live ? { val_acc_live: live.accuracy } : {}),
   };
   state.history.push(entry);
   state.trainSeconds += seconds;
@@ -312,7 +315,7 @@ async function endEpoch(run: Run, epoch: number, phase: Phase, seconds: number):
   state.batch = 0;
   state.partial = { loss: 0, correct: 0, seen: 0, seconds: 0 };
   io.log(
-    `epoch ${epoch}/${run.totalEpochs} [${phase.name}] loss ${entry.loss.toFixed(4)} acc ${entry.acc.toFixed(4)} | val_loss ${entry.val_loss.toFixed(4)} val_acc ${entry.val_acc.toFixed(4)} macro_f1 ${val.macro_f1.toFixed(4)} | lr ${state.lr.toExponential(2)} | ${Math.round(seconds)} s (${(run.data.train.size / seconds).toFixed(1)} img/s)`,
+    `epoch ${epoch}/${run.totalEpochs} [${phase.name}] loss ${entry.loss.toFixed(4)} acc ${entry.acc.toFixed(4)} | val_loss ${entry.val_loss.toFixed(4)} val_acc ${entry.val_acc.toFixed(4)} macro_f1 ${val.macro_f1.toFixed(4)}${live ? ` (live weights: val_acc ${live.accuracy.toFixed(4)})` : ''} | lr ${state.lr.toExponential(2)} | ${Math.round(seconds)} s (${(run.data.train.size / seconds).toFixed(1)} img/s)`,
   );
 
   // Best model so far: becomes the artifact (and per phase, e.g. mobilenetv2-frozen).

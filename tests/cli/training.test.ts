@@ -354,11 +354,19 @@ describe('weight average (--ema)', () => {
     // The artifact holds the average, not the last step's weights (which the checkpoint holds).
     const artifact = await loadModelFolder(second.outDir);
     const live = await loadModelFolder(path.join(second.runDir, 'checkpoint'));
+    // Each epoch also records the live weights' accuracy: at the end, the checkpoint's weights.
+    const card = await readCard(second.outDir);
+    const liveVal = await evaluateSplit(live, card.input, data.val);
+    assert.equal(second.state.history.at(-1)?.val_acc_live, liveVal.accuracy);
     const differ = artifact.getWeights().some((w, i) => tf.max(tf.abs(tf.sub(w, live.getWeights()[i]))).dataSync()[0] > 1e-6);
     artifact.dispose();
     live.dispose();
     assert.ok(differ, 'exported weights equal the live weights');
     const plain = await run('ema-off', { ...s, ema: 0 });
+    assert.ok(
+      plain.state.history.every((e) => e.val_acc_live === undefined),
+      'val_acc_live without an average',
+    );
     assert.notDeepEqual(
       plain.state.history.map((e) => e.val_loss),
       straight.state.history.map((e) => e.val_loss),
