@@ -48,6 +48,8 @@ export interface Architecture {
   budget: { epochs: number; cosineCycle: number };
   /** Starts from a pretrained base (--base); other architectures record `base: null`. */
   usesBase: boolean;
+  /** Other architectures' settings, never read by this one: a model's card records them, but they are not its recipe. */
+  unread: ReadonlyArray<keyof ArchSettings>;
   /** A fresh model with its input (pretrained weights loaded, if any). */
   build(s: ArchSettings, log: (m: string) => void): Promise<{ model: tf.LayersModel; input: InputSpec }>;
   /** The phases of a run, in order; the last one ends at `s.epochs`. */

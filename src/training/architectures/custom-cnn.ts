@@ -73,6 +73,7 @@ export const customCnn: Architecture = {
   modelName: 'custom-cnn',
   budget: { epochs: CNN_DEFAULTS.epochs, cosineCycle: CNN_DEFAULTS.cosineCycle },
   usesBase: false,
+  unread: ['alpha', 'inputSize', 'headEpochs', 'finetuneFrom', 'finetuneLr', 'finetuneBatchNorm', 'dropout'],
   async build(s) {
     return { model: buildCustomCnn({ ...s.cnn, seed: s.seed }), input: cnnInput(s.cnn?.inputSize ?? CNN_DEFAULTS.inputSize) };
   },

@@ -224,6 +224,7 @@ export const mobileNetV2: Architecture = {
   modelName: 'mobilenetv2',
   budget: { epochs: MOBILENET_DEFAULTS.epochs, cosineCycle: MOBILENET_DEFAULTS.cosineCycle },
   usesBase: true,
+  unread: ['cnn'],
   async build(s, log) {
     const model = buildMobileNetV2({ alpha: s.alpha, inputSize: s.inputSize, dropout: s.dropout, seed: s.seed });
     if (s.finetuneBatchNorm === 'adapt') adaptBatchNorm(model);
