@@ -102,6 +102,16 @@ export const modelCardSchema = z
       .optional(),
     /** Test-time augmentation the demo should use. */
     tta: z.enum(['none', 'flip']).optional(),
+    /** How `tta` was chosen (training/choose-tta.ts): accuracy and macro-F1 without and with the mirror. */
+    tta_choice: z
+      .object({
+        split: z.string(),
+        /** The least accuracy gain that earns the mirror its doubled work. */
+        min_gain: z.number(),
+        none: z.object({ accuracy: z.number(), macro_f1: z.number() }),
+        flip: z.object({ accuracy: z.number(), macro_f1: z.number() }),
+      })
+      .optional(),
     /** Temperature scaling fitted by `npm run calibrate`. */
     calibration: calibrationSchema.optional(),
     trained_on: z.string(),

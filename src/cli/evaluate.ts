@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { initBackend } from '../tf/backend.js';
 import { loadDataSet } from '../training/dataset.js';
 import { loadModelEntry } from '../inference/registry.js';
-import { evaluateEntry } from '../training/evaluate.js';
+import { evaluateEntry, splitMetrics } from '../training/evaluate.js';
 import { formatReport } from '../training/report.js';
 import { USAGES, type Usage } from '../types.js';
 import type { EvalReport } from '../artifacts/card.js';
@@ -49,11 +49,7 @@ async function main(o: Opts): Promise<void> {
   const report: EvalReport = {
     model: card.name,
     usage,
-    n: r.n,
-    accuracy: r.accuracy,
-    macro_f1: r.macro_f1,
-    per_class: r.per_class,
-    confusion: r.confusion,
+    ...splitMetrics(r),
   };
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else console.log(formatReport(report, tta ? 'with flip TTA' : ''));

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../tf/backend.js';
 import { classCounts, type Split } from '../training/dataset.js';
-import { evaluateEntry, scoreEnsemble, scoreFaces } from '../training/evaluate.js';
+import { evaluateEntry, scoreEnsemble, scoreFaces, splitMetrics } from '../training/evaluate.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from '../training/metrics.js';
 import { loadModelEntry } from '../inference/registry.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
@@ -177,11 +177,7 @@ async function evaluateOurs(
     const entry: ModelResult = {
       model: card.name,
       usage: o.usage,
-      n: r.n,
-      accuracy: r.accuracy,
-      macro_f1: r.macro_f1,
-      per_class: r.per_class,
-      confusion: r.confusion,
+      ...splitMetrics(r),
       id,
       kind: 'ours',
       available: true,

@@ -2,7 +2,7 @@
 import { tf } from '../tf/backend.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
 import { NUM_CLASSES } from '../types.js';
-import type { EvalReport, InputSpec } from '../artifacts/card.js';
+import type { EvalReport, InputSpec, SplitMetrics } from '../artifacts/card.js';
 import { predictFaces, runWithMirrors } from '../inference/predict.js';
 import type { LoadedEnsemble, LoadedModel } from '../inference/registry.js';
 import type { Split } from './dataset.js';
@@ -61,6 +61,11 @@ export async function scoreEnsemble(entry: LoadedEnsemble, pixels: Uint8Array, o
 }
 
 export type SplitEvaluation = Omit<EvalReport, 'model' | 'usage'> & { loss: number; predicted: Uint8Array; scores: Float32Array };
+
+/** The figures a card or a report keeps of an evaluation. */
+export function splitMetrics(r: SplitMetrics): SplitMetrics {
+  return { n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion };
+}
 
 export async function evaluateSplit(
   model: tf.LayersModel,

@@ -8,6 +8,7 @@ import { LABELS } from '../types.js';
 import { cardJson, shortPath, type EvalReport, type InputSpec, type ModelCard } from '../artifacts/card.js';
 import { saveModelFolder } from '../artifacts/model-folder.js';
 import type { RunState } from './checkpoint.js';
+import { splitMetrics } from './evaluate.js';
 
 export function cardFor(
   state: RunState,
@@ -45,6 +46,9 @@ export function cardFor(
   };
 }
 
+/** The card's name for the validation split: PublicTest, or `validation` for a held-out part of Training. */
+export const metricsKey = (valName: string): 'PublicTest' | 'validation' => (valName === 'PublicTest' ? 'PublicTest' : 'validation');
+
 /** Writes models/<name>/ from the model's current weights, with `r`: their metrics on the validation split. */
 export async function exportArtifact(
   dir: string,
@@ -55,15 +59,7 @@ export async function exportArtifact(
   r: Omit<EvalReport, 'model' | 'usage'>,
   notes?: string,
 ): Promise<void> {
-  const metrics = {
-    [state.valName === 'PublicTest' ? 'PublicTest' : 'validation']: {
-      n: r.n,
-      accuracy: r.accuracy,
-      macro_f1: r.macro_f1,
-      per_class: r.per_class,
-      confusion: r.confusion,
-    },
-  };
+  const metrics = { [metricsKey(state.valName)]: splitMetrics(r) };
   const card = cardFor(state, model, spec, metrics, name, notes);
   await saveModelFolder(dir, model, { 'card.json': cardJson(card) }, state.settings.quantize);
 }

@@ -17,7 +17,8 @@ import { checkpointDir, readCheckpointTensors, restoreOptimizer, restoreRun, sav
 import type { TrainSettings } from './config.js';
 import type { Split } from './dataset.js';
 import { evaluateSplit } from './evaluate.js';
-import { exportArtifact } from './export.js';
+import { exportArtifact, metricsKey } from './export.js';
+import { chooseTtaForFolder, describeTtaChoice } from './choose-tta.js';
 import { classWeights, epochOrder } from './imbalance.js';
 import { mulberry32 } from './random.js';
 import { cosineLr, cycleOf, cycleProgress, makeOptimizer, setLearningRate } from './schedule.js';
@@ -118,6 +119,8 @@ export async function train(
     run.avg?.dispose();
   }
   io.log(`done: best val_acc ${state.best.val_acc.toFixed(4)} at epoch ${state.best.epoch}; model in ${io.outDir}`);
+  // The finished model's test-time augmentation is part of the recipe, chosen on the validation split.
+  if (state.best.epoch > 0) io.log(`  ${describeTtaChoice(await chooseTtaForFolder(io.outDir, run.data.val, metricsKey(state.valName)))}`);
   return { interrupted: false, state };
 }
 

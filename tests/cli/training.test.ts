@@ -23,7 +23,7 @@ import { cosineLr, cycleProgress } from '../../src/training/schedule.js';
 import { reseedDropout } from '../../src/training/step.js';
 import { phasesOf } from '../../src/training/architectures/index.js';
 import { WeightAverage } from '../../src/training/weight-average.js';
-import { CNN_DEFAULTS } from '../../src/training/config.js';
+import { CNN_DEFAULTS, TTA_MIN_GAIN } from '../../src/training/config.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../../src/training/augment.js';
 import { classWeights, epochOrder } from '../../src/training/imbalance.js';
 import { loadCsv, trainValSplits } from '../../src/training/dataset.js';
@@ -479,11 +479,16 @@ describe('artifacts', () => {
     for (const e of card.history) {
       for (const key of ['epoch', 'loss', 'acc', 'val_loss', 'val_acc', 'lr']) assert.equal(typeof e[key], 'number', `history.${key}`);
     }
-    // The card's metrics are those of the saved weights on PublicTest.
-    const again = await evaluateSplit(model, card.input, data.val);
+    // The finished run chose its TTA: the card's metrics are those of the saved weights on PublicTest as served,
+    // and without the mirror they are the best epoch's.
+    assert.ok(r.logs.some((l) => /tiny-cnn: flip TTA PublicTest accuracy .* served with/.test(l)));
+    const choice = card.tta_choice;
+    assert.equal(card.tta, choice.flip.accuracy - choice.none.accuracy >= TTA_MIN_GAIN ? 'flip' : 'none');
+    const again = await evaluateSplit(model, card.input, data.val, { tta: card.tta === 'flip' });
     assert.equal(again.accuracy, m.accuracy);
     assert.deepEqual(again.confusion, m.confusion);
-    assert.equal(m.accuracy, Math.max(...card.history.map((e: { val_acc: number }) => e.val_acc)));
+    const bestEpoch = Math.max(...card.history.map((e: { val_acc: number }) => e.val_acc));
+    assert.equal(choice.none.accuracy, Math.round(bestEpoch * 1e4) / 1e4);
     await readCard(r.outDir);
     model.dispose();
   });

@@ -11,12 +11,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { blurFaces, facesToTensor, FACE_PIXELS } from '../../src/inference/preprocess.js';
-import { makeSplit } from '../../src/training/dataset.js';
+import { loadDataSet, makeSplit } from '../../src/training/dataset.js';
 import { mulberry32 } from '../../src/training/random.js';
 import { estimateBlur, laplacianEnergy } from '../../src/training/sharpness.js';
 import { loadTrainedModel } from '../../src/artifacts/model-folder.js';
-import { drawFace } from '../helpers/synthetic-fer.js';
+import { drawFace, makeSyntheticFer } from '../helpers/synthetic-fer.js';
 import { saveTinyModel, testCard } from '../helpers/models.js';
+import { evaluateSplit } from '../../src/training/evaluate.js';
+import { TTA_MIN_GAIN } from '../../src/training/config.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
@@ -93,6 +95,34 @@ describe('npm run quantize', () => {
       .max()
       .dataSync()[0];
     assert.ok(diff < 5e-3, `float16 changed a probability by ${diff}`);
+  });
+
+  test("--data: the card gets the float16 weights' PublicTest figures as served and its TTA choice", async () => {
+    const fer = await makeSyntheticFer();
+    try {
+      const out = path.join(dir, 'tiny-f16-measured');
+      await run(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/quantize.ts', '--model', path.join(dir, 'tiny'), '--out', out, '--data', fer.csv],
+        {
+          cwd: ROOT,
+        },
+      );
+      const { card, model } = await loadTrainedModel(out);
+      const split = (await loadDataSet(fer.csv, { usages: ['PublicTest'] })).get('PublicTest')!;
+      const served = await evaluateSplit(model, card.input, split, { tta: card.tta === 'flip' });
+      const m = card.metrics.PublicTest!;
+      assert.equal(m.n, split.size);
+      assert.equal(m.accuracy, served.accuracy);
+      assert.deepEqual(m.confusion, served.confusion);
+      const choice = card.tta_choice!;
+      assert.equal(card.tta, choice.flip.accuracy - choice.none.accuracy >= TTA_MIN_GAIN ? 'flip' : 'none');
+      const plain = await evaluateSplit(model, card.input, split);
+      assert.equal(choice.none.accuracy, Math.round(plain.accuracy * 1e4) / 1e4);
+      model.dispose();
+    } finally {
+      await fer.cleanup();
+    }
   });
 
   test('refuses a model that is already float16, with a message', async () => {
