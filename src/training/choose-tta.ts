@@ -13,10 +13,13 @@ import { TTA_MIN_GAIN } from './config.js';
 import type { Split } from './dataset.js';
 import { evaluateSplit, splitMetrics } from './evaluate.js';
 
+/** The metrics entry the choice rewrites: the validation split's (PublicTest, or `validation`). */
+type SplitName = keyof ModelCard['metrics'];
+
 const round = (v: number) => Math.round(v * 1e4) / 1e4;
 
 /** `card` with the TTA choice for `model` on `split` (named `splitName` in its metrics); nothing written. */
-export async function chooseTta(model: tf.LayersModel, card: ModelCard, split: Split, splitName: string): Promise<ModelCard> {
+export async function chooseTta(model: tf.LayersModel, card: ModelCard, split: Split, splitName: SplitName): Promise<ModelCard> {
   const none = await evaluateSplit(model, card.input, split);
   const flip = await evaluateSplit(model, card.input, split, { tta: true });
   const tta = flip.accuracy - none.accuracy >= TTA_MIN_GAIN ? 'flip' : 'none';
@@ -34,7 +37,7 @@ export async function chooseTta(model: tf.LayersModel, card: ModelCard, split: S
 }
 
 /** Chooses the TTA of the model folder `dir` and rewrites its card.json (atomically); returns the new card. */
-export async function chooseTtaForFolder(dir: string, split: Split, splitName: string): Promise<ModelCard> {
+export async function chooseTtaForFolder(dir: string, split: Split, splitName: SplitName): Promise<ModelCard> {
   const { card, model } = await loadTrainedModel(dir);
   try {
     const chosen = await chooseTta(model, card, split, splitName);
