@@ -34,16 +34,13 @@ const program = new Command('quantize')
       const split = data.get('PublicTest');
       if (!split) throw new Error(`${o.data} has no PublicTest rows`);
       const half = await loadModelFromFiles(files);
-      try {
-        newCard = await chooseTta(half, newCard, split, 'PublicTest');
-      } finally {
-        half.dispose();
-      }
-      const served = newCard.tta === 'flip' ? 'with flip TTA' : 'without TTA';
+      const chosen = await chooseTta(half, newCard, split, 'PublicTest').finally(() => half.dispose());
+      const served = chosen.tta === 'flip' ? 'with flip TTA' : 'without TTA';
       console.log(
-        `PublicTest accuracy ${card.metrics.PublicTest?.accuracy.toFixed(4) ?? '?'} (float32, as its card says) -> ${newCard.metrics.PublicTest!.accuracy.toFixed(4)} (float16, ${served})`,
+        `PublicTest accuracy ${card.metrics.PublicTest?.accuracy.toFixed(4) ?? '?'} (float32, as its card says) -> ${chosen.metrics.PublicTest!.accuracy.toFixed(4)} (float16, ${served})`,
       );
-      console.log(describeTtaChoice(newCard));
+      console.log(describeTtaChoice(chosen));
+      newCard = chosen;
     }
     const before = (await fs.stat(path.join(o.model, 'weights.bin'))).size;
     const out = o.out ?? o.model;

@@ -16,10 +16,13 @@ import { evaluateSplit, splitMetrics } from './evaluate.js';
 /** The metrics entry the choice rewrites: the validation split's (PublicTest, or `validation`). */
 type SplitName = keyof ModelCard['metrics'];
 
+/** A card whose `tta` has been chosen: it carries the measurements. */
+export type ChosenCard = ModelCard & { tta_choice: NonNullable<ModelCard['tta_choice']> };
+
 const round = (v: number) => Math.round(v * 1e4) / 1e4;
 
 /** `card` with the TTA choice for `model` on `split` (named `splitName` in its metrics); nothing written. */
-export async function chooseTta(model: tf.LayersModel, card: ModelCard, split: Split, splitName: SplitName): Promise<ModelCard> {
+export async function chooseTta(model: tf.LayersModel, card: ModelCard, split: Split, splitName: SplitName): Promise<ChosenCard> {
   const none = await evaluateSplit(model, card.input, split);
   const flip = await evaluateSplit(model, card.input, split, { tta: true });
   const tta = flip.accuracy - none.accuracy >= TTA_MIN_GAIN ? 'flip' : 'none';
@@ -37,7 +40,7 @@ export async function chooseTta(model: tf.LayersModel, card: ModelCard, split: S
 }
 
 /** Chooses the TTA of the model folder `dir` and rewrites its card.json (atomically); returns the new card. */
-export async function chooseTtaForFolder(dir: string, split: Split, splitName: SplitName): Promise<ModelCard> {
+export async function chooseTtaForFolder(dir: string, split: Split, splitName: SplitName): Promise<ChosenCard> {
   const { card, model } = await loadTrainedModel(dir);
   try {
     const chosen = await chooseTta(model, card, split, splitName);
@@ -49,9 +52,8 @@ export async function chooseTtaForFolder(dir: string, split: Split, splitName: S
 }
 
 /** One line for a log: both figures and the choice. */
-export function describeTtaChoice(card: ModelCard): string {
+export function describeTtaChoice(card: ChosenCard): string {
   const c = card.tta_choice;
-  if (!c) return `${card.name}: no TTA measurement`;
   const gain = (c.flip.accuracy - c.none.accuracy) * 100;
   return (
     `${card.name}: flip TTA ${c.split} accuracy ${c.none.accuracy.toFixed(4)} -> ${c.flip.accuracy.toFixed(4)} ` +

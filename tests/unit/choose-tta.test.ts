@@ -83,8 +83,8 @@ describe('choosing flip TTA', () => {
     const card = await chooseTta(model, testCard('halves', 0, { input: spec, tta: 'flip' }), makeSplit(pixels, labels), 'validation');
     assert.equal(card.tta, 'none');
     assert.equal(card.metrics.validation!.accuracy, 1);
-    assert.equal(card.tta_choice!.flip.accuracy, 0);
-    assert.equal(card.tta_choice!.split, 'validation');
+    assert.equal(card.tta_choice.flip.accuracy, 0);
+    assert.equal(card.tta_choice.split, 'validation');
     // The other split's figures are left as they were.
     assert.equal(card.metrics.PublicTest!.accuracy, 0);
     assert.match(describeTtaChoice(card), /served without it/);
