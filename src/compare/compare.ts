@@ -168,7 +168,7 @@ async function evaluateOurs(
       (face) =>
         loaded.kind === 'ensemble'
           ? scoreEnsemble(loaded, face, { batchSize: 1 })
-          : scoreFaces(loaded.model, card.input, face, { batchSize: 1 }),
+          : scoreFaces(loaded.run, card.input, face, { batchSize: 1 }),
       o.split.pixels,
       runs,
     );

@@ -42,7 +42,7 @@ function predictNetwork(entry: LoadedNetwork, faces: Uint8Array, n: number, opti
   const temperature = temperatureOf(entry.card);
   const probs = tf.tidy(() => {
     const run = (x: tf.Tensor4D): tf.Tensor => {
-      const y = entry.model.predict(x) as tf.Tensor2D;
+      const y = entry.run(x) as tf.Tensor2D;
       // softmax(log(p) / T) = softmax(logits / T): the same for either kind of output.
       if (temperature !== 1)
         return tf.softmax(tf.div(entry.outputsProbabilities ? tf.log(tf.maximum(y, 1e-12)) : y, temperature)) as tf.Tensor2D;

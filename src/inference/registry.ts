@@ -11,6 +11,7 @@ import { initBackend, tf } from '../tf/backend.js';
 import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { readCard } from '../artifacts/card.js';
 import type { ModelCard } from '../artifacts/card.js';
+import { compileForInference, type CompiledModel, type InferenceFn } from './fused-model.js';
 
 /** One trained network. */
 export interface LoadedNetwork {
@@ -20,6 +21,12 @@ export interface LoadedNetwork {
   dir: string;
   card: ModelCard;
   model: tf.LayersModel;
+  /**
+   * What predictions call: the model compiled with its batch norms and ReLUs fused into the convolutions
+   * (fused-model.ts), or `model.predict` for a model that does not compile. Gradients (Grad-CAM) use `model`.
+   */
+  run: InferenceFn;
+  compiled: CompiledModel | null;
   /** False when the last layer gives logits; predict then applies softmax. */
   outputsProbabilities: boolean;
 }
@@ -97,19 +104,39 @@ async function loadEnsemble(
 async function loadNetwork(dir: string): Promise<LoadedNetwork> {
   const id = path.basename(dir);
   const { card, model } = await loadTrainedModel(dir);
+  let compiled: CompiledModel | null = null;
   try {
+    compiled = checkedCompile(model, card);
+    const run: InferenceFn = compiled ? compiled.run : (x) => model.predict(x) as tf.Tensor;
     // One warm-up prediction: compiles the kernels now rather than on a
     // user's first request, and proves the weights actually run.
     tf.tidy(() => {
-      const y = model.predict(tf.zeros([1, card.input.size, card.input.size, card.input.channels])) as tf.Tensor;
-      const v = y.dataSync();
+      const v = run(tf.zeros([1, card.input.size, card.input.size, card.input.channels])).dataSync();
       if (!Array.from(v).every(Number.isFinite)) throw new Error('model produced non-finite outputs on a blank face');
     });
+    return { kind: 'network', id, dir, card, model, run, compiled, outputsProbabilities: lastActivation(model) === 'softmax' };
   } catch (e) {
+    compiled?.dispose();
     model.dispose();
     throw e;
   }
-  return { kind: 'network', id, dir, card, model, outputsProbabilities: lastActivation(model) === 'softmax' };
+}
+
+/**
+ * The compiled model if it gives model.predict's answers on a test input (random, so every channel is
+ * exercised); otherwise null, and the layers model serves. Costs one prediction of each at load time.
+ */
+function checkedCompile(model: tf.LayersModel, card: ModelCard): CompiledModel | null {
+  const compiled = compileForInference(model);
+  if (!compiled) return null;
+  const { size, channels } = card.input;
+  const gap = tf.tidy(() => {
+    const x = tf.randomUniform([2, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
+    return tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, compiled.run(x)))).dataSync()[0];
+  });
+  if (gap <= 1e-3) return compiled;
+  compiled.dispose();
+  return null;
 }
 
 function makeRegistry(models: LoadedModel[], skipped: SkippedModel[]): ModelRegistry {
@@ -177,7 +204,10 @@ export async function loadRegistry(modelsDir: string, log: (msg: string) => void
 
 /** Frees a network's weights; an ensemble's members are freed as the networks they are. */
 export function disposeEntry(entry: LoadedModel): void {
-  if (entry.kind === 'network') entry.model.dispose();
+  if (entry.kind === 'network') {
+    entry.compiled?.dispose();
+    entry.model.dispose();
+  }
 }
 
 /** Frees every model's weights (tests and shutdown). */

@@ -5,6 +5,7 @@ import { NUM_CLASSES } from '../types.js';
 import type { EvalReport, InputSpec, SplitMetrics } from '../artifacts/card.js';
 import { predictFaces, runWithMirrors } from '../inference/predict.js';
 import type { LoadedEnsemble, LoadedModel } from '../inference/registry.js';
+import type { InferenceFn } from '../inference/fused-model.js';
 import type { Split } from './dataset.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from './metrics.js';
 
@@ -15,9 +16,12 @@ export interface ScoreOptions {
   onBatch?: (done: number, total: number) => void;
 }
 
+/** A layers model, or a function that runs one (a loaded model's `run`). */
+export type Scorer = tf.LayersModel | InferenceFn;
+
 /** Softmax scores [n*7] of every face in `pixels` (n 48x48 faces). */
 export async function scoreFaces(
-  model: tf.LayersModel,
+  model: Scorer,
   spec: InputSpec,
   pixels: Uint8Array | Float32Array,
   options: ScoreOptions = {},
@@ -25,10 +29,11 @@ export async function scoreFaces(
   const { batchSize = 128, tta = false } = options;
   const n = pixels.length / FACE_PIXELS;
   const out = new Float32Array(n * NUM_CLASSES);
+  const run: InferenceFn = typeof model === 'function' ? model : (x) => model.predict(x) as tf.Tensor;
   for (let i = 0; i < n; i += batchSize) {
     const end = Math.min(n, i + batchSize);
     const batch = pixels.subarray(i * FACE_PIXELS, end * FACE_PIXELS);
-    const scores = tf.tidy(() => runWithMirrors((x) => model.predict(x) as tf.Tensor, batch, spec, tta));
+    const scores = tf.tidy(() => runWithMirrors(run, batch, spec, tta));
     out.set((await scores.data()) as Float32Array, i * NUM_CLASSES);
     scores.dispose();
     options.onBatch?.(end, n);
@@ -67,12 +72,7 @@ export function splitMetrics(r: SplitMetrics): SplitMetrics {
   return { n: r.n, accuracy: r.accuracy, macro_f1: r.macro_f1, per_class: r.per_class, confusion: r.confusion };
 }
 
-export async function evaluateSplit(
-  model: tf.LayersModel,
-  spec: InputSpec,
-  split: Split,
-  options: ScoreOptions = {},
-): Promise<SplitEvaluation> {
+export async function evaluateSplit(model: Scorer, spec: InputSpec, split: Split, options: ScoreOptions = {}): Promise<SplitEvaluation> {
   return evaluateScores(await scoreFaces(model, spec, split.pixels, options), split);
 }
 
@@ -83,7 +83,7 @@ export async function evaluateSplit(
  */
 export async function evaluateEntry(entry: LoadedModel, split: Split, options: ScoreOptions = {}): Promise<SplitEvaluation> {
   if (entry.kind === 'ensemble') return evaluateScores(await scoreEnsemble(entry, split.pixels, options), split);
-  return evaluateSplit(entry.model, entry.card.input, split, { ...options, tta: options.tta ?? entry.card.tta === 'flip' });
+  return evaluateSplit(entry.run, entry.card.input, split, { ...options, tta: options.tta ?? entry.card.tta === 'flip' });
 }
 
 function evaluateScores(scores: Float32Array, split: Split): SplitEvaluation {

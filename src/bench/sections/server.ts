@@ -1,8 +1,8 @@
 /**
  * Bench section `server`: the demo server in this process on
  * a loopback port, with the models in models/ (or a stand-in, said so):
- *  - model-only latency per face (batch 1), per model: the forward pass alone,
- *    and with the shared preprocessing (predictFaces);
+ *  - model-only latency per face (batch 1), per model: the forward pass alone
+ *    (compiled, and the layers model it replaces), and with the shared preprocessing (predictFaces);
  *  - POST /api/predict p50/p99 and requests/s for a 48x48 face (?whole=1)
  *    and a 640x480 photo (face detection included), sequential and with 8
  *    concurrent clients;
@@ -37,8 +37,12 @@ function modelFigures(entry: LoadedNetwork, reps: number): Promise<Figure[]> {
   const id = entry.id.replace(/[^a-z0-9]+/gi, '_');
   return (async () => {
     // The forward pass on a ready input tensor, read back to the CPU (dataSync).
-    const x = tf.zeros([1, spec.size, spec.size, spec.channels]);
-    const raw = await timeMedian(() => tf.tidy(() => (entry.model.predict(x) as tf.Tensor).dataSync()), reps, 10);
+    const x = tf.zeros<tf.Rank.R4>([1, spec.size, spec.size, spec.channels]);
+    const raw = await timeMedian(() => tf.tidy(() => entry.run(x).dataSync()), reps, 10);
+    // The same pass through the layers model, which the compiled model (fused-model.ts) replaces.
+    const layers = entry.compiled
+      ? await timeMedian(() => tf.tidy(() => (entry.model.predict(x) as tf.Tensor).dataSync()), reps, 10)
+      : null;
     x.dispose();
     // What a request pays for classification: preprocessing + forward + softmax.
     const full = await timeMedian(() => predictFaces(entry, face, { tta: false }), reps, 10);
@@ -51,6 +55,16 @@ function modelFigures(entry: LoadedNetwork, reps: number): Promise<Figure[]> {
         unit: 'ms',
       },
       { id: `model_${id}_p99_ms`, label: `model only, ${entry.id}, batch 1, p99`, value: r.p99, unit: 'ms' },
+      ...(layers
+        ? [
+            {
+              id: `model_${id}_layers_ms`,
+              label: `model only, ${entry.id}, not compiled (model.predict), batch 1, p50`,
+              value: latency(layers.times).p50,
+              unit: 'ms',
+            },
+          ]
+        : []),
       {
         id: `model_${id}_with_preprocess_ms`,
         label: `preprocess + model, ${entry.id}, batch 1, p50`,
