@@ -71,6 +71,15 @@ async function kernelsOf(f: () => tf.Tensor): Promise<string[]> {
   return info.kernels.map((k) => k.name);
 }
 
+/** The kernels one pass runs: through model.predict, and through the compiled model. */
+async function kernelsBothWays(model: tf.LayersModel, x: tf.Tensor4D): Promise<{ plain: string[]; fused: string[] }> {
+  const compiled = compileForInference(model)!;
+  const plain = await kernelsOf(() => model.predict(x) as tf.Tensor);
+  const fused = await kernelsOf(() => compiled.run(x));
+  compiled.dispose();
+  return { plain, fused };
+}
+
 function checkSame(model: tf.LayersModel, x: tf.Tensor4D, tolerance: number): void {
   const compiled = compileForInference(model);
   assert.ok(compiled, 'the model compiles');
@@ -90,10 +99,7 @@ describe('compiling a model for inference', () => {
     randomiseWeights(model, 11);
     const x = randomInput([3, 24, 24, 1], 5);
     checkSame(model, x, 1e-5);
-    const compiled = compileForInference(model)!;
-    const plain = await kernelsOf(() => model.predict(x) as tf.Tensor);
-    const fused = await kernelsOf(() => compiled.run(x));
-    compiled.dispose();
+    const { plain, fused } = await kernelsBothWays(model, x);
     assert.ok(plain.includes('FusedBatchNorm') && plain.includes('Relu'), `model.predict runs them: ${plain.join(' ')}`);
     for (const k of ['FusedBatchNorm', 'Relu', 'Relu6']) assert.ok(!fused.includes(k), `no ${k} after compiling: ${fused.join(' ')}`);
     assert.ok(fused.length < plain.length, `${fused.length} kernels against ${plain.length}`);
@@ -104,10 +110,7 @@ describe('compiling a model for inference', () => {
     randomiseWeights(model, 12);
     const x = randomInput([2, 32, 32, 3], 6);
     checkSame(model, x, 1e-4);
-    const compiled = compileForInference(model)!;
-    const plain = await kernelsOf(() => model.predict(x) as tf.Tensor);
-    const fused = await kernelsOf(() => compiled.run(x));
-    compiled.dispose();
+    const { plain, fused } = await kernelsBothWays(model, x);
     for (const k of ['FusedBatchNorm', 'Relu6', 'ClipByValue']) assert.ok(!fused.includes(k), `no ${k} after compiling`);
     assert.ok(fused.length * 2 < plain.length, `${fused.length} kernels against ${plain.length}`);
     model.dispose();
