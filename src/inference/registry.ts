@@ -191,6 +191,8 @@ export async function loadRegistry(modelsDir: string, log: (msg: string) => void
       loaded.set(m.id, m);
       const acc = cardAccuracy(m.card);
       log(`models: loaded ${m.id} (${m.card.arch}${acc >= 0 ? `, PublicTest accuracy ${(acc * 100).toFixed(1)}%` : ''})`);
+      if (m.kind === 'network' && !m.compiled)
+        log(`models: ${m.id} runs layer by layer (it does not compile to fused kernels; slower, same answers)`);
     } catch (e) {
       const reason = (e as Error).message;
       skipped.push({ id: name, reason });
