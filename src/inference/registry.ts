@@ -130,10 +130,15 @@ function checkedCompile(model: tf.LayersModel, card: ModelCard): CompiledModel |
   const compiled = compileForInference(model);
   if (!compiled) return null;
   const { size, channels } = card.input;
-  const gap = tf.tidy(() => {
-    const x = tf.randomUniform([2, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
-    return tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, compiled.run(x)))).dataSync()[0];
-  });
+  let gap = Infinity;
+  try {
+    gap = tf.tidy(() => {
+      const x = tf.randomUniform([2, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
+      return tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, compiled.run(x)))).dataSync()[0];
+    });
+  } catch {
+    // a shape the fused ops refuse (e.g. a dense layer on a 4-d tensor): the layers model serves
+  }
   if (gap <= 1e-3) return compiled;
   compiled.dispose();
   return null;
