@@ -7,11 +7,17 @@
  * Only the layer types our architectures use are compiled; `compileForInference` returns null for any
  * other model, and the caller keeps `model.predict`. Same answers as `model.predict` within float32
  * rounding (tests/unit/fused-model.test.ts).
+ *
+ * The file imports nothing at run time (the TF.js namespace is a parameter): private mode serves this same
+ * source to the browser with its types stripped (routes/private.ts), so the browser runs the same compiler.
  */
-import { tf } from '../tf/backend.js';
+import type * as TF from '@tensorflow/tfjs';
+
+/** The TF.js namespace of the caller: Node's (src/tf/backend.ts) or the browser's `window.tf`. */
+export type Tf = typeof TF;
 
 /** Runs the compiled model on a batch (inside the caller's tf.tidy, like `model.predict`). */
-export type InferenceFn = (x: tf.Tensor4D) => tf.Tensor;
+export type InferenceFn = (x: TF.Tensor4D) => TF.Tensor;
 
 export interface CompiledModel {
   run: InferenceFn;
@@ -20,10 +26,10 @@ export interface CompiledModel {
 }
 
 type Activation = 'linear' | 'relu' | 'relu6';
-type Step = (inputs: tf.Tensor[]) => tf.Tensor;
+type Step = (inputs: TF.Tensor[]) => TF.Tensor;
 
 interface Node {
-  layer: tf.layers.Layer;
+  layer: TF.layers.Layer;
   className: string;
   config: Record<string, unknown>;
   inputs: string[];
@@ -47,8 +53,30 @@ const SUPPORTED = new Set([
   'Dropout',
 ]);
 
+/**
+ * The compiled model if it also gives model.predict's answers (within 1e-3) on a random input of the model's
+ * size, so every channel is exercised; otherwise null, and the caller keeps model.predict. Costs one
+ * prediction of each, once per model.
+ */
+export function compileChecked(tf: Tf, model: TF.LayersModel, input: { size: number; channels: number }): CompiledModel | null {
+  const compiled = compileForInference(tf, model);
+  if (!compiled) return null;
+  let gap = Infinity;
+  try {
+    gap = tf.tidy(() => {
+      const x = tf.randomUniform([2, input.size, input.size, input.channels], 0, 1, 'float32', 1) as TF.Tensor4D;
+      return tf.max(tf.abs(tf.sub(model.predict(x) as TF.Tensor, compiled.run(x)))).dataSync()[0];
+    });
+  } catch {
+    // a shape a fused op refuses: model.predict serves
+  }
+  if (gap <= 1e-3) return compiled;
+  compiled.dispose();
+  return null;
+}
+
 /** The compiled model, or null when it holds a layer (or a layout) this does not compile. */
-export function compileForInference(model: tf.LayersModel): CompiledModel | null {
+export function compileForInference(tf: Tf, model: TF.LayersModel): CompiledModel | null {
   const nodes = graphOf(model);
   if (!nodes) return null;
   const consumers = new Map<string, number>();
@@ -57,8 +85,8 @@ export function compileForInference(model: tf.LayersModel): CompiledModel | null
   const inputName = model.inputs.length === 1 ? model.inputs[0].sourceLayer.name : null;
   if (!outputName || !inputName) return null;
 
-  const kept: tf.Tensor[] = [];
-  const keep = <T extends tf.Tensor>(t: T): T => {
+  const kept: TF.Tensor[] = [];
+  const keep = <T extends TF.Tensor>(t: T): T => {
     kept.push(t);
     return t;
   };
@@ -102,7 +130,7 @@ export function compileForInference(model: tf.LayersModel): CompiledModel | null
         defined.add(layer.name);
         continue;
       } else {
-        const step = plainStep(kind, config, layer, keep);
+        const step = plainStep(tf, kind, config, layer, keep);
         if (!step) return disposeAll(kept);
         ops.push({ name: layer.name, inputs: from, step });
         defined.add(layer.name);
@@ -111,7 +139,7 @@ export function compileForInference(model: tf.LayersModel): CompiledModel | null
       alias.set(layer.name, from[0]);
     }
     // The weighted layers' steps, now that every fold into them is done.
-    for (const op of ops) if (op.weighted) op.step = weightedStep(op.weighted, keep);
+    for (const op of ops) if (op.weighted) op.step = weightedStep(tf, op.weighted, keep);
   } catch {
     // a layout this does not handle (e.g. channels_first): the caller keeps model.predict
     return disposeAll(kept);
@@ -122,7 +150,7 @@ export function compileForInference(model: tf.LayersModel): CompiledModel | null
   ops.forEach((op, i) => op.inputs.forEach((n) => lastUse.set(n, i)));
   return {
     run: (x) => {
-      const values = new Map<string, tf.Tensor>([[inputName, x]]);
+      const values = new Map<string, TF.Tensor>([[inputName, x]]);
       ops.forEach((op, i) => {
         values.set(op.name, op.step!(op.inputs.map((n) => values.get(n)!)));
         // Freed once nothing later reads them (the caller's tidy would, but only at its end: this keeps
@@ -135,7 +163,7 @@ export function compileForInference(model: tf.LayersModel): CompiledModel | null
   };
 }
 
-function disposeAll(kept: tf.Tensor[]): null {
+function disposeAll(kept: TF.Tensor[]): null {
   kept.forEach((t) => t.dispose());
   return null;
 }
@@ -163,7 +191,7 @@ function weightedOf(node: Node): Weighted | null {
 }
 
 /** The layers in execution order with the names of their inputs; null for a layout this does not compile. */
-function graphOf(model: tf.LayersModel): Node[] | null {
+function graphOf(model: TF.LayersModel): Node[] | null {
   const nodes: Node[] = [];
   for (const layer of model.layers) {
     const className = layer.getClassName();
@@ -191,7 +219,7 @@ function reluKind(kind: string, config: Record<string, unknown>): Activation | n
  */
 function foldBatchNorm(
   into: { kernel: Float32Array; shape: number[]; bias: Float32Array },
-  layer: tf.layers.Layer,
+  layer: TF.layers.Layer,
   config: Record<string, unknown>,
 ): boolean {
   const axis = config.axis;
@@ -221,18 +249,18 @@ function foldBatchNorm(
   return true;
 }
 
-function weightedStep(w: Weighted, keep: <T extends tf.Tensor>(t: T) => T): Step {
+function weightedStep(tf: Tf, w: Weighted, keep: <T extends TF.Tensor>(t: T) => T): Step {
   const c = w.node.config;
   const filter = keep(tf.tensor(w.kernel, w.shape));
   const b = keep(tf.tensor1d(w.bias));
   const activation = w.activation === 'softmax' ? 'linear' : w.activation;
-  const fused = fusedOp(w.node.className, c, filter, b, activation);
+  const fused = fusedOp(tf, w.node.className, c, filter, b, activation);
   return w.activation === 'softmax' ? (xs) => tf.softmax(fused(xs)) : fused;
 }
 
-function fusedOp(kind: string, c: Record<string, unknown>, filter: tf.Tensor, b: tf.Tensor1D, activation: Activation): Step {
+function fusedOp(tf: Tf, kind: string, c: Record<string, unknown>, filter: TF.Tensor, b: TF.Tensor1D, activation: Activation): Step {
   if (kind === 'Dense') {
-    return ([x]) => tf.fused.matMul({ a: x as tf.Tensor2D, b: filter as tf.Tensor2D, bias: b, activation });
+    return ([x]) => tf.fused.matMul({ a: x as TF.Tensor2D, b: filter as TF.Tensor2D, bias: b, activation });
   }
   if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') throw new Error('channels_first');
   const strides = c.strides as [number, number];
@@ -240,13 +268,19 @@ function fusedOp(kind: string, c: Record<string, unknown>, filter: tf.Tensor, b:
   const pad = c.padding as 'same' | 'valid';
   if (kind === 'DepthwiseConv2D') {
     return ([x]) =>
-      tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides, pad, dilations, bias: b, activation });
+      tf.fused.depthwiseConv2d({ x: x as TF.Tensor4D, filter: filter as TF.Tensor4D, strides, pad, dilations, bias: b, activation });
   }
-  return ([x]) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides, pad, dilations, bias: b, activation });
+  return ([x]) => tf.fused.conv2d({ x: x as TF.Tensor4D, filter: filter as TF.Tensor4D, strides, pad, dilations, bias: b, activation });
 }
 
 /** Layers that are not folded into anything: the same op the layer runs. */
-function plainStep(kind: string, c: Record<string, unknown>, layer: tf.layers.Layer, keep: <T extends tf.Tensor>(t: T) => T): Step | null {
+function plainStep(
+  tf: Tf,
+  kind: string,
+  c: Record<string, unknown>,
+  layer: TF.layers.Layer,
+  keep: <T extends TF.Tensor>(t: T) => T,
+): Step | null {
   if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') return null;
   switch (kind) {
     case 'ZeroPadding2D': {
@@ -264,7 +298,7 @@ function plainStep(kind: string, c: Record<string, unknown>, layer: tf.layers.La
     case 'MaxPooling2D': {
       const pool = c.poolSize as [number, number];
       const strides = (c.strides as [number, number] | null) ?? pool;
-      return ([x]) => tf.maxPool(x as tf.Tensor4D, pool, strides, c.padding as 'same' | 'valid');
+      return ([x]) => tf.maxPool(x as TF.Tensor4D, pool, strides, c.padding as 'same' | 'valid');
     }
     case 'GlobalAveragePooling2D':
       return ([x]) => tf.mean(x, [1, 2]);

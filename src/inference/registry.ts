@@ -11,7 +11,7 @@ import { initBackend, tf } from '../tf/backend.js';
 import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { readCard } from '../artifacts/card.js';
 import type { ModelCard } from '../artifacts/card.js';
-import { compileForInference, type CompiledModel, type InferenceFn } from './fused-model.js';
+import { compileChecked, type CompiledModel, type InferenceFn } from './fused-model.js';
 
 /** One trained network. */
 export interface LoadedNetwork {
@@ -106,7 +106,7 @@ async function loadNetwork(dir: string): Promise<LoadedNetwork> {
   const { card, model } = await loadTrainedModel(dir);
   let compiled: CompiledModel | null = null;
   try {
-    compiled = checkedCompile(model, card);
+    compiled = compileChecked(tf, model, card.input);
     const run: InferenceFn = compiled ? compiled.run : (x) => model.predict(x) as tf.Tensor;
     // One warm-up prediction: compiles the kernels now rather than on a
     // user's first request, and proves the weights actually run.
@@ -120,28 +120,6 @@ async function loadNetwork(dir: string): Promise<LoadedNetwork> {
     model.dispose();
     throw e;
   }
-}
-
-/**
- * The compiled model if it gives model.predict's answers on a test input (random, so every channel is
- * exercised); otherwise null, and the layers model serves. Costs one prediction of each at load time.
- */
-function checkedCompile(model: tf.LayersModel, card: ModelCard): CompiledModel | null {
-  const compiled = compileForInference(model);
-  if (!compiled) return null;
-  const { size, channels } = card.input;
-  let gap = Infinity;
-  try {
-    gap = tf.tidy(() => {
-      const x = tf.randomUniform([2, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
-      return tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, compiled.run(x)))).dataSync()[0];
-    });
-  } catch {
-    // a shape the fused ops refuse (e.g. a dense layer on a 4-d tensor): the layers model serves
-  }
-  if (gap <= 1e-3) return compiled;
-  compiled.dispose();
-  return null;
 }
 
 function makeRegistry(models: LoadedModel[], skipped: SkippedModel[]): ModelRegistry {

@@ -8,7 +8,7 @@ export interface Detection { x: number; y: number; width: number; height: number
 export interface Box { x: number; y: number; width: number; height: number }
 export interface Region { box: Box; centre: Point; side: number; angle: number; score: number | null }
 export interface Spec { size: number; channels: 1 | 3; normalisation: 'unit' | 'symmetric'; blur?: number }
-export interface Network { model: tfType.LayersModel; spec: Spec; outputsProbabilities: boolean; tta: boolean; temperature?: number }
+export interface Network { model: tfType.LayersModel; run?: (x: tfType.Tensor4D) => tfType.Tensor; spec: Spec; outputsProbabilities: boolean; tta: boolean; temperature?: number }
 export interface Ensemble { members: Network[] }
 export type Entry = Network | Ensemble;
 

@@ -298,22 +298,27 @@ export function blurFaces(faces, sigma) {
 }
 
 // ------------------------------------------------------------ predict.ts
-/** n rows of 7 probabilities; `entry` = { model, spec, outputsProbabilities, tta, temperature }. */
+/** n rows of 7 probabilities; `entry` = { model, run?, spec, outputsProbabilities, tta, temperature }. */
 export function predictFaces(tf, entry, faces) {
   const n = faces.length / FACE_PIXELS;
   if (n === 0) return [];
   if (entry.members) return averageRows(entry.members.map((m) => predictFaces(tf, m, faces)));
   const temperature = entry.temperature ?? 1;
+  const forward = entry.run ?? ((x) => entry.model.predict(x));
   const probs = tf.tidy(() => {
     const run = (x) => {
-      const y = entry.model.predict(x);
+      const y = forward(x);
       // softmax(log(p) / T) = softmax(logits / T): the card's calibration, as on the server.
       if (temperature !== 1) return tf.softmax(tf.div(entry.outputsProbabilities ? tf.log(tf.maximum(y, 1e-12)) : y, temperature));
       return entry.outputsProbabilities ? y : tf.softmax(y);
     };
-    let p = run(facesToTensor(tf, faces, entry.spec));
-    if (entry.tta) p = tf.div(tf.add(p, run(facesToTensor(tf, flipFaces(faces), entry.spec))), 2);
-    return p;
+    if (!entry.tta) return run(facesToTensor(tf, faces, entry.spec));
+    // The face and its mirror image in one batch, as the server's runWithMirrors does.
+    const both = new Float32Array(2 * faces.length);
+    both.set(faces);
+    both.set(flipFaces(faces), faces.length);
+    const [plain, mirrored] = tf.split(run(facesToTensor(tf, both, entry.spec)), 2, 0);
+    return tf.div(tf.add(plain, mirrored), 2);
   });
   try {
     const flat = probs.dataSync();

@@ -32,6 +32,8 @@ async function start(base) {
   if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend did not start');
   await tf.ready();
   const detector = await tf.loadGraphModel(manifest.detector.url);
+  // The server's inference compiler (batch norms and ReLUs fused into the convolutions), same source.
+  const { compileChecked } = await import(manifest.compiler);
   const anchors = prep.blazeFaceAnchors();
   const entries = new Map();
 
@@ -49,12 +51,16 @@ async function start(base) {
         info.id,
         (async () => {
           const model = await tf.loadLayersModel(info.url);
+          const compiled = compileChecked(tf, model, info.input);
+          const run = compiled ? compiled.run : (x) => model.predict(x);
           tf.tidy(() => {
-            model.predict(tf.zeros([1, info.input.size, info.input.size, info.input.channels])).dataSync();
+            run(tf.zeros([1, info.input.size, info.input.size, info.input.channels])).dataSync();
           });
           return {
             id: info.id,
             model,
+            run,
+            compiled: compiled !== null,
             spec: info.input,
             outputsProbabilities: info.outputsProbabilities,
             tta: info.tta,
@@ -81,6 +87,11 @@ async function start(base) {
       const e = await entry(modelId);
       const faces = await prep.analysePixels(tf, detector, e, prep.rgbaToRgb(rgba), width, height, manifest.detector.maxFaces);
       return { model: e.id, image: { width, height }, faces, ms: Math.round((performance.now() - t0) * 10) / 10 };
+    },
+    /** Whether model `modelId` (each member, for an ensemble) runs compiled: ids of the compiled networks. */
+    async compiledModels(modelId) {
+      const e = await entry(modelId);
+      return (e.members || [e]).filter((m) => m.compiled).map((m) => m.id);
     },
     /** Scores for ready 48x48 grey faces (n x 2304 values): the same step as the server's predictFaces. */
     async scoreFaces(modelId, faces) {

@@ -1,7 +1,8 @@
 /**
  * Private mode in a real browser: Chromium runs TF.js (wasm backend, served
  * from the installed packages) with the shipped models' own files. The
- * browser's scores for the same faces equal the server's within 1e-3; the
+ * browser's scores for the same faces equal the server's within 1e-3, every
+ * model running compiled there too (the server's compiler, served to it); the
  * live camera (Chromium's fake camera showing a photo with faces) analyses
  * frames on the device with the badge saying so and no frame uploaded, and
  * goes back to the server when private mode is switched off.
@@ -96,6 +97,17 @@ describe('private mode in the browser', { skip }, () => {
       );
       console.log(`# ${m.id}: ${n} faces, largest browser-server difference ${worst.toExponential(2)}`);
       assert.ok(worst <= 1e-3, `${m.id}: scores differ by ${worst}`);
+    }
+    // Every shipped network runs compiled in the browser too (the server's compiler, served as /private/fused-model.js).
+    const networks = server.registry.models.filter((m) => m.kind === 'network').map((m) => m.id);
+    for (const id of networks) {
+      const compiled = await page.evaluate(async (modelId) => {
+        const mod = (await import('/static/private/runtime.js' as string)) as {
+          loadPrivate(): Promise<{ compiledModels(id: string): Promise<string[]> }>;
+        };
+        return (await mod.loadPrivate()).compiledModels(modelId);
+      }, id);
+      assert.deepEqual(compiled, [id], `${id} runs compiled in the browser`);
     }
     assert.deepEqual(errors, []);
     await page.close();

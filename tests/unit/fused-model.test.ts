@@ -73,7 +73,7 @@ async function kernelsOf(f: () => tf.Tensor): Promise<string[]> {
 
 /** The kernels one pass runs: through model.predict, and through the compiled model. */
 async function kernelsBothWays(model: tf.LayersModel, x: tf.Tensor4D): Promise<{ plain: string[]; fused: string[] }> {
-  const compiled = compileForInference(model)!;
+  const compiled = compileForInference(tf, model)!;
   const plain = await kernelsOf(() => model.predict(x) as tf.Tensor);
   const fused = await kernelsOf(() => compiled.run(x));
   compiled.dispose();
@@ -81,7 +81,7 @@ async function kernelsBothWays(model: tf.LayersModel, x: tf.Tensor4D): Promise<{
 }
 
 function checkSame(model: tf.LayersModel, x: tf.Tensor4D, tolerance: number): void {
-  const compiled = compileForInference(model);
+  const compiled = compileForInference(tf, model);
   assert.ok(compiled, 'the model compiles');
   const before = tf.memory().numTensors;
   const [want, got] = [model.predict(x) as tf.Tensor, tf.tidy(() => compiled.run(x))];
@@ -138,7 +138,7 @@ describe('compiling a model for inference', () => {
     const up = tf.layers.upSampling2d({ size: [2, 2] }).apply(input) as tf.SymbolicTensor;
     const out = tf.layers.globalAveragePooling2d({}).apply(up) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
-    assert.equal(compileForInference(model), null);
+    assert.equal(compileForInference(tf, model), null);
     model.dispose();
   });
 

@@ -8,12 +8,15 @@
  *   GET /private/manifest.json        models, their input specs, the file URLs (ensembles: their members)
  *   GET /private/models/:id/:file     model.json and the weight files it names
  *   GET /private/detector/:file       blazeface.json + .bin
+ *   GET /private/fused-model.js       the inference compiler (src/inference/fused-model.ts with its types stripped)
  *   GET /vendor/tfjs/:file            tf.min.js, tf-backend-wasm.min.js, *.wasm
  */
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
+import { transformSync } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LoadedModel, ModelRegistry } from '../../../inference/registry.js';
 import { temperatureOf } from '../../../inference/calibration.js';
 import { BLAZEFACE_PACKAGE } from '../../../inference/detect/blazeface.js';
@@ -30,6 +33,14 @@ const TFJS_FILES: Record<string, [pkg: string, file: string]> = {
   'tfjs-backend-wasm-simd.wasm': ['@tensorflow/tfjs-backend-wasm', 'dist/tfjs-backend-wasm-simd.wasm'],
 };
 const DETECTOR_FILES = ['blazeface.json', 'blazeface.bin'];
+const COMPILER_SOURCE = fileURLToPath(new URL('../../../inference/fused-model.ts', import.meta.url));
+let compilerScript: string | null = null;
+
+/** The browser's copy of the inference compiler: the server's own source, types stripped (it imports nothing). */
+function compilerJs(): string {
+  compilerScript ??= transformSync(fs.readFileSync(COMPILER_SOURCE, 'utf8'), { loader: 'ts', format: 'esm', target: 'es2020' }).code;
+  return compilerScript;
+}
 const CACHE = 'public, max-age=600';
 
 export interface PrivateRouteDeps {
@@ -82,6 +93,7 @@ export function privateRoutes(deps: PrivateRouteDeps): Hono {
         wasm: `${base}/vendor/tfjs/`,
       },
       detector: { name: 'blazeface', url: `${base}/private/detector/blazeface.json`, maxFaces: deps.maxFaces },
+      compiler: `${base}/private/fused-model.js`,
       models: registry.models.map((m) => modelInfo(m, base)),
       default: registry.defaultId,
     });
@@ -99,6 +111,11 @@ export function privateRoutes(deps: PrivateRouteDeps): Hono {
     const file = c.req.param('file');
     if (!detectorDir || !DETECTOR_FILES.includes(file)) return c.json({ error: `No detector file ${file}.` }, 404);
     return serveStatic({ path: path.join(detectorDir, file) })(c, next);
+  });
+
+  app.get('/private/fused-model.js', cache, (c) => {
+    c.header('Content-Type', 'text/javascript; charset=utf-8');
+    return c.body(compilerJs());
   });
 
   app.get('/vendor/tfjs/:file', cache, async (c, next) => {
