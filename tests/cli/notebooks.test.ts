@@ -54,7 +54,7 @@ before(async () => {
   ] as const) {
     await saveTinyModel(modelsDir, testCard(name, 0.3, { history }), seed);
   }
-  // ... and an ensemble of the two (a card-only folder), as shipped.
+  // ... and an ensemble of the two (a card-only folder), as `npm run ensemble` makes one.
   fs.mkdirSync(path.join(modelsDir, 'ensemble'));
   fs.writeFileSync(
     path.join(modelsDir, 'ensemble', 'card.json'),
