@@ -304,16 +304,15 @@ function plainStep(
       return ([x]) => tf.mean(x, [1, 2]);
     case 'Flatten':
       return ([x]) => tf.reshape(x, [x.shape[0], -1]);
-    case 'ReLU': {
+    case 'ReLU':
+    case 'Activation': {
+      // the same activations reluKind folds, when there is nothing to fold them into
       const act = reluKind(kind, c);
       if (act === 'relu') return ([x]) => tf.relu(x);
       if (act === 'relu6') return ([x]) => tf.relu6(x);
+      if (kind === 'Activation' && c.activation === 'softmax') return ([x]) => tf.softmax(x);
       return null;
     }
-    case 'Activation':
-      if (c.activation === 'softmax') return ([x]) => tf.softmax(x);
-      if (c.activation === 'relu') return ([x]) => tf.relu(x);
-      return null;
     case 'BatchNormalization': {
       // One with no layer to fold into: x * s + (beta - mean * s), per channel.
       const channels = layer.getWeights()[0].shape[0];
