@@ -7,6 +7,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { KeyedError, type ErrorKey, type MessageParams } from '../messages/errors.js';
+import { rgbToGrey } from './pixels.js';
 
 export type ImageErrorCode = 'no_file' | 'empty' | 'not_image' | 'unsupported' | 'truncated' | 'too_many_pixels' | 'too_large';
 
@@ -118,15 +119,6 @@ async function readHeader(bytes: Uint8Array, maxPixels: number): Promise<Metadat
     throw new ImageInputError('too_many_pixels', 'err.tooManyPixelsSized', { w, h, mp: Math.round(limit / 1e6) });
   }
   return meta;
-}
-
-/** Grey from RGB with the ITU-R 601 weights (what PIL's convert('L') and OpenCV use). */
-export function rgbToGrey(rgb: Uint8Array): Uint8Array {
-  const grey = new Uint8Array(rgb.length / 3);
-  for (let i = 0, j = 0; i < grey.length; i++, j += 3) {
-    grey[i] = Math.round(0.299 * rgb[j] + 0.587 * rgb[j + 1] + 0.114 * rgb[j + 2]);
-  }
-  return grey;
 }
 
 /**
