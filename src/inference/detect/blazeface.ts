@@ -2,63 +2,36 @@
  * BlazeFace (MediaPipe's short-range face detector, the 256x256 "back camera"
  * variant) with the weights that ship inside `@vladmandic/human`
  * (models/blazeface.json + .bin, 540 KB), run as a graph model on our TF.js.
- * Nothing is downloaded: the files are read from node_modules.
- *
- * The decoding follows human's src/face/blazeface.ts: 896 anchors on a 16x16
- * grid (2 per cell) and an 8x8 grid (6 per cell); each anchor predicts a
- * score logit, a box (centre offset + size, in input pixels) and six
- * keypoints (right eye, left eye, nose, mouth, right ear, left ear).
+ * Nothing is downloaded: the files are read from node_modules. Running and
+ * decoding the model is blazeface-decode.ts (shared with private mode); here
+ * are the loading and the server's letterbox.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../tf/backend.js';
 import { readModelArtifacts } from '../../artifacts/model-folder.js';
+import { BLAZEFACE_INPUT, blazeFaceDetector, type Letterboxed } from './blazeface-decode.js';
 import { packageDir, packageVersion } from './package-dir.js';
-import type { DetectOptions, Detection, FaceDetector, Pixels } from './types.js';
+import type { FaceDetector, Pixels } from './types.js';
 
 export const BLAZEFACE_PACKAGE = '@vladmandic/human';
-const INPUT = 256;
-const VALUES_PER_ANCHOR = 17; // score, 4 box values, 6 keypoints x 2
-/** Boxes overlapping more than this are the same face (non-max suppression). */
-const IOU_THRESHOLD = 0.3;
-/**
- * Chosen on the demo photos: their weakest real face scores 0.48, the
- * strongest non-face 0.28 (README, "Faces").
- */
-export const BLAZEFACE_MIN_SCORE = 0.4;
-
-/** Anchor centres in input pixels, in the order the model emits them. */
-export function blazeFaceAnchors(size = INPUT): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const [stride, perCell] of [
-    [size / 16, 2],
-    [size / 8, 6],
-  ]) {
-    const cells = Math.ceil(size / stride);
-    for (let gy = 0; gy < cells; gy++) {
-      for (let gx = 0; gx < cells; gx++) {
-        for (let k = 0; k < perCell; k++) out.push([stride * (gx + 0.5), stride * (gy + 0.5)]);
-      }
-    }
-  }
-  return out;
-}
-
-const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
 /**
- * The model's raw output as one [896, 17] tensor. The converted model has four
- * outputs (scores and regressors for each anchor grid) in no fixed order;
- * their sizes tell them apart, as in human's decoder.
+ * Letterbox with sharp: shrink to fit 256x256 and pad right/bottom. sharp
+ * shrinks with area averaging, which keeps small faces sharper than a
+ * bilinear resize would, and the tensor that reaches TF.js is only 256x256.
  */
-function joinOutputs(out: tf.Tensor | tf.Tensor[]): tf.Tensor2D {
-  if (!Array.isArray(out)) return tf.squeeze(out, [0]) as tf.Tensor2D;
-  if (out.length === 1) return tf.squeeze(out[0], [0]) as tf.Tensor2D;
-  const [scores384, scores512, boxes384, boxes512] = [...out].sort((a, b) => a.size - b.size);
-  const grid16 = tf.concat([scores512, boxes512], 2);
-  const grid8 = tf.concat([scores384, boxes384], 2);
-  return tf.squeeze(tf.concat([grid16, grid8], 1), [0]) as tf.Tensor2D;
+async function sharpLetterbox(image: Pixels): Promise<Letterboxed> {
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .resize(BLAZEFACE_INPUT, BLAZEFACE_INPUT, { fit: 'contain', position: 'left top', background: { r: 0, g: 0, b: 0 } })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    channels: info.channels === 1 ? 1 : 3,
+    scale: Math.max(image.width, image.height) / BLAZEFACE_INPUT,
+  };
 }
 
 export async function loadBlazeFace(): Promise<FaceDetector> {
@@ -67,74 +40,5 @@ export async function loadBlazeFace(): Promise<FaceDetector> {
   const file = path.join(dir, 'models', 'blazeface.json');
   if (!fs.existsSync(file)) throw new Error(`${file} is missing from the installed ${BLAZEFACE_PACKAGE}`);
   const model = await tf.loadGraphModel(tf.io.fromMemory(await readModelArtifacts(file)));
-  const anchors = blazeFaceAnchors();
-
-  return {
-    name: 'blazeface',
-    margin: 1.25,
-    source: `${BLAZEFACE_PACKAGE}@${packageVersion(dir)} models/blazeface.json`,
-    async detect(image: Pixels, options: DetectOptions): Promise<Detection[]> {
-      const minScore = options.minScore ?? BLAZEFACE_MIN_SCORE;
-      // Letterbox: shrink to fit 256x256 and pad right/bottom, so faces keep
-      // their shape and one scale factor maps back. sharp shrinks with area
-      // averaging, which keeps small faces sharper than a bilinear resize
-      // would, and the tensor that reaches TF.js is only 256x256.
-      const scale = Math.max(image.width, image.height) / INPUT;
-      const { data: small, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
-        .resize(INPUT, INPUT, { fit: 'contain', position: 'left top', background: { r: 0, g: 0, b: 0 } })
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      const raw = tf.tidy(() => {
-        const pixels = tf.tensor3d(Float32Array.from(small), [INPUT, INPUT, info.channels]);
-        // The model wants RGB in [-1, 1]; a grey photo is the same value in all three.
-        const rgb = info.channels === 3 ? pixels : tf.tile(pixels, [1, 1, 3]);
-        const x = tf.expandDims(tf.sub(tf.div(rgb, 127.5), 1), 0);
-        return joinOutputs(model.execute(x) as tf.Tensor | tf.Tensor[]);
-      });
-      const values = await raw.data();
-      raw.dispose();
-
-      // Threshold in JS first: NMS then only sees the few plausible boxes.
-      const keep: number[] = [];
-      for (let i = 0; i < anchors.length; i++) if (sigmoid(values[i * VALUES_PER_ANCHOR]) >= minScore) keep.push(i);
-      if (keep.length === 0) return [];
-      const boxes: number[] = [];
-      const scores: number[] = [];
-      for (const i of keep) {
-        const o = i * VALUES_PER_ANCHOR;
-        const cx = values[o + 1] + anchors[i][0];
-        const cy = values[o + 2] + anchors[i][1];
-        const w = values[o + 3];
-        const h = values[o + 4];
-        boxes.push(cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2);
-        scores.push(sigmoid(values[o]));
-      }
-      const boxT = tf.tensor2d(boxes, [keep.length, 4]);
-      const scoreT = tf.tensor1d(scores);
-      const chosenT = await tf.image.nonMaxSuppressionAsync(boxT, scoreT, options.maxFaces, IOU_THRESHOLD, minScore);
-      const chosen = Array.from(await chosenT.data());
-      tf.dispose([boxT, scoreT, chosenT]);
-
-      const point = (o: number, k: number, anchor: [number, number]) => ({
-        x: (values[o + 5 + 2 * k] + anchor[0]) * scale,
-        y: (values[o + 6 + 2 * k] + anchor[1]) * scale,
-      });
-      return chosen.map((j): Detection => {
-        const i = keep[j];
-        const [y1, x1, y2, x2] = boxes.slice(j * 4, j * 4 + 4);
-        return {
-          x: x1 * scale,
-          y: y1 * scale,
-          width: (x2 - x1) * scale,
-          height: (y2 - y1) * scale,
-          score: scores[j],
-          rightEye: point(i * VALUES_PER_ANCHOR, 0, anchors[i]),
-          leftEye: point(i * VALUES_PER_ANCHOR, 1, anchors[i]),
-        };
-      });
-    },
-    dispose() {
-      model.dispose();
-    },
-  };
+  return blazeFaceDetector(model, sharpLetterbox, `${BLAZEFACE_PACKAGE}@${packageVersion(dir)} models/blazeface.json`);
 }
