@@ -33,7 +33,7 @@ export interface FaceRegion {
   score: number | null;
 }
 
-/** How much wider than the detector's box the crop is when the caller does not say (BlazeFace's margin, detect/blazeface.ts). */
+/** How much wider than the detector's box the crop is when the caller does not say (BlazeFace's margin, detect/blazeface-decode.ts). */
 export const DEFAULT_MARGIN = 1.25;
 /** Rolls smaller than this are left alone: the eye keypoints jitter by a pixel or two. */
 const MIN_ROLL = (2 * Math.PI) / 180;
@@ -67,6 +67,19 @@ export function regionFromDetection(
   let angle = d.rightEye && d.leftEye ? rollFromEyes(d.rightEye, d.leftEye) : 0;
   if (Math.abs(angle) < MIN_ROLL) angle = 0;
   return { box: squareBox(centre, side, photo.width, photo.height), centre, side, angle, score: d.score };
+}
+
+/**
+ * Every detection as a face region (see regionFromDetection), left to right so
+ * "face 1" is the leftmost one on the photo.
+ */
+export function regionsFromDetections(
+  found: Detection[],
+  scale: number,
+  photo: { width: number; height: number },
+  margin = DEFAULT_MARGIN,
+): FaceRegion[] {
+  return found.map((d) => regionFromDetection(d, scale, photo, margin)).sort((a, b) => a.centre.x - b.centre.x || a.centre.y - b.centre.y);
 }
 
 /** The photo's centred square as one face: the "whole image" choice, right for an already cropped face. */
@@ -132,4 +145,12 @@ export function sampleRegion(src: GreySource, region: FaceRegion, scale: number,
       out[offset + v * FACE_SIZE + u] = Math.round(sum / (k * k));
     }
   }
+}
+
+/** Each region sampled at FACE_SIZE x FACE_SIZE: the faces concatenated, row-major, 0-255 (what facesToTensor takes). */
+export function sampleFaces(src: GreySource, regions: FaceRegion[], scale: number): Uint8Array {
+  const px = FACE_SIZE * FACE_SIZE;
+  const out = new Uint8Array(regions.length * px);
+  regions.forEach((r, i) => sampleRegion(src, r, scale, out, i * px));
+  return out;
 }

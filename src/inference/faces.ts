@@ -8,8 +8,7 @@
  * cropped face such as a FER2013 image. `cropFaces` samples the regions into
  * the 48x48 grey faces `facesToTensor` expects.
  */
-import { FACE_SIZE } from '../types.js';
-import { regionFromDetection, sampleRegion, wholeImageRegion, type FaceRegion } from './align.js';
+import { regionsFromDetections, sampleFaces, wholeImageRegion, type FaceRegion } from './align.js';
 import type { GreyImage } from './decode.js';
 import { getFaceDetector, type DetectorName } from './detect/index.js';
 
@@ -39,13 +38,7 @@ export async function findFaces(image: GreyImage, options: FindOptions = {}): Pr
     { data: image.rgb, width: image.workWidth, height: image.workHeight, channels: 3 },
     { maxFaces: Math.max(1, options.maxFaces ?? DEFAULT_MAX_FACES) },
   );
-  const scale = image.width / image.workWidth;
-  return (
-    found
-      .map((d) => regionFromDetection(d, scale, image, options.margin ?? detector.margin))
-      // Left to right, so "face 1" is the leftmost one on the photo.
-      .sort((a, b) => a.centre.x - b.centre.x || a.centre.y - b.centre.y)
-  );
+  return regionsFromDetections(found, image.width / image.workWidth, image, options.margin ?? detector.margin);
 }
 
 /**
@@ -53,10 +46,5 @@ export async function findFaces(image: GreyImage, options: FindOptions = {}): Pr
  * (faces concatenated, row-major, 0-255).
  */
 export async function cropFaces(image: GreyImage, regions: FaceRegion[]): Promise<Uint8Array> {
-  const px = FACE_SIZE * FACE_SIZE;
-  const out = new Uint8Array(regions.length * px);
-  const scale = image.width / image.workWidth;
-  const src = { data: image.data, width: image.workWidth, height: image.workHeight };
-  regions.forEach((r, i) => sampleRegion(src, r, scale, out, i * px));
-  return out;
+  return sampleFaces({ data: image.data, width: image.workWidth, height: image.workHeight }, regions, image.width / image.workWidth);
 }

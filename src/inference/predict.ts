@@ -10,8 +10,29 @@ import { tf } from '../tf/backend.js';
 import { FACE_SIZE, LABELS, type Label } from '../types.js';
 import { facesToTensor, flipFaces } from './preprocess.js';
 import { temperatureOf } from './calibration.js';
-import type { InputSpec } from '../artifacts/card.js';
-import type { LoadedModel, LoadedNetwork } from './registry.js';
+import type { InputSpec, ModelCard } from '../artifacts/card.js';
+import type { InferenceFn } from './fused-model.js';
+
+/**
+ * What a prediction reads of a network: the registry's LoadedNetwork has it, and so do the
+ * networks private mode builds in the browser from the manifest (browser/pipeline.ts).
+ */
+export interface PredictableNetwork {
+  kind: 'network';
+  card: Pick<ModelCard, 'input' | 'tta' | 'calibration'>;
+  run: InferenceFn;
+  /** False when the last layer gives logits; softmax is applied here then. */
+  outputsProbabilities: boolean;
+}
+
+/** An ensemble: its members' answers averaged. */
+export interface PredictableEnsemble {
+  kind: 'ensemble';
+  members: PredictableNetwork[];
+}
+
+/** A registry LoadedModel, or private mode's equivalent. */
+export type Predictable = PredictableNetwork | PredictableEnsemble;
 
 export type Scores = Record<Label, number>;
 
@@ -21,7 +42,7 @@ export interface PredictOptions {
 }
 
 /** Runs the model on `faces` (n x 48x48 grey, 0-255) and returns n rows of 7 probabilities. */
-export function predictFaces(entry: LoadedModel, faces: Uint8Array, options: PredictOptions = {}): Float32Array[] {
+export function predictFaces(entry: Predictable, faces: Uint8Array, options: PredictOptions = {}): Float32Array[] {
   const n = faces.length / (FACE_SIZE * FACE_SIZE);
   if (n === 0) return [];
   if (entry.kind === 'ensemble') return averageRows(entry.members.map((m) => predictNetwork(m, faces, n, options)));
@@ -37,7 +58,7 @@ export function averageRows(perModel: Float32Array[][]): Float32Array[] {
   });
 }
 
-function predictNetwork(entry: LoadedNetwork, faces: Uint8Array, n: number, options: PredictOptions): Float32Array[] {
+function predictNetwork(entry: PredictableNetwork, faces: Uint8Array, n: number, options: PredictOptions): Float32Array[] {
   const spec = entry.card.input;
   const temperature = temperatureOf(entry.card);
   const probs = tf.tidy(() => {

@@ -11,7 +11,8 @@ import { initBackend, tf } from '../tf/backend.js';
 import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { readCard } from '../artifacts/card.js';
 import type { ModelCard } from '../artifacts/card.js';
-import { compileChecked, type CompiledModel, type InferenceFn } from './fused-model.js';
+import type { CompiledModel, InferenceFn } from './fused-model.js';
+import { readyNetwork } from './ready-network.js';
 
 /** One trained network. */
 export interface LoadedNetwork {
@@ -63,12 +64,6 @@ export function cardAccuracy(card: ModelCard): number {
   return typeof acc === 'number' && Number.isFinite(acc) ? acc : -1;
 }
 
-function lastActivation(model: tf.LayersModel): string | undefined {
-  const last = model.layers[model.layers.length - 1];
-  const config = last.getConfig() as { activation?: unknown };
-  return typeof config.activation === 'string' ? config.activation : undefined;
-}
-
 /**
  * Loads one folder (artifacts/ checks it) and warms it up; throws with the reason.
  * An ensemble's members come from `loaded` when there, else from its sibling folders.
@@ -104,19 +99,9 @@ async function loadEnsemble(
 async function loadNetwork(dir: string): Promise<LoadedNetwork> {
   const id = path.basename(dir);
   const { card, model } = await loadTrainedModel(dir);
-  let compiled: CompiledModel | null = null;
   try {
-    compiled = compileChecked(tf, model, card.input);
-    const run: InferenceFn = compiled ? compiled.run : (x) => model.predict(x) as tf.Tensor;
-    // One warm-up prediction: compiles the kernels now rather than on a
-    // user's first request, and proves the weights actually run.
-    tf.tidy(() => {
-      const v = run(tf.zeros([1, card.input.size, card.input.size, card.input.channels])).dataSync();
-      if (!Array.from(v).every(Number.isFinite)) throw new Error('model produced non-finite outputs on a blank face');
-    });
-    return { kind: 'network', id, dir, card, model, run, compiled, outputsProbabilities: lastActivation(model) === 'softmax' };
+    return { kind: 'network', id, dir, card, model, ...readyNetwork(model, card.input) };
   } catch (e) {
-    compiled?.dispose();
     model.dispose();
     throw e;
   }
