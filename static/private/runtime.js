@@ -1,8 +1,9 @@
 // Private mode's engine: TF.js with its WebAssembly backend, BlazeFace and the
 // chosen expression model, all loaded from this server once (routes/private.ts),
-// then every frame is analysed here by prep.js and nothing is uploaded.
+// then every frame is analysed here and nothing is uploaded. The face pipeline
+// is the server's own code, bundled for the browser (the manifest's `pipeline`,
+// src/inference/browser/pipeline.ts); this file only loads things and calls it.
 // loadPrivate() is memoised: the camera and the tests share one runtime.
-import * as prep from './prep.js';
 
 let loading = null;
 
@@ -31,49 +32,27 @@ async function start(base) {
   tf.wasm.setWasmPaths(manifest.tf.wasm);
   if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend did not start');
   await tf.ready();
-  const detector = await tf.loadGraphModel(manifest.detector.url);
-  // The server's inference compiler (batch norms and ReLUs fused into the convolutions), same source.
-  const { compileChecked } = await import(manifest.compiler);
-  const anchors = prep.blazeFaceAnchors();
+  // The page's tf must be there first: the bundle takes it as its TF.js.
+  const pipeline = await import(manifest.pipeline);
+  const detector = pipeline.faceDetector(await tf.loadGraphModel(manifest.detector.url));
   const entries = new Map();
 
-  /** The model `id` (or the default), loaded on first use and warmed up. */
+  /** The model `id` (or the default), loaded on first use, compiled where it can be and warmed up. */
   function entry(id) {
     const info = manifest.models.find((m) => m.id === id) || manifest.models.find((m) => m.id === manifest.default);
-    if (!entries.has(info.id) && info.members) {
-      entries.set(
-        info.id,
-        Promise.all(info.members.map(entry)).then((members) => ({ id: info.id, members })),
-      );
-    }
     if (!entries.has(info.id)) {
       entries.set(
         info.id,
-        (async () => {
-          const model = await tf.loadLayersModel(info.url);
-          const compiled = compileChecked(tf, model, info.input);
-          const run = compiled ? compiled.run : (x) => model.predict(x);
-          tf.tidy(() => {
-            run(tf.zeros([1, info.input.size, info.input.size, info.input.channels])).dataSync();
-          });
-          return {
-            id: info.id,
-            model,
-            run,
-            compiled: compiled !== null,
-            spec: info.input,
-            outputsProbabilities: info.outputsProbabilities,
-            tta: info.tta,
-            temperature: info.temperature,
-          };
-        })(),
+        info.members
+          ? Promise.all(info.members.map(entry)).then((members) => pipeline.browserEnsemble(info.id, members))
+          : tf.loadLayersModel(info.url).then((model) => pipeline.browserNetwork(info, model)),
       );
     }
     return entries.get(info.id);
   }
   await entry(manifest.default);
   // One detector run compiles its kernels now rather than on the first frame.
-  await prep.detectFaces(tf, detector, new Uint8Array(64 * 48 * 3), 64, 48, 1, anchors);
+  await detector.detect({ data: new Uint8Array(64 * 48 * 3), width: 64, height: 48, channels: 3 }, { maxFaces: 1 });
 
   return {
     backend: tf.getBackend(),
@@ -85,7 +64,7 @@ async function start(base) {
       const { width, height } = canvas;
       const rgba = canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
       const e = await entry(modelId);
-      const faces = await prep.analysePixels(tf, detector, e, prep.rgbaToRgb(rgba), width, height, manifest.detector.maxFaces);
+      const faces = await pipeline.analysePixels(detector, e, pipeline.rgbaToRgb(rgba), width, height, manifest.detector.maxFaces);
       return { model: e.id, image: { width, height }, faces, ms: Math.round((performance.now() - t0) * 10) / 10 };
     },
     /** Whether model `modelId` (each member, for an ensemble) runs compiled: ids of the compiled networks. */
@@ -95,7 +74,7 @@ async function start(base) {
     },
     /** Scores for ready 48x48 grey faces (n x 2304 values): the same step as the server's predictFaces. */
     async scoreFaces(modelId, faces) {
-      return prep.predictFaces(tf, await entry(modelId), Uint8Array.from(faces)).map((row) => Array.from(row));
+      return pipeline.predictFaces(await entry(modelId), Uint8Array.from(faces)).map((row) => Array.from(row));
     },
   };
 }

@@ -5,23 +5,22 @@
  * from @vladmandic/human (as on the server), the expression models are the
  * very files in models/ the server loaded. Nothing here runs a model.
  *
- *   GET /private/manifest.json        models, their input specs, the file URLs (ensembles: their members)
+ *   GET /private/manifest.json        models, the card fields a prediction reads, the file URLs (ensembles: their members)
  *   GET /private/models/:id/:file     model.json and the weight files it names
  *   GET /private/detector/:file       blazeface.json + .bin
- *   GET /private/fused-model.js       the inference compiler (src/inference/fused-model.ts with its types stripped)
+ *   GET /private/pipeline.js          the face pipeline: the server's own modules bundled for the browser (server/private-bundle.ts)
  *   GET /vendor/tfjs/:file            tf.min.js, tf-backend-wasm.min.js, *.wasm
  */
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
-import { transformSync } from 'esbuild';
+import { etag } from 'hono/etag';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LoadedModel, ModelRegistry } from '../../../inference/registry.js';
-import { temperatureOf } from '../../../inference/calibration.js';
 import { BLAZEFACE_PACKAGE } from '../../../inference/detect/blazeface.js';
 import { packageDir } from '../../../inference/detect/package-dir.js';
 import { packageFile } from '../../paths.js';
+import { buildPipelineBundle } from '../../private-bundle.js';
 
 // The ES2017 bundles: the ES5 ones carry a regenerator polyfill that calls Function(),
 // which the page's CSP (no eval) refuses.
@@ -33,14 +32,6 @@ const TFJS_FILES: Record<string, [pkg: string, file: string]> = {
   'tfjs-backend-wasm-simd.wasm': ['@tensorflow/tfjs-backend-wasm', 'dist/tfjs-backend-wasm-simd.wasm'],
 };
 const DETECTOR_FILES = ['blazeface.json', 'blazeface.bin'];
-const COMPILER_SOURCE = fileURLToPath(new URL('../../../inference/fused-model.ts', import.meta.url));
-let compilerScript: string | null = null;
-
-/** The browser's copy of the inference compiler: the server's own source, types stripped (it imports nothing). */
-function compilerJs(): string {
-  compilerScript ??= transformSync(fs.readFileSync(COMPILER_SOURCE, 'utf8'), { loader: 'ts', format: 'esm', target: 'es2020' }).code;
-  return compilerScript;
-}
 const CACHE = 'public, max-age=600';
 
 export interface PrivateRouteDeps {
@@ -48,6 +39,8 @@ export interface PrivateRouteDeps {
   base: string;
   /** Most faces per frame, as on the server. */
   maxFaces: number;
+  /** The bundle's entry module (default: src/inference/browser/pipeline.ts); the tests give a broken one. */
+  pipelineEntry?: string;
 }
 
 /** The weight files a model.json names (only these are served from its folder). */
@@ -63,9 +56,8 @@ function modelInfo(m: LoadedModel, base: string) {
     id: m.id,
     url: `${base}/private/models/${encodeURIComponent(m.id)}/model.json`,
     input: m.card.input,
-    tta: m.card.tta === 'flip',
-    temperature: temperatureOf(m.card),
-    outputsProbabilities: m.outputsProbabilities,
+    // What predictFaces reads of a card, so the browser applies TTA and calibration as the server does.
+    card: { input: m.card.input, tta: m.card.tta, calibration: m.card.calibration },
   };
 }
 
@@ -77,6 +69,17 @@ export function privateRoutes(deps: PrivateRouteDeps): Hono {
   const files = new Map(
     registry.models.flatMap((m) => (m.kind === 'network' ? [[m.id, new Set(['model.json', ...weightFiles(m.dir)])] as const] : [])),
   );
+  // Built on first request, then kept: the sources do not change while the server runs.
+  let pipeline: Promise<string> | null = null;
+  const pipelineJs = (): Promise<string> => {
+    if (!pipeline) {
+      pipeline = buildPipelineBundle(deps.pipelineEntry).then((b) => b.code);
+      pipeline.catch(() => {
+        pipeline = null; // the next request tries again
+      });
+    }
+    return pipeline;
+  };
   const cache = async (c: { res: Response; header(name: string, value: string): void }, next: () => Promise<void>) => {
     await next();
     if (c.res.ok) c.header('Cache-Control', CACHE);
@@ -93,7 +96,7 @@ export function privateRoutes(deps: PrivateRouteDeps): Hono {
         wasm: `${base}/vendor/tfjs/`,
       },
       detector: { name: 'blazeface', url: `${base}/private/detector/blazeface.json`, maxFaces: deps.maxFaces },
-      compiler: `${base}/private/fused-model.js`,
+      pipeline: `${base}/private/pipeline.js`,
       models: registry.models.map((m) => modelInfo(m, base)),
       default: registry.defaultId,
     });
@@ -113,9 +116,15 @@ export function privateRoutes(deps: PrivateRouteDeps): Hono {
     return serveStatic({ path: path.join(detectorDir, file) })(c, next);
   });
 
-  app.get('/private/fused-model.js', cache, (c) => {
+  app.get('/private/pipeline.js', cache, etag(), async (c) => {
+    let code: string;
+    try {
+      code = await pipelineJs();
+    } catch (e) {
+      return c.json({ error: (e as Error).message }, 500);
+    }
     c.header('Content-Type', 'text/javascript; charset=utf-8');
-    return c.body(compilerJs());
+    return c.body(code);
   });
 
   app.get('/vendor/tfjs/:file', cache, async (c, next) => {
