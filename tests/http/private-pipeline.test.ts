@@ -80,7 +80,7 @@ describe('the pipeline bundle', () => {
     for (const shared of [
       'src/inference/pixels.ts',
       'src/inference/detect/blazeface-decode.ts',
-      'src/inference/detect/close-up.ts',
+      'src/inference/detect/overlap.ts',
       'src/inference/align.ts',
       'src/inference/preprocess.ts',
       'src/inference/predict.ts',

@@ -3,17 +3,18 @@
  * server/private-bundle.ts builds from the server's own modules and
  * routes/private.ts serves as GET /private/pipeline.js. A face is found,
  * cut out, prepared and scored by the very code the server runs (pixels.ts,
- * detect/blazeface-decode.ts and close-up.ts, align.ts, preprocess.ts,
- * predict.ts, ready-network.ts and fused-model.ts); only the detector's
- * letterbox is the browser's own (./letterbox.ts says why). TF.js is the
- * page's (tf/page-tf.ts); static/private/runtime.js loads the files and calls this.
+ * detect/blazeface-decode.ts and overlap.ts, align.ts, preprocess.ts,
+ * predict.ts, ready-network.ts and fused-model.ts). What differs, on purpose:
+ * the detector's letterbox (./letterbox.ts says why) and no second look at
+ * close-ups (faceDetector says why). TF.js is the page's (tf/page-tf.ts);
+ * static/private/runtime.js loads the files and calls this.
  */
 import type { tf } from '../../tf/backend.js';
 import type { ModelCard } from '../../artifacts/card.js';
 import type { Label } from '../../types.js';
 import { regionsFromDetections, sampleFaces, type Box } from '../align.js';
 import { blazeFaceDetector } from '../detect/blazeface-decode.js';
-import { withCloseUps } from '../detect/close-up.js';
+import { suppressContained } from '../detect/overlap.js';
 import type { FaceDetector } from '../detect/types.js';
 import { rgbaToRgb, rgbToGrey } from '../pixels.js';
 import {
@@ -68,9 +69,14 @@ export function browserEnsemble(id: string, members: BrowserNetwork[]): BrowserE
   return { kind: 'ensemble', id, members };
 }
 
-/** BlazeFace on the page's TF.js, with the server's second look at close-ups. */
+/**
+ * BlazeFace on the page's TF.js, one box per face as on the server (overlap.ts). Unlike the server
+ * it takes no second look at close-ups (detect/close-up.ts): that is a second detector pass over
+ * a larger picture on nearly every selfie frame, which would halve the live camera's frame rate.
+ */
 export function faceDetector(model: tf.GraphModel): FaceDetector {
-  return withCloseUps(blazeFaceDetector(model, areaLetterbox, 'blazeface (private mode)'));
+  const detector = blazeFaceDetector(model, areaLetterbox, 'blazeface (private mode)');
+  return { ...detector, detect: async (image, options) => suppressContained(await detector.detect(image, options), options.maxFaces) };
 }
 
 /** One face as POST /api/predict answers it. */
