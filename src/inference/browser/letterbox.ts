@@ -20,58 +20,60 @@ function asRgb(image: Pixels): Uint8Array {
   return rgb;
 }
 
+/** A line of RGB pixels in a packed buffer: pixel k of line j starts at (j * line + k * pixel) * 3. */
+interface Strides {
+  line: number;
+  pixel: number;
+}
+
+/**
+ * One axis of the area-average resize: each of `lines` lines of `n` pixels shrunk to `m`,
+ * every output pixel the coverage-weighted mean of the source pixels under it.
+ */
+function shrinkAxis(
+  src: ArrayLike<number>,
+  from: Strides,
+  n: number,
+  dst: Float32Array,
+  to: Strides,
+  m: number,
+  lines: number,
+  round: boolean,
+): void {
+  const step = n / m;
+  for (let line = 0; line < lines; line++) {
+    for (let o = 0; o < m; o++) {
+      const a = o * step;
+      const b = a + step;
+      let red = 0;
+      let green = 0;
+      let blue = 0;
+      for (let k = Math.floor(a); k < Math.min(n, Math.ceil(b)); k++) {
+        const w = Math.min(k + 1, b) - Math.max(k, a);
+        const i = (line * from.line + k * from.pixel) * 3;
+        red += src[i] * w;
+        green += src[i + 1] * w;
+        blue += src[i + 2] * w;
+      }
+      const d = (line * to.line + o * to.pixel) * 3;
+      // sharp hands the server whole numbers: the last pass rounds the same way.
+      dst[d] = round ? Math.round(red / step) : red / step;
+      dst[d + 1] = round ? Math.round(green / step) : green / step;
+      dst[d + 2] = round ? Math.round(blue / step) : blue / step;
+    }
+  }
+}
+
 export function areaLetterbox(image: Pixels, size = BLAZEFACE_INPUT): Letterboxed {
   const { width, height } = image;
   const rgb = asRgb(image);
   const scale = Math.max(width, height) / size;
   const outW = Math.min(size, Math.max(1, Math.round(width / scale)));
   const outH = Math.min(size, Math.max(1, Math.round(height / scale)));
-  const sx = width / outW;
-  const sy = height / outH;
-  // Horizontal pass: width -> outW, for every source row.
-  const tmp = new Float32Array(outW * height * 3);
-  for (let ox = 0; ox < outW; ox++) {
-    const x0 = ox * sx;
-    const x1 = x0 + sx;
-    for (let y = 0; y < height; y++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let x = Math.floor(x0); x < Math.min(width, Math.ceil(x1)); x++) {
-        const w = Math.min(x + 1, x1) - Math.max(x, x0);
-        const i = (y * width + x) * 3;
-        r += rgb[i] * w;
-        g += rgb[i + 1] * w;
-        b += rgb[i + 2] * w;
-      }
-      const o = (y * outW + ox) * 3;
-      tmp[o] = r / sx;
-      tmp[o + 1] = g / sx;
-      tmp[o + 2] = b / sx;
-    }
-  }
-  // Vertical pass: height -> outH, into the padded square.
+  // Rows first (width -> outW), then columns (height -> outH) into the padded square.
+  const narrowed = new Float32Array(outW * height * 3);
+  shrinkAxis(rgb, { line: width, pixel: 1 }, width, narrowed, { line: outW, pixel: 1 }, outW, height, false);
   const out = new Float32Array(size * size * 3);
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = oy * sy;
-    const y1 = y0 + sy;
-    for (let ox = 0; ox < outW; ox++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let y = Math.floor(y0); y < Math.min(height, Math.ceil(y1)); y++) {
-        const w = Math.min(y + 1, y1) - Math.max(y, y0);
-        const i = (y * outW + ox) * 3;
-        r += tmp[i] * w;
-        g += tmp[i + 1] * w;
-        b += tmp[i + 2] * w;
-      }
-      const o = (oy * size + ox) * 3;
-      // sharp hands the server whole numbers: round the same way.
-      out[o] = Math.round(r / sy);
-      out[o + 1] = Math.round(g / sy);
-      out[o + 2] = Math.round(b / sy);
-    }
-  }
+  shrinkAxis(narrowed, { line: 1, pixel: outW }, height, out, { line: 1, pixel: size }, outH, outW, true);
   return { data: out, channels: 3, scale };
 }
