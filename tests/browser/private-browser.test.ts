@@ -98,7 +98,7 @@ describe('private mode in the browser', { skip }, () => {
       console.log(`# ${m.id}: ${n} faces, largest browser-server difference ${worst.toExponential(2)}`);
       assert.ok(worst <= 1e-3, `${m.id}: scores differ by ${worst}`);
     }
-    // Every shipped network runs compiled in the browser too (the server's compiler, served as /private/fused-model.js).
+    // Every shipped network runs compiled in the browser too (the server's compiler, inside the bundle /private/pipeline.js).
     const networks = server.registry.models.filter((m) => m.kind === 'network').map((m) => m.id);
     for (const id of networks) {
       const compiled = await page.evaluate(async (modelId) => {
