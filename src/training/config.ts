@@ -103,8 +103,8 @@ export const MOBILENET_DEFAULTS = {
   dropout: 0.3,
   /** Fine-tuning epochs per cosine cycle. */
   cosineCycle: 19,
-  /** One head epoch, then three fine-tuning cycles (2.5-3 hours each on one core at 96x96). */
-  epochs: 1 + 3 * 19,
+  /** One head epoch, then four fine-tuning cycles (2-3 hours each on one core at 96x96). */
+  epochs: 1 + 4 * 19,
 };
 
 /** Everything a run is trained with; saved in its checkpoint (state.json) and its card (`settings`). */
