@@ -121,6 +121,8 @@ describe('private mode pipeline = the server pipeline', { skip: demoSkip }, () =
   const detections = new Map<string, Detection[]>();
   let detector: FaceDetector;
   const networks = new Map<string, ReturnType<ServedPipeline['browserNetwork']>>();
+  /** Every shipped model as the browser builds it (networks, and ensembles of them as runtime.js makes them). */
+  const entries = new Map<string, Parameters<ServedPipeline['predictFaces']>[0]>();
 
   before(async () => {
     detector = await getFaceDetector();
@@ -140,6 +142,17 @@ describe('private mode pipeline = the server pipeline', { skip: demoSkip }, () =
       const info = manifest.models.find((x) => x.id === m.id)!;
       networks.set(m.id, served.browserNetwork(info, m.model));
     }
+    for (const m of server.registry.models) {
+      entries.set(
+        m.id,
+        m.kind === 'network'
+          ? networks.get(m.id)!
+          : served.browserEnsemble(
+              m.id,
+              m.members.map((x) => networks.get(x.id)!),
+            ),
+      );
+    }
   });
 
   test('given the server’s detections, the boxes and scores are the server’s, for every shipped model', async () => {
@@ -149,7 +162,7 @@ describe('private mode pipeline = the server pipeline', { skip: demoSkip }, () =
       const same: FaceDetector = { ...detector, detect: async () => detections.get(id)! };
       const faces = await cropFaces(image, regions.get(id)!);
       for (const m of server.registry.models) {
-        const browser = await served.analysePixels(same, networks.get(m.id)!, image.rgb, image.workWidth, image.workHeight, 20);
+        const browser = await served.analysePixels(same, entries.get(m.id)!, image.rgb, image.workWidth, image.workHeight, 20);
         const rows = predictFaces(m, faces);
         assert.deepEqual(
           browser.map((f) => f.box),
@@ -204,7 +217,7 @@ describe('private mode pipeline = the server pipeline', { skip: demoSkip }, () =
         for (let p = 0, q = 0; p < image.rgb.length; p += 3, q += 4) rgba.set(image.rgb.subarray(p, p + 3), q);
         const answer = await served.analysePixels(
           own,
-          networks.get(manifest.default)!,
+          entries.get(manifest.default)!,
           served.rgbaToRgb(rgba),
           image.workWidth,
           image.workHeight,
