@@ -8,7 +8,8 @@
  * area average instead of sharp's resize, the one step done differently) it
  * finds the same faces within a few per cent. The bundle holds nothing of the
  * server (no sharp, no node: modules, no packages), and a module that would
- * bring them in fails the build, which the route reports as a 500.
+ * bring them in fails the build, which the route reports as a 500. Its compiler
+ * (fused-model.ts) compiles every shipped model to the server's very answers.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,6 +112,24 @@ describe('the pipeline bundle', () => {
       assert.equal((await fetch(server.url + manifest.pipeline)).status, 200);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the inference compiler for the browser', () => {
+  // The bundle carries src/inference/fused-model.ts: its compileChecked compiles every shipped
+  // model to the very answers the server gives (it is the same source).
+  test('the served bundle compiles a shipped model to the server’s answers', () => {
+    for (const entry of server.registry.models) {
+      if (entry.kind !== 'network') continue;
+      const compiled = served.compileChecked(tf, entry.model, entry.card.input);
+      assert.ok(compiled, `${entry.id} compiles with the served script`);
+      const { size, channels } = entry.card.input;
+      const x = tf.randomUniform([3, size, size, channels], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const same = tf.tidy(() => tf.max(tf.abs(tf.sub(compiled.run(x), entry.run(x)))).dataSync()[0]);
+      assert.equal(same, 0, `${entry.id}: the served compiler answers as the server's`);
+      compiled.dispose();
+      x.dispose();
     }
   });
 });
