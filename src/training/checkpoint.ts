@@ -31,6 +31,8 @@ export interface RunState {
   history: HistoryEntry[];
   best: { val_acc: number; epoch: number };
   bestPerPhase: Record<string, { val_acc: number; epoch: number }>;
+  /** The best epoch of each cosine cycle so far, by its folder name (see cycleSnapshotName; absent in older runs). */
+  bestPerCycle?: Record<string, { val_acc: number; epoch: number }>;
   plateauWait: number;
   plateauBest: number;
   earlyWait: number;

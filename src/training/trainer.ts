@@ -334,7 +334,30 @@ async function endEpoch(run: Run, epoch: number, phase: Phase, seconds: number):
     await averaged(() => exportArtifact(dir, phase.artifact!, run.model, run.spec, state, val, phase.artifactNote));
     io.log(`  wrote ${dir} (best of phase "${phase.name}")`);
   }
+  const snapshot = cycleSnapshotName(run, epoch, phase);
+  const cb = snapshot && (state.bestPerCycle ??= {})[snapshot];
+  if (snapshot && (!cb || val.accuracy > cb.val_acc)) {
+    state.bestPerCycle![snapshot] = { val_acc: val.accuracy, epoch };
+    const dir = path.join(io.runDir, CYCLE_BEST_DIR, snapshot);
+    await averaged(() => exportArtifact(dir, `${s.name}-${snapshot}`, run.model, run.spec, state, val, CYCLE_NOTE));
+    io.log(`  wrote ${dir} (best of its cosine cycle)`);
+  }
   return val.accuracy;
+}
+
+/** Where a run keeps the best epoch of each cosine cycle: <runs>/<name>/cycle-best/<phase>-cycle<N>/. */
+export const CYCLE_BEST_DIR = 'cycle-best';
+const CYCLE_NOTE = "The best epoch of one cosine cycle of its run (kept beside the run's overall best, for ensembles of snapshots).";
+
+/**
+ * The folder name of the cosine cycle `epoch` falls in, e.g. "train-cycle3"; null when the phase is a
+ * single cycle (its best is already the run's, or the phase's, artifact) or the schedule is not cosine.
+ */
+function cycleSnapshotName(run: Pick<Run, 's' | 'phases'>, epoch: number, phase: Phase): string | null {
+  if (run.s.schedule !== 'cosine') return null;
+  const { first, length } = cycleOf(run.phases, phase, run.s.cosineCycle);
+  if (length >= phase.lastEpoch - first + 1) return null;
+  return `${phase.name}-cycle${Math.floor((epoch - first) / length) + 1}`;
 }
 
 /**

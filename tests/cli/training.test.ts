@@ -18,7 +18,7 @@ import path from 'node:path';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { loadModelFolder } from '../../src/artifacts/model-folder.js';
 import { recoverFolder, writeFolderAtomically } from '../../src/artifacts/atomic.js';
-import { train, type TrainSettings, type TrainData } from '../../src/training/trainer.js';
+import { CYCLE_BEST_DIR, train, type TrainSettings, type TrainData } from '../../src/training/trainer.js';
 import { cosineLr, cycleProgress } from '../../src/training/schedule.js';
 import { reseedDropout } from '../../src/training/step.js';
 import { phasesOf } from '../../src/training/architectures/index.js';
@@ -314,6 +314,34 @@ describe('learning-rate schedules', () => {
     assert.equal(lrs.length, 4, `ran ${lrs.length} of 4 epochs`);
     assert.ok(lrs[0] > lrs[1] && lrs[2] > lrs[1] && lrs[2] > lrs[3], lrs.join(', '));
     assert.ok(Math.abs(lrs[2] - lrs[0]) < 1e-9, 'the second cycle starts where the first did');
+  });
+
+  test("cosine cycles: each cycle's best epoch is kept as a servable folder beside the checkpoint", async () => {
+    const { state, runDir } = await run('cycle-best', settings({ schedule: 'cosine', cosineCycle: 2, epochs: 4, lr: 3e-3, minLr: 1e-5 }));
+    const kept = path.join(runDir, CYCLE_BEST_DIR);
+    assert.deepEqual(await ls(kept), ['train-cycle1', 'train-cycle2']);
+    for (const [i, name] of ['train-cycle1', 'train-cycle2'].entries()) {
+      const epochs = state.history.slice(2 * i, 2 * i + 2);
+      const best = epochs.reduce((a, b) => (b.val_acc > a.val_acc ? b : a));
+      const card = await readCard(path.join(kept, name));
+      assert.equal(card.name, `tiny-cnn-${name}`);
+      assert.equal(
+        Object.values(card.metrics)[0]?.accuracy,
+        best.val_acc,
+        `${name}: the best of epochs ${epochs.map((e) => e.epoch).join(', ')}`,
+      );
+      assert.equal(card.history.at(-1)?.epoch, best.epoch);
+      // The weights on disk are that epoch's: measured again, they score what the card says.
+      const { model } = await loadTrainedModel(path.join(kept, name));
+      assert.equal((await evaluateSplit(model, card.input, data.val)).accuracy, best.val_acc);
+      model.dispose();
+    }
+    assert.deepEqual(Object.keys(state.bestPerCycle ?? {}).sort(), ['train-cycle1', 'train-cycle2']);
+  });
+
+  test('a run of one cosine cycle (or another schedule) keeps no cycle folders', async () => {
+    const { runDir } = await run('one-cycle', settings({ schedule: 'cosine', epochs: 2 }));
+    assert.deepEqual(await ls(runDir), ['checkpoint']);
   });
 });
 
