@@ -62,9 +62,8 @@ export function trainProgram(): Command {
     .option('--label-smoothing <x>', 'label smoothing', toFloat, D.labelSmoothing)
     .option(
       '--ema <decay>',
-      'evaluate and export a moving average of the weights with this decay per step, e.g. 0.999 (0: off)',
+      `evaluate and export a moving average of the weights with this decay per step, e.g. 0.999 (0: off; default ${CNN_DEFAULTS.ema} for the CNN, ${MOBILENET_DEFAULTS.ema} for MobileNetV2)`,
       toFloat,
-      D.ema,
     )
     .option('--no-augment', 'disable augmentation')
     .option('--seed <n>', 'random seed', toInt, D.seed)
@@ -145,7 +144,7 @@ export interface TrainOptions {
   focalGamma: number;
   init?: string;
   labelSmoothing: number;
-  ema: number;
+  ema?: number;
   augment: boolean;
   seed: number;
   skipBad?: boolean;
@@ -173,13 +172,13 @@ export function settingsFromOptions(o: TrainOptions, inputBlur: number): TrainSe
   return {
     name: o.name ?? arch.modelName,
     arch: o.arch,
-    epochs: o.epochs ?? arch.budget.epochs,
+    epochs: o.epochs ?? arch.defaults.epochs,
     batchSize: o.batchSize,
     optimizer: o.optimizer,
     lr: o.lr ?? D.lr[o.optimizer],
     momentum: o.momentum,
     schedule: o.schedule,
-    cosineCycle: o.cosineCycle ?? arch.budget.cosineCycle,
+    cosineCycle: o.cosineCycle ?? arch.defaults.cosineCycle,
     plateauPatience: o.plateauPatience,
     plateauFactor: o.plateauFactor,
     minLr: o.minLr,
@@ -190,7 +189,7 @@ export function settingsFromOptions(o: TrainOptions, inputBlur: number): TrainSe
     focalGamma: o.focalGamma,
     init: o.init ?? null,
     labelSmoothing: o.labelSmoothing,
-    ema: o.ema,
+    ema: o.ema ?? arch.defaults.ema,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT,
     seed: o.seed,
     quantize: o.quantize ?? null,

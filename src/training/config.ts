@@ -41,8 +41,6 @@ export const TRAIN_DEFAULTS = {
   focalGamma: 2,
   /** Label smoothing of the one-hot targets. */
   labelSmoothing: 0.1,
-  /** Decay of the weight average that is evaluated and exported (0: off). */
-  ema: 0,
   /** Augmentation on (its strengths: DEFAULT_AUGMENT in augment.ts). */
   augment: true,
   /** Seed of every random draw: initial weights, epoch orders, augmentation, dropout. */
@@ -77,6 +75,8 @@ export const CNN_DEFAULTS = {
   cosineCycle: 10,
   /** Five cycles; a budget grows by whole cycles (resume with a larger --epochs). */
   epochs: 50,
+  /** Decay of the weight average that is evaluated and exported (0: the weights as trained). */
+  ema: 0,
 };
 
 /** Teachable Machine's copy of the Keras MobileNetV2 0.35 ImageNet base (needs internet). */
@@ -105,6 +105,8 @@ export const MOBILENET_DEFAULTS = {
   cosineCycle: 19,
   /** One head epoch, then four fine-tuning cycles (2-3 hours each on one core at 96x96). */
   epochs: 1 + 4 * 19,
+  /** Decay of the weight average that is evaluated and exported (0: the weights as trained). */
+  ema: 0,
 };
 
 /** Everything a run is trained with; saved in its checkpoint (state.json) and its card (`settings`). */

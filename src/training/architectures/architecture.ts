@@ -44,8 +44,8 @@ export interface Phase {
 export interface Architecture {
   /** Model name (models/<name>, runs/<name>) when --name is not given. */
   modelName: string;
-  /** Epoch budget and epochs per cosine cycle when --epochs / --cosine-cycle are not given. */
-  budget: { epochs: number; cosineCycle: number };
+  /** The recipe's epoch budget, epochs per cosine cycle and weight average when --epochs / --cosine-cycle / --ema are not given. */
+  defaults: { epochs: number; cosineCycle: number; ema: number };
   /** Starts from a pretrained base (--base); other architectures record `base: null`. */
   usesBase: boolean;
   /** Other architectures' settings, never read by this one: a model's card records them, but they are not its recipe. */

@@ -71,7 +71,7 @@ export function buildCustomCnn(options: CnnOptions = {}): tf.LayersModel {
 /** One phase: every layer trains from the first epoch. */
 export const customCnn: Architecture = {
   modelName: 'custom-cnn',
-  budget: { epochs: CNN_DEFAULTS.epochs, cosineCycle: CNN_DEFAULTS.cosineCycle },
+  defaults: { epochs: CNN_DEFAULTS.epochs, cosineCycle: CNN_DEFAULTS.cosineCycle, ema: CNN_DEFAULTS.ema },
   usesBase: false,
   unread: ['alpha', 'inputSize', 'headEpochs', 'finetuneFrom', 'finetuneLr', 'finetuneBatchNorm', 'dropout'],
   async build(s) {

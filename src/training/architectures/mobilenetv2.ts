@@ -222,7 +222,7 @@ export const finetuneStartLayer = (block: number): string => `block_${block}_exp
  */
 export const mobileNetV2: Architecture = {
   modelName: 'mobilenetv2',
-  budget: { epochs: MOBILENET_DEFAULTS.epochs, cosineCycle: MOBILENET_DEFAULTS.cosineCycle },
+  defaults: { epochs: MOBILENET_DEFAULTS.epochs, cosineCycle: MOBILENET_DEFAULTS.cosineCycle, ema: MOBILENET_DEFAULTS.ema },
   usesBase: true,
   unread: ['cnn'],
   async build(s, log) {
