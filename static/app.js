@@ -2,6 +2,8 @@
 // refusing a file that is not a photo before it is sent, and showing which
 // example was picked. The form works without this file (plain POST);
 // htmx does the posting. No inline scripts anywhere: a strict CSP comes later.
+import { t } from './strings.js';
+
 (function () {
   'use strict';
   var form = document.getElementById('predict-form');
@@ -11,20 +13,6 @@
   var preview = document.getElementById('preview');
   var result = document.getElementById('result');
   var objectUrl = null;
-  // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
-  var strings = {};
-  try {
-    strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}');
-  } catch {
-    /* fallbacks */
-  }
-  function t(key, fallback, params) {
-    var s = strings[key] || fallback;
-    Object.keys(params || {}).forEach(function (k) {
-      s = s.replace('{' + k + '}', params[k]);
-    });
-    return s;
-  }
 
   function showPreview(src) {
     if (objectUrl && objectUrl !== src) URL.revokeObjectURL(objectUrl);

@@ -8,6 +8,8 @@
 //    the browser can run it: Live analyses the frames in this browser instead
 //    and uploads nothing; a badge says where frames are analysed.
 // No inline scripts or handlers anywhere (strict CSP).
+import { t } from './strings.js';
+
 (function () {
   'use strict';
   const form = document.getElementById('predict-form');
@@ -16,22 +18,7 @@
   if (!form || !tabs || !panel) return;
 
   const LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
-  // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
-  let strings = {};
-  try {
-    strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}');
-  } catch {
-    /* fallbacks */
-  }
-  function t(key, fallback, params) {
-    let s = strings[key] || fallback;
-    Object.keys(params || {}).forEach(function (k) {
-      s = s.replace('{' + k + '}', function () {
-        return String(params[k]);
-      });
-    });
-    return s;
-  }
+
   function labelName(l) {
     return t('label.' + l, l);
   }

@@ -3,6 +3,8 @@
 // (loaded from /vendor/uplot.min.js) from the figure's data-series
 // attribute. Everything else on the page is server-rendered HTML; no inline
 // scripts anywhere (a strict CSP comes later).
+import { t } from './strings.js';
+
 (function () {
   'use strict';
   if (typeof uPlot === 'undefined') return;
@@ -11,16 +13,7 @@
   var muted = css.getPropertyValue('--muted').trim() || '#5d6066';
   var grid = css.getPropertyValue('--border').trim() || '#d9dadd';
   var TRAIN = '#2f6fdf';
-  // The page's language: strings from the JSON block #ui-strings (layout.eta), English as the fallback.
-  var strings = {};
-  try {
-    strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}');
-  } catch {
-    /* fallbacks */
-  }
-  function t(key, fallback) {
-    return strings[key] || fallback;
-  }
+
   var VAL = '#d9480f';
 
   // Dashed vertical lines where the learning rate or the phase changed, each

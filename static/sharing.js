@@ -2,22 +2,10 @@
 // buttons of the API page, and waiting politely when the server is busy
 // (503 or 429 with Retry-After: count down, then send the same request again).
 // Strings come from the page's JSON block #ui-strings (no inline scripts).
+import { t } from './strings.js';
+
 (function () {
   'use strict';
-  var strings = {};
-  try {
-    strings = JSON.parse(document.getElementById('ui-strings').textContent || '{}');
-  } catch {
-    /* English fallbacks below */
-  }
-  function t(key, fallback, params) {
-    var s = strings[key] || fallback;
-    if (params)
-      Object.keys(params).forEach(function (k) {
-        s = s.replace('{' + k + '}', params[k]);
-      });
-    return s;
-  }
 
   // ------------------------------------------------------------- copying
   function copy(text, button, doneText) {

@@ -8,6 +8,7 @@
 // The progress, the result and the mean time a frame are also data-*
 // attributes of the section, for the tests and `npm run bench`.
 import { loadPrivate } from '../private/runtime.js';
+import { t } from '../strings.js';
 import { timelineChart, faceSeries } from './chart.js';
 import { timelineCsv } from './csv.js';
 import { grab, MAX_SAMPLES, openVideo, sampleTimes, seek } from './sample.js';
@@ -19,14 +20,6 @@ if (root) start(root);
 function start(section) {
   const $ = (id) => document.getElementById(id);
   const base = document.documentElement.getAttribute('data-base') || '';
-  let strings = {};
-  try {
-    strings = JSON.parse($('ui-strings').textContent || '{}');
-  } catch {
-    /* English fallbacks */
-  }
-  const t = (key, fallback, params) =>
-    Object.keys(params || {}).reduce((s, k) => s.replace(`{${k}}`, () => String(params[k])), strings[key] || fallback);
   const labelName = (l) => t(`label.${l}`, l);
   const colour = (l) => getComputedStyle(document.documentElement).getPropertyValue(`--c-${l}`).trim() || '#2f6fdf';
 

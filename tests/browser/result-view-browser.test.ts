@@ -19,6 +19,7 @@ import { makeTestModels, type TestModels } from '../helpers/models.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const en = translator('en');
+const id = translator('id');
 let models: TestModels;
 let server: TestServer;
 let browser: Browser;
@@ -37,12 +38,15 @@ after(async () => {
   await models?.cleanup();
 });
 
-async function open(viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+async function open(
+  viewport: { width: number; height: number },
+  query = '',
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.url + '/');
+  await page.goto(server.url + '/' + query);
   await page.waitForFunction(() => 'htmx' in window);
   return { context, page, errors };
 }
@@ -197,3 +201,26 @@ test('a file that is not a photo is refused in the page, before any upload, and 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(
+  "the page's scripts speak its language: the refusal in Indonesian, the file's name put in as it is",
+  { skip, timeout: 120_000 },
+  async () => {
+    const { context, page, errors } = await open({ width: 900, height: 1000 }, '?lang=id');
+    const dir = fs.mkdtempSync(path.join(OUT, 'not-photo-id-'));
+    try {
+      // "$&" in a replacement string would put the placeholder back in; the name must come through unchanged.
+      const name = 'catatan $& $1.txt';
+      fs.writeFileSync(path.join(dir, name), 'bukan foto');
+      await page.setInputFiles('#image', path.join(dir, name));
+      await page.waitForSelector('#result .error-card');
+      const shown = await page.textContent('#result .error-message');
+      assert.equal(shown, id('err.notPhotoFile', { name }));
+      assert.notEqual(shown, en('err.notPhotoFile', { name }), 'Indonesian, not the English fallback');
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
