@@ -335,12 +335,14 @@ async function endEpoch(run: Run, epoch: number, phase: Phase, seconds: number):
     io.log(`  wrote ${dir} (best of phase "${phase.name}")`);
   }
   const snapshot = cycleSnapshotName(run, epoch, phase);
-  const cb = snapshot && (state.bestPerCycle ??= {})[snapshot];
-  if (snapshot && (!cb || val.accuracy > cb.val_acc)) {
-    state.bestPerCycle![snapshot] = { val_acc: val.accuracy, epoch };
-    const dir = path.join(io.runDir, CYCLE_BEST_DIR, snapshot);
-    await averaged(() => exportArtifact(dir, `${s.name}-${snapshot}`, run.model, run.spec, state, val, CYCLE_NOTE));
-    io.log(`  wrote ${dir} (best of its cosine cycle)`);
+  if (snapshot) {
+    const kept = (state.bestPerCycle ??= {});
+    if (!kept[snapshot] || val.accuracy > kept[snapshot].val_acc) {
+      kept[snapshot] = { val_acc: val.accuracy, epoch };
+      const dir = path.join(io.runDir, CYCLE_BEST_DIR, snapshot);
+      await averaged(() => exportArtifact(dir, `${s.name}-${snapshot}`, run.model, run.spec, state, val, CYCLE_NOTE));
+      io.log(`  wrote ${dir} (best of its cosine cycle)`);
+    }
   }
   return val.accuracy;
 }
