@@ -342,6 +342,8 @@ describe('learning-rate schedules', () => {
   test('a run of one cosine cycle (or another schedule) keeps no cycle folders', async () => {
     const { runDir } = await run('one-cycle', settings({ schedule: 'cosine', epochs: 2 }));
     assert.deepEqual(await ls(runDir), ['checkpoint']);
+    const plateau = await run('plateau-no-cycles', settings({ schedule: 'plateau', cosineCycle: 1, epochs: 2 }));
+    assert.deepEqual(await ls(plateau.runDir), ['checkpoint']);
   });
 });
 
