@@ -3,11 +3,12 @@
  * from the command's action so a test can resolve each shipped card's command with today's
  * defaults without training anything.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Rebalance } from '../training/imbalance.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../training/augment.js';
 import { ARCH_NAMES, architectureOf, type ArchName } from '../training/architectures/index.js';
-import { CNN_DEFAULTS, MOBILENET_DEFAULTS, TRAIN_DEFAULTS as D } from '../training/config.js';
+import { CNN_DEFAULTS, MIX_ALPHA, MOBILENET_DEFAULTS, TRAIN_DEFAULTS as D } from '../training/config.js';
+import type { MixKind } from '../training/mix.js';
 import type { TrainSettings } from '../training/trainer.js';
 
 /** The train command's options (the caller adds the action). */
@@ -65,6 +66,19 @@ export function trainProgram(): Command {
       `evaluate and export a moving average of the weights with this decay per step, e.g. 0.999 (0: off; default ${CNN_DEFAULTS.ema} for the CNN, ${MOBILENET_DEFAULTS.ema} for MobileNetV2)`,
       toFloat,
     )
+    .addOption(
+      new Option(
+        '--mix <kind>',
+        'mix faces within each batch, targets in the same proportion: mixup blends two faces, cutmix pastes a rectangle of one into the other',
+      )
+        .choices(['none', 'mixup', 'cutmix'])
+        .default('none'),
+    )
+    .option(
+      '--mix-alpha <x>',
+      `--mix: Beta(x, x) of the mixing proportion (default ${MIX_ALPHA.mixup} for mixup, ${MIX_ALPHA.cutmix} for cutmix)`,
+      toPositiveFloat,
+    )
     .option('--no-augment', 'disable augmentation')
     .option('--seed <n>', 'random seed', toInt, D.seed)
     .option('--skip-bad', 'skip bad data rows (each reported) instead of stopping')
@@ -103,18 +117,23 @@ export function trainProgram(): Command {
 
 function toPositiveInt(v: string): number {
   const n = toInt(v);
-  if (n < 1) throw new Error(`not a whole number of at least 1: ${v}`);
+  if (n < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
   return n;
 }
 
 function toInt(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${v}`);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('Expected a whole number.');
+  return n;
+}
+function toPositiveFloat(v: string): number {
+  const n = toFloat(v);
+  if (!(n > 0)) throw new InvalidArgumentError('Expected a number above 0.');
   return n;
 }
 function toFloat(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('Expected a number.');
   return n;
 }
 function toList(v: string): number[] {
@@ -144,6 +163,8 @@ export interface TrainOptions {
   focalGamma: number;
   init?: string;
   labelSmoothing: number;
+  mix: 'none' | MixKind;
+  mixAlpha?: number;
   ema?: number;
   augment: boolean;
   seed: number;
@@ -164,6 +185,11 @@ export interface TrainOptions {
   backend?: string;
   threads?: number;
   matchBlur: string;
+}
+
+/** Combinations of options that cannot be meant; thrown before anything is loaded. */
+export function checkOptions(o: TrainOptions): void {
+  if (o.mixAlpha !== undefined && o.mix === 'none') throw new Error('--mix-alpha needs --mix mixup or --mix cutmix');
 }
 
 /** The settings a run with these options trains with; `inputBlur` is resolved from the data (--match-blur). */
@@ -189,6 +215,8 @@ export function settingsFromOptions(o: TrainOptions, inputBlur: number): TrainSe
     focalGamma: o.focalGamma,
     init: o.init ?? null,
     labelSmoothing: o.labelSmoothing,
+    // Absent when off, so the settings of runs from before mixing existed still read as the defaults.
+    ...(o.mix !== 'none' ? { mix: { kind: o.mix, alpha: o.mixAlpha ?? MIX_ALPHA[o.mix] } } : {}),
     ema: o.ema ?? arch.defaults.ema,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT,
     seed: o.seed,

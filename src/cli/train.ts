@@ -13,11 +13,12 @@ import { train, type ProgressSink } from '../training/trainer.js';
 import { LABELS } from '../types.js';
 import { runCli } from './run.js';
 import { runCommand } from './command-line.js';
-import { settingsFromOptions, trainProgram, type TrainOptions } from './train-options.js';
+import { checkOptions, settingsFromOptions, trainProgram, type TrainOptions } from './train-options.js';
 
 const program = trainProgram().action(main);
 
 async function main(o: TrainOptions): Promise<void> {
+  checkOptions(o);
   const arch = architectureOf(o.arch);
   const name = o.name ?? arch.modelName;
   const runDir = path.join(o.runs, name);

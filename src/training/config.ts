@@ -8,6 +8,7 @@ import type { ArchSettings } from './architectures/architecture.js';
 import type { AugmentOptions } from './augment.js';
 import type { Rebalance } from './imbalance.js';
 import type { Quantization } from '../artifacts/float16.js';
+import type { MixKind, MixSettings } from './mix.js';
 
 /** Options every architecture shares. */
 export const TRAIN_DEFAULTS = {
@@ -50,6 +51,12 @@ export const TRAIN_DEFAULTS = {
   /** Minutes between mid-epoch checkpoints (0: only at epoch ends). */
   checkpointMinutes: 10,
 };
+
+/**
+ * Beta parameter of each way of mixing faces (`--mix`; off unless asked for): the values of the
+ * mixup and cutmix papers for small images, where mixup keeps most faces close to one class.
+ */
+export const MIX_ALPHA: Record<MixKind, number> = { mixup: 0.2, cutmix: 1 };
 
 /**
  * A finished run serves flip TTA (the mean of the face and its mirror) only when it adds at least this much
@@ -140,6 +147,8 @@ export interface TrainSettings extends ArchSettings {
   /** Start from this model folder's weights (artifact or checkpoint) instead of fresh ones. */
   init?: string | null;
   labelSmoothing: number;
+  /** Mixup or cutmix within each batch; absent: faces are not mixed. */
+  mix?: MixSettings;
   /** Decay of the moving average of the weights that is evaluated and exported (0: the weights as trained). */
   ema: number;
   augment: AugmentOptions;

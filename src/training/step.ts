@@ -7,6 +7,7 @@ import { facesToTensor } from '../inference/preprocess.js';
 import type { InputSpec } from '../artifacts/card.js';
 import { NUM_CLASSES } from '../types.js';
 import type { TrainSettings } from './config.js';
+import type { BatchMix } from './mix.js';
 
 /**
  * TF.js's Dropout draws its mask from a generator seeded afresh with
@@ -33,6 +34,8 @@ export const lossOf = (s: Pick<TrainSettings, 'labelSmoothing' | 'loss' | 'focal
 /**
  * One optimisation step on a batch; returns mean loss and the number correct. Exported for the tests and the benchmark.
  * The loss is cross-entropy against (smoothed) one-hot targets, times (1 - p)^gamma per class when focal (gamma > 0).
+ * With `mix` (the faces already mixed, mix.ts) each face's loss is `lam` of its own weighted loss and `1 - lam` of
+ * its partner's, and a prediction counts as `lam` correct for the face's label and `1 - lam` for the partner's.
  */
 export function trainStep(
   split: { bottom: tf.LayersModel | null; top: tf.LayersModel },
@@ -43,6 +46,7 @@ export function trainStep(
   classW: number[],
   lossSpec: LossSpec,
   sourceBlur = 0,
+  mix?: BatchMix,
 ): { loss: number; correct: number } {
   const { smoothing, focalGamma } = lossSpec;
   return tf.tidy(() => {
@@ -53,16 +57,21 @@ export function trainStep(
     const oneHot = tf.oneHot(y, NUM_CLASSES).toFloat();
     const target = smoothing > 0 ? tf.add(tf.mul(oneHot, 1 - smoothing), smoothing / NUM_CLASSES) : oneHot;
     const w = tf.gather(tf.tensor1d(classW), y);
+    const mixed = mix ? mixTargets(target, w, y, mix) : null;
     let correct: tf.Tensor | null = null;
     const varList = split.top.trainableWeights.map((v) => v.read() as tf.Variable);
     const lossT = opt.minimize(
       () => {
         const probs = split.top.apply(feats, { training: true }) as tf.Tensor;
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), y), 'float32')));
+        const hits = (labelsOf: tf.Tensor) => tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), labelsOf), 'float32'));
+        correct = tf.keep(mixed ? tf.add(tf.mul(hits(y), mixed.lam), tf.mul(hits(mixed.partnerLabels), 1 - mixed.lam)) : hits(y));
         const p = tf.clipByValue(probs, 1e-7, 1);
         const logP = focalGamma > 0 ? tf.mul(tf.pow(tf.sub(1, p), focalGamma), tf.log(p)) : tf.log(p);
-        const ce = tf.neg(tf.sum(tf.mul(target, logP), 1));
-        let total = tf.div(tf.sum(tf.mul(ce, w)), labels.length) as tf.Scalar;
+        let total = (
+          mixed
+            ? tf.div(tf.neg(tf.sum(tf.mul(mixed.target, logP))), labels.length)
+            : tf.div(tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(target, logP), 1)), w)), labels.length)
+        ) as tf.Scalar;
         for (const reg of split.top.calculateLosses()) total = tf.add(total, reg);
         return total;
       },
@@ -73,4 +82,23 @@ export function trainStep(
     (correct as unknown as tf.Tensor).dispose();
     return out;
   });
+}
+
+/**
+ * A mixed batch's weighted targets: `lam` of each face's own (class weight times target) and `1 - lam` of its
+ * partner's. Cross-entropy is linear in its target, so its loss on them is the mix of the two faces' losses.
+ */
+function mixTargets(
+  target: tf.Tensor,
+  w: tf.Tensor,
+  y: tf.Tensor,
+  mix: BatchMix,
+): { target: tf.Tensor; partnerLabels: tf.Tensor; lam: number } {
+  const partner = tf.tensor1d(mix.partner, 'int32');
+  const own = tf.mul(target, tf.expandDims(w, 1));
+  return {
+    target: tf.add(tf.mul(own, mix.lam), tf.mul(tf.gather(own, partner), 1 - mix.lam)),
+    partnerLabels: tf.gather(y, partner),
+    lam: mix.lam,
+  };
 }

@@ -20,6 +20,7 @@ import { evaluateSplit } from './evaluate.js';
 import { exportArtifact, metricsKey } from './export.js';
 import { chooseTtaForFolder, describeTtaChoice } from './choose-tta.js';
 import { classWeights, epochOrder } from './imbalance.js';
+import { mixBatch } from './mix.js';
 import { mulberry32 } from './random.js';
 import { cosineLr, cycleOf, cycleProgress, makeOptimizer, setLearningRate } from './schedule.js';
 import { lossOf, reseedDropout, trainStep } from './step.js';
@@ -242,12 +243,13 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
     }
     const faces = run.batchPixels.subarray(0, m * FACE_PIXELS);
     augmentFaces(src, faces, m, s.augment, augRng);
+    const mix = s.mix ? mixBatch(faces, m, s.mix, augRng) : undefined;
     reseedDropout(run.model, s.seed, (drawEpoch - 1) * batches + b);
     if (s.schedule === 'cosine') {
       state.lr = cosineLr(phase.lr ?? s.lr, s.minLr, cycleProgress(run.phases, phase, s.cosineCycle, epoch, b / batches));
       setLearningRate(run.opt!, state.lr);
     }
-    const { loss, correct } = trainStep(run.split!, run.opt!, faces, labels, run.spec, run.classW, lossOf(s), run.inputBlur);
+    const { loss, correct } = trainStep(run.split!, run.opt!, faces, labels, run.spec, run.classW, lossOf(s), run.inputBlur, mix);
     if (run.avg) {
       run.avg.update(state.averageSteps ?? 0);
       state.averageSteps = (state.averageSteps ?? 0) + 1;
