@@ -24,7 +24,7 @@ import { reseedDropout } from '../../src/training/step.js';
 import { phasesOf } from '../../src/training/architectures/index.js';
 import { WeightAverage } from '../../src/training/weight-average.js';
 import { CNN_DEFAULTS, MIX_ALPHA, TTA_MIN_GAIN } from '../../src/training/config.js';
-import { checkOptions, settingsFromOptions, trainProgram, type TrainOptions } from '../../src/cli/train-options.js';
+import { checkOptions, settingsFromOptions } from '../../src/cli/train-options.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../../src/training/augment.js';
 import { classWeights, epochOrder } from '../../src/training/imbalance.js';
 import { loadCsv, trainValSplits } from '../../src/training/dataset.js';
@@ -34,6 +34,7 @@ import { loadTrainedModel } from '../../src/artifacts/model-folder.js';
 import { readCard } from '../../src/artifacts/card.js';
 import { LABELS } from '../../src/types.js';
 import { makeSyntheticFaces, type SyntheticFaces } from '../helpers/synthetic-fer.js';
+import { parseTrainArgs } from '../helpers/train-args.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BASE = path.resolve(ROOT, '../shared/data/pretrained/mobilenet_v2_0.35_224_imagenet');
@@ -281,16 +282,9 @@ describe('mixing faces (--mix)', () => {
 
   test('the options resolve to the settings: no mix key unless asked for, each kind its own default alpha', () => {
     const resolve = (...extra: string[]) => {
-      let parsed: TrainOptions | undefined;
-      trainProgram()
-        .exitOverride()
-        .configureOutput({ writeErr: () => {} })
-        .action((o: TrainOptions) => {
-          parsed = o;
-        })
-        .parse(['--data', 'x.csv', ...extra], { from: 'user' });
-      checkOptions(parsed!);
-      return settingsFromOptions(parsed!, 0);
+      const o = parseTrainArgs(['--data', 'x.csv', ...extra]);
+      checkOptions(o);
+      return settingsFromOptions(o, 0);
     };
     assert.equal('mix' in resolve(), false);
     assert.deepEqual(resolve('--mix', 'mixup').mix, { kind: 'mixup', alpha: MIX_ALPHA.mixup });

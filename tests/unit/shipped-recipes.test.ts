@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { settingsFromOptions, trainProgram, type TrainOptions } from '../../src/cli/train-options.js';
+import { settingsFromOptions } from '../../src/cli/train-options.js';
+import { parseTrainArgs } from '../helpers/train-args.js';
 import { PROJECT_ROOT } from '../../src/server/paths.js';
 import { architectureOf } from '../../src/training/architectures/index.js';
 
@@ -23,18 +24,7 @@ const trained = fs
   .map((f) => ({ file: f, card: JSON.parse(fs.readFileSync(f, 'utf8')) as { command?: string; settings?: Record<string, unknown> } }))
   .filter(({ card }) => card.command?.startsWith('npm run train -- ') && card.settings);
 
-function optionsOf(command: string): TrainOptions {
-  const args = command.slice('npm run train -- '.length).trim().split(/\s+/);
-  let parsed: TrainOptions | undefined;
-  trainProgram()
-    .exitOverride()
-    .action((o: TrainOptions) => {
-      parsed = o;
-    })
-    .parse(args, { from: 'user' });
-  assert.ok(parsed, `could not parse: ${command}`);
-  return parsed;
-}
+const optionsOf = (command: string) => parseTrainArgs(command.slice('npm run train -- '.length).trim().split(/\s+/));
 
 test('the models folder has trained models to check', () => {
   assert.ok(trained.length >= 2, `found ${trained.map((t) => t.file).join(', ')}`);
