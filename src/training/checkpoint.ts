@@ -100,8 +100,19 @@ export async function restoreRun(
     },
   };
   const ck = await loadModelFolder(dir);
-  model.setWeights(ck.getWeights());
-  ck.dispose();
+  try {
+    // A different input size can fit the same weights (global pooling), so compare the inputs first.
+    const side = (m: tf.LayersModel) => m.inputs[0].shape.slice(1).join('x');
+    if (side(ck) !== side(model)) throw new Error(`its input is ${side(ck)}, this command's model takes ${side(model)}`);
+    model.setWeights(ck.getWeights());
+  } catch (e) {
+    throw new Error(
+      `--resume: the checkpoint in ${dir} does not fit the model this command builds (${(e as Error).message}); ` +
+        'resume with the options the run was started with (its state.json "settings")',
+    );
+  } finally {
+    ck.dispose();
+  }
   return state;
 }
 
