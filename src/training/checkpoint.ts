@@ -109,6 +109,7 @@ export async function restoreRun(
     throw new Error(
       `--resume: the checkpoint in ${dir} does not fit the model this command builds (${(e as Error).message}); ` +
         'resume with the options the run was started with (its state.json "settings")',
+      { cause: e },
     );
   } finally {
     ck.dispose();
