@@ -490,7 +490,10 @@ describe('--resume continues the same history', () => {
     const before = await fs.readFile(path.join(first.runDir, 'checkpoint', 'state.json'), 'utf8');
     // 32 and 34 pool to the same 8x8 map before the dense layer, so the weights alone would fit.
     await assert.rejects(run('other-size', { ...s, epochs: 2, cnn: { ...TINY_CNN, inputSize: 34 } }, true), (e: Error) => {
-      assert.match(e.message, /^--resume: the checkpoint in .* does not fit the model this command builds \(its input is 32x32x1, this command's model takes 34x34x1\)/);
+      assert.match(
+        e.message,
+        /^--resume: the checkpoint in .* does not fit the model this command builds \(its input is 32x32x1, this command's model takes 34x34x1\)/,
+      );
       return true;
     });
     assert.equal(await fs.readFile(path.join(first.runDir, 'checkpoint', 'state.json'), 'utf8'), before);
