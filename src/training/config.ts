@@ -66,7 +66,7 @@ export const TTA_MIN_GAIN = 0.005;
 
 /** The custom CNN (architectures/custom-cnn.ts). */
 export const CNN_DEFAULTS = {
-  /** Input side: FER2013's own 48x48; it learned more per epoch and, after its first hour, per hour than 32x32. */
+  /** Input side: FER2013's own 48x48; it learned more per epoch than 32x32, and more per hour from the second half of its first cycle. */
   inputSize: 48,
   /** Filters per block; each block is convolutions then a 2x2 max-pool. */
   widths: [32, 64, 128, 256],
