@@ -2,10 +2,11 @@
  * One training-step measurement in a fresh process, for the `training` bench
  * section: a process holds one wasm backend, so single-threaded and threaded
  * steps are compared across processes run alternately. Prints ONE JSON line:
- * {"threads", "ms", "kernels"?}. Arguments: a JSON object
+ * {"threads", "native", "ms", "kernels"?}. Arguments: a JSON object
  * {"model": case id, "threads": n, "batch": n, "steps": n, "profile": bool}.
  */
 import { initBackend, wasmThreads } from '../tf/backend.js';
+import { nativeKernelsCore } from '../tf/native-kernels.js';
 import { installKernelTimer } from '../tf/kernel-timer.js';
 import { ALL_CASES, stepMs } from './sections/training.js';
 
@@ -31,5 +32,5 @@ if (args.profile) {
   kernels.push({ name: '(step wall time)', calls: 1, ms: Math.round(wall * 10) / 10 });
   timer.uninstall();
 }
-process.stdout.write(JSON.stringify({ threads: wasmThreads(), ms, ...(kernels ? { kernels } : {}) }) + '\n');
+process.stdout.write(JSON.stringify({ threads: wasmThreads(), native: nativeKernelsCore(), ms, ...(kernels ? { kernels } : {}) }) + '\n');
 process.exit(0);

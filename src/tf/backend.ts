@@ -4,11 +4,14 @@
  * cpu. Override with `--backend` (passed in) or the TFJS_BACKEND env var.
  * wasm runs single-threaded unless asked for more threads (`threads`, or the
  * TFJS_WASM_THREADS env var): then the threaded build (wasm-threads.ts).
+ * Where the optional OpenBLAS addon is built, wasm's convolutions and matrix
+ * products run on it (native-kernels.ts; EKSPRESI_NATIVE=0 switches it off).
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { nativeKernelsCore, registerNativeKernels } from './native-kernels.js';
 import { registerWasmGradientKernels } from './wasm-gradients.js';
 import { registerThreadedWasm, wasmThreads } from './wasm-threads.js';
 
@@ -54,6 +57,7 @@ async function activate(name: BackendName, threads: number): Promise<boolean> {
     setWasmPaths(dist + path.sep);
     if (threads > 1) registerThreadedWasm(threads);
     registerWasmGradientKernels();
+    registerNativeKernels(threads);
   }
   try {
     return await tf.setBackend(name);
@@ -88,7 +92,9 @@ export function initBackend(preferred?: string, log: (msg: string) => void = () 
         const n = name === 'wasm' ? wasmThreads() : 0;
         if (name === 'wasm' && threads > 1 && n !== threads)
           throw new Error(`the wasm backend started ${n} threads, not the ${threads} asked for`);
-        log(`TF.js backend: ${name}${n > 1 ? ` (${n} threads)` : ''}`);
+        const core = name === 'wasm' ? nativeKernelsCore() : null;
+        const notes = [n > 1 ? `${n} threads` : '', core ? `convolutions on OpenBLAS (${core})` : ''].filter(Boolean);
+        log(`TF.js backend: ${name}${notes.length ? ` (${notes.join(', ')})` : ''}`);
         return name;
       }
     }

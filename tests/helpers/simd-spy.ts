@@ -1,16 +1,15 @@
-/** Proof that a kernel took its SIMD fast path: the SimdOps functions it called, counted. */
-import type { SimdOps } from '../../src/tf/wasm-simd.js';
+/** Proof that a kernel took its fast path: the functions of its SIMD module (or native addon) it called, counted. */
 
-type OpName = {
-  [K in keyof SimdOps]: SimdOps[K] extends (...args: never[]) => unknown ? K : never;
-}[keyof SimdOps];
+type FunctionName<T> = {
+  [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof T];
 
 /**
- * Runs `fn` with the named SimdOps functions wrapped in counters (they still run),
+ * Runs `fn` with the named functions of `ops` wrapped in counters (they still run),
  * then puts them back and returns how often each was called.
  */
-export async function countSimdCalls<K extends OpName>(
-  ops: SimdOps,
+export async function countSimdCalls<T extends object, K extends FunctionName<T>>(
+  ops: T,
   names: readonly K[],
   fn: () => Promise<void>,
 ): Promise<Record<K, number>> {

@@ -17,6 +17,9 @@ import { countSimdCalls } from '../helpers/simd-spy.js';
 const TOL = 1e-4;
 const THREADS = 2;
 
+// These are the kernels wasm runs without the OpenBLAS addon (native-kernels.test.ts tests that one).
+process.env.EKSPRESI_NATIVE = '0';
+
 before(async () => {
   assert.equal(await initBackend('wasm', undefined, { threads: THREADS }), 'wasm');
 });

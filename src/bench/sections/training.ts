@@ -24,6 +24,9 @@
  * their ratio. Options: threads (all cores), threads_rounds (2), threads_steps
  * (3), threads_only (cnn48_default,cnn_shipped,mnv2_shipped_finetune), skip_threads=1,
  * profile=1 (per-kernel shares of one step of each, in the notes).
+ *
+ * Native kernels: the OpenBLAS addon against wasm's own kernels, the same way
+ * (nativeFigures; options native_only, native_rounds, native_steps, skip_native=1).
  */
 import { tf, initBackend } from '../../tf/backend.js';
 import { originalWasmKernels } from '../../tf/wasm-gradients.js';
@@ -443,13 +446,27 @@ const run = promisify(execFile);
 
 interface ChildResult {
   threads: number;
+  /** The OpenBLAS core of the native kernels, or null where wasm's own ran. */
+  native: string | null;
   ms: number;
   kernels?: Array<{ name: string; calls: number; ms: number }>;
 }
 
-async function childStep(model: string, threads: number, steps: number, profile: boolean): Promise<ChildResult> {
+async function childStep(
+  model: string,
+  threads: number,
+  steps: number,
+  profile: boolean,
+  env: Record<string, string | undefined> = {},
+): Promise<ChildResult> {
   const args = JSON.stringify({ model, threads, batch: BATCH, steps, profile });
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', CHILD, args], { maxBuffer: 1 << 20, timeout: 30 * 60_000 });
+  const childEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', CHILD, args], {
+    maxBuffer: 1 << 20,
+    timeout: 30 * 60_000,
+    env: childEnv,
+  });
   return JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
 }
 
@@ -522,6 +539,65 @@ async function threadFigures(ctx: BenchContext, figures: Figure[], notes: string
   }
 }
 
+/**
+ * The OpenBLAS kernels (native-kernels.ts) against wasm's own, in fresh processes run
+ * alternately (EKSPRESI_NATIVE=0 switches the addon off), one thread each. Where the
+ * environment picks an OpenBLAS core (OPENBLAS_CORETYPE), the core OpenBLAS would choose
+ * without it is measured too. Options: native_only (cnn48_default,mnv2_shipped_finetune),
+ * native_rounds (2), native_steps (3), skip_native=1.
+ */
+async function nativeFigures(ctx: BenchContext, figures: Figure[], notes: string[]): Promise<void> {
+  const num = (key: string, fallback: number) => (ctx.options[key] != null ? Number(ctx.options[key]) : fallback);
+  const rounds = num('native_rounds', ctx.quick ? 1 : 2);
+  const steps = num('native_steps', ctx.quick ? 1 : 3);
+  const variants: Array<{ key: string; env: Record<string, string | undefined> }> = [
+    { key: 'wasm', env: { EKSPRESI_NATIVE: '0' } },
+    { key: 'native', env: {} },
+  ];
+  if (process.env.OPENBLAS_CORETYPE) variants.push({ key: 'native_auto', env: { OPENBLAS_CORETYPE: undefined } });
+  for (const id of (ctx.options.native_only ?? 'cnn48_default,mnv2_shipped_finetune').split(',')) {
+    const c = ALL_CASES.find((m) => m.id === id);
+    if (!c) throw new Error(`native_only: unknown model ${id}`);
+    const times = new Map<string, number[]>(variants.map((v) => [v.key, []]));
+    const cores = new Map<string, string | null>();
+    for (let r = 0; r < rounds; r++) {
+      for (const v of variants) {
+        ctx.log(`[bench] ${c.label}: ${v.key}, round ${r + 1}/${rounds}`);
+        const res = await childStep(id, 1, steps, false, v.env);
+        if ((v.key === 'wasm') !== (res.native == null)) {
+          notes.push(`${id}: the OpenBLAS addon is not built (npm run build:native), so its kernels were not measured`);
+          return;
+        }
+        times.get(v.key)!.push(res.ms);
+        cores.set(v.key, res.native);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const ips = (key: string) => (BATCH / median(times.get(key)!)) * 1000;
+    for (const v of variants) {
+      const core = cores.get(v.key);
+      figures.push({
+        id: `${id}_${v.key}_images_per_s`,
+        label: `${c.label}: ${core ? `OpenBLAS kernels (${core}${v.key === 'native_auto' ? ', OPENBLAS_CORETYPE unset' : ''})` : 'wasm kernels'}, 1 thread`,
+        value: ips(v.key),
+        unit: 'images/s',
+        note: `median of ${rounds} process(es) x ${steps} step(s) of ${BATCH}: ${times
+          .get(v.key)!
+          .map((ms) => Math.round(ms))
+          .join(', ')} ms`,
+      });
+      if (v.key !== 'wasm')
+        figures.push({
+          id: `${id}_${v.key}_speedup`,
+          label: `${c.label}: ${core} kernels / wasm kernels`,
+          value: ips(v.key) / ips('wasm'),
+          unit: 'x',
+          note: 'same run, alternating processes',
+        });
+    }
+  }
+}
+
 const section: BenchSection = {
   name: 'training',
   title: 'Training throughput on this machine',
@@ -589,6 +665,7 @@ const section: BenchSection = {
       await tf.setBackend('wasm');
     }
     if (ctx.options.skip_threads !== '1') await threadFigures(ctx, figures, notes);
+    if (ctx.options.skip_native !== '1') await nativeFigures(ctx, figures, notes);
     if (!skipCpu && cpuBatch !== BATCH && cases.some((c) => c.cpu && c.family === 'cnn')) {
       notes.push(
         `custom-CNN cpu steps use batch ${cpuBatch} (--set cpu_batch=64 for 64; one batch-64 custom-CNN step on cpu ran over 10 minutes here, a batch-8 one 282 s); images/s is per image, so the ratio compares like with like up to the per-step costs (Adam, JS overhead) that a small batch shares among fewer images, which favours wasm by a few per cent`,

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "blas_kernels",
+      "sources": ["blas-kernels.c"],
+      "cflags": ["-O2", "-std=c11"],
+      "libraries": ["-lopenblas"]
+    }
+  ]
+}

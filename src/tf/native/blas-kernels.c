@@ -1,0 +1,324 @@
+/*
+ * Convolutions and matrix products for the wasm backend, on OpenBLAS.
+ *
+ * XNNPACK inside wasm is limited to 128-bit SIMD; the CPU's own GEMM (AVX2 or
+ * AVX-512) runs the same products several times faster. Every function works
+ * in place on Float32Array views of the wasm heap (the tensors' own memory),
+ * so nothing is copied in or out. Convolutions are im2col + one GEMM per
+ * chunk of images (the patch matrix of a chunk stays under CHUNK_FLOATS); a
+ * 1x1 stride-1 unpadded conv needs no patch matrix. NHWC tensors, HWIO
+ * filters, dilation 1: the TypeScript side falls back to the wasm kernels for
+ * anything else.
+ *
+ * Subnormal floats take the CPU's slow path; the calling thread flushes them
+ * to zero (FTZ/DAZ) while inside these functions, as TensorFlow does.
+ */
+#include <cblas.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xmmintrin.h>
+
+#define CHUNK_FLOATS (1 << 22)
+
+/* Geometry of a convolution, in the order the TypeScript side packs it. */
+typedef struct {
+  int32_t n, h, w, c;     /* input */
+  int32_t kh, kw, co;     /* filter: kh x kw x c x co */
+  int32_t sh, sw, pt, pl; /* strides, padding before (top, left) */
+  int32_t oh, ow;         /* output */
+} Geom;
+#define GEOM_INTS 13
+
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2 };
+
+static float *scratch = NULL;
+static size_t scratch_len = 0;
+
+static float *scratch_of(size_t len) {
+  if (len > scratch_len) {
+    free(scratch);
+    scratch = malloc(len * sizeof(float));
+    scratch_len = scratch ? len : 0;
+  }
+  return scratch;
+}
+
+static int is_pointwise(const Geom *g) {
+  return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h && g->ow == g->w;
+}
+
+/* Images per chunk, so that a chunk's patch matrix holds at most CHUNK_FLOATS (at least one image). */
+static int chunk_images(const Geom *g) {
+  size_t per = (size_t)g->oh * g->ow * g->kh * g->kw * g->c;
+  size_t k = per ? CHUNK_FLOATS / per : 1;
+  if (k < 1) k = 1;
+  return k > (size_t)g->n ? g->n : (int)k;
+}
+
+/* Patch matrix of images [i0, i1): row (i, oy, ox), column (a, b, ci). */
+static void im2col(const Geom *g, const float *x, int i0, int i1, float *col) {
+  const size_t k = (size_t)g->kh * g->kw * g->c;
+  float *row = col;
+  for (int i = i0; i < i1; i++) {
+    const float *img = x + (size_t)i * g->h * g->w * g->c;
+    for (int oy = 0; oy < g->oh; oy++) {
+      for (int ox = 0; ox < g->ow; ox++, row += k) {
+        float *dst = row;
+        for (int a = 0; a < g->kh; a++) {
+          const int iy = oy * g->sh - g->pt + a;
+          for (int b = 0; b < g->kw; b++, dst += g->c) {
+            const int ix = ox * g->sw - g->pl + b;
+            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) memset(dst, 0, g->c * sizeof(float));
+            else memcpy(dst, img + ((size_t)iy * g->w + ix) * g->c, g->c * sizeof(float));
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Adds the patch-matrix rows of images [i0, i1) back into their input positions (the transpose of im2col). */
+static void col2im(const Geom *g, const float *col, int i0, int i1, float *dx) {
+  const size_t k = (size_t)g->kh * g->kw * g->c;
+  const float *row = col;
+  for (int i = i0; i < i1; i++) {
+    float *img = dx + (size_t)i * g->h * g->w * g->c;
+    for (int oy = 0; oy < g->oh; oy++) {
+      for (int ox = 0; ox < g->ow; ox++, row += k) {
+        const float *src = row;
+        for (int a = 0; a < g->kh; a++) {
+          const int iy = oy * g->sh - g->pt + a;
+          for (int b = 0; b < g->kw; b++, src += g->c) {
+            const int ix = ox * g->sw - g->pl + b;
+            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+            float *d = img + ((size_t)iy * g->w + ix) * g->c;
+            for (int ci = 0; ci < g->c; ci++) d[ci] += src[ci];
+          }
+        }
+      }
+    }
+  }
+}
+
+/* out[r, j] = act(out[r, j] + bias[j]) over rows x cols. */
+static void bias_act(float *out, size_t rows, int cols, const float *bias, int act) {
+  if (!bias && act == ACT_LINEAR) return;
+  for (size_t r = 0; r < rows; r++) {
+    float *o = out + r * cols;
+    if (bias)
+      for (int j = 0; j < cols; j++) o[j] += bias[j];
+    if (act == ACT_RELU)
+      for (int j = 0; j < cols; j++) o[j] = o[j] > 0 ? o[j] : 0;
+    else if (act == ACT_RELU6)
+      for (int j = 0; j < cols; j++) o[j] = o[j] > 0 ? (o[j] < 6 ? o[j] : 6) : 0;
+  }
+}
+
+/* ---- N-API plumbing ---- */
+
+static napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+/* A Float32Array (or Int32Array for `want_int`) argument; NULL/undefined gives ptr NULL when `optional`. */
+static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void **ptr, size_t *len, int optional) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (optional && (t == napi_null || t == napi_undefined)) {
+    *ptr = NULL;
+    *len = 0;
+    return 1;
+  }
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_typedarray_type type;
+  napi_value buf;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, ptr, &buf, &off) != napi_ok || type != want) return 0;
+  return 1;
+}
+
+static int int_arg(napi_env env, napi_value v, int32_t *out) { return napi_get_value_int32(env, v, out) == napi_ok; }
+
+static int geom_arg(napi_env env, napi_value v, Geom *g) {
+  int32_t *p;
+  size_t len;
+  if (!typed_arg(env, v, napi_int32_array, (void **)&p, &len, 0) || len != GEOM_INTS) return 0;
+  memcpy(g, p, sizeof(Geom));
+  return g->n > 0 && g->h > 0 && g->w > 0 && g->c > 0 && g->kh > 0 && g->kw > 0 && g->co > 0 && g->sh > 0 && g->sw > 0 && g->oh > 0 &&
+         g->ow > 0;
+}
+
+#define F32(i, name, optional)                                                                        \
+  float *name;                                                                                        \
+  size_t name##_len;                                                                                  \
+  if (!typed_arg(env, argv[i], napi_float32_array, (void **)&name, &name##_len, optional))            \
+    return throw_error(env, "argument " #i " (" #name ") must be a Float32Array");
+
+static unsigned enter_ftz(void) {
+  unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040); /* FTZ | DAZ */
+  return saved;
+}
+
+/* conv2d(x, filter, out, geom, bias | null, activation) */
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) return throw_error(env, "conv2d: 6 arguments expected");
+  F32(0, x, 0) F32(1, w, 0) F32(2, out, 0) F32(4, bias, 1);
+  Geom g;
+  int32_t act;
+  if (!geom_arg(env, argv[3], &g) || !int_arg(env, argv[5], &act)) return throw_error(env, "conv2d: bad geometry");
+  const size_t k = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
+  if (x_len != (size_t)g.n * g.h * g.w * g.c || w_len != k * g.co || out_len != g.n * per * g.co || (bias && bias_len != (size_t)g.co))
+    return throw_error(env, "conv2d: sizes do not match the geometry");
+  unsigned csr = enter_ftz();
+  if (is_pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.n * per, g.co, k, 1.f, x, k, w, g.co, 0.f, out, g.co);
+  } else {
+    const int step = chunk_images(&g);
+    float *col = scratch_of(step * per * k);
+    if (!col) {
+      _mm_setcsr(csr);
+      return throw_error(env, "conv2d: out of memory");
+    }
+    for (int i0 = 0; i0 < g.n; i0 += step) {
+      const int i1 = i0 + step < g.n ? i0 + step : g.n;
+      im2col(&g, x, i0, i1, col);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (i1 - i0) * per, g.co, k, 1.f, col, k, w, g.co, 0.f, out + i0 * per * g.co, g.co);
+    }
+  }
+  bias_act(out, g.n * per, g.co, bias, act);
+  _mm_setcsr(csr);
+  return NULL;
+}
+
+/* conv2dBackpropInput(dy, filter, dx, geom): dx = col2im(dy @ filter^T) */
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return throw_error(env, "conv2dBackpropInput: 4 arguments expected");
+  F32(0, dy, 0) F32(1, w, 0) F32(2, dx, 0);
+  Geom g;
+  if (!geom_arg(env, argv[3], &g)) return throw_error(env, "conv2dBackpropInput: bad geometry");
+  const size_t k = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
+  if (dx_len != (size_t)g.n * g.h * g.w * g.c || w_len != k * g.co || dy_len != g.n * per * g.co)
+    return throw_error(env, "conv2dBackpropInput: sizes do not match the geometry");
+  unsigned csr = enter_ftz();
+  if (is_pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.n * per, k, g.co, 1.f, dy, g.co, w, g.co, 0.f, dx, k);
+  } else {
+    const int step = chunk_images(&g);
+    float *col = scratch_of(step * per * k);
+    if (!col) {
+      _mm_setcsr(csr);
+      return throw_error(env, "conv2dBackpropInput: out of memory");
+    }
+    memset(dx, 0, dx_len * sizeof(float));
+    for (int i0 = 0; i0 < g.n; i0 += step) {
+      const int i1 = i0 + step < g.n ? i0 + step : g.n;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (i1 - i0) * per, k, g.co, 1.f, dy + i0 * per * g.co, g.co, w, g.co, 0.f, col, k);
+      col2im(&g, col, i0, i1, dx);
+    }
+  }
+  _mm_setcsr(csr);
+  return NULL;
+}
+
+/* conv2dBackpropFilter(x, dy, dw, geom): dw = sum over chunks of col^T @ dy */
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return throw_error(env, "conv2dBackpropFilter: 4 arguments expected");
+  F32(0, x, 0) F32(1, dy, 0) F32(2, dw, 0);
+  Geom g;
+  if (!geom_arg(env, argv[3], &g)) return throw_error(env, "conv2dBackpropFilter: bad geometry");
+  const size_t k = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
+  if (x_len != (size_t)g.n * g.h * g.w * g.c || dw_len != k * g.co || dy_len != g.n * per * g.co)
+    return throw_error(env, "conv2dBackpropFilter: sizes do not match the geometry");
+  unsigned csr = enter_ftz();
+  if (is_pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, g.n * per, 1.f, x, k, dy, g.co, 0.f, dw, g.co);
+  } else {
+    const int step = chunk_images(&g);
+    float *col = scratch_of(step * per * k);
+    if (!col) {
+      _mm_setcsr(csr);
+      return throw_error(env, "conv2dBackpropFilter: out of memory");
+    }
+    for (int i0 = 0; i0 < g.n; i0 += step) {
+      const int i1 = i0 + step < g.n ? i0 + step : g.n;
+      im2col(&g, x, i0, i1, col);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, (i1 - i0) * per, 1.f, col, k, dy + i0 * per * g.co, g.co,
+                  i0 == 0 ? 0.f : 1.f, dw, g.co);
+    }
+  }
+  _mm_setcsr(csr);
+  return NULL;
+}
+
+/* gemm(a, b, out, dims [m, n, k, transA, transB], bias | null, activation): out[m, n] = act(op(a) @ op(b) + bias) */
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) return throw_error(env, "gemm: 6 arguments expected");
+  F32(0, a, 0) F32(1, b, 0) F32(2, out, 0) F32(4, bias, 1);
+  int32_t *d;
+  size_t dlen;
+  int32_t act;
+  if (!typed_arg(env, argv[3], napi_int32_array, (void **)&d, &dlen, 0) || dlen != 5 || !int_arg(env, argv[5], &act))
+    return throw_error(env, "gemm: bad dimensions");
+  const int m = d[0], n = d[1], k = d[2], ta = d[3], tb = d[4];
+  if (m <= 0 || n <= 0 || k <= 0 || a_len != (size_t)m * k || b_len != (size_t)k * n || out_len != (size_t)m * n ||
+      (bias && bias_len != (size_t)n))
+    return throw_error(env, "gemm: sizes do not match the dimensions");
+  unsigned csr = enter_ftz();
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f, a, ta ? m : k, b, tb ? k : n, 0.f,
+              out, n);
+  bias_act(out, m, n, bias, act);
+  _mm_setcsr(csr);
+  return NULL;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !int_arg(env, argv[0], &n) || n < 1) return throw_error(env, "setThreads: a whole number >= 1 expected");
+  openblas_set_num_threads(n);
+  return NULL;
+}
+
+static napi_value core_name(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value s;
+  napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+/* Writable, so that tests can wrap a function to count its calls. */
+#define FN (napi_writable | napi_enumerable | napi_configurable)
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"conv2d", NULL, conv2d, NULL, NULL, NULL, FN, NULL},
+      {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, FN, NULL},
+      {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, FN, NULL},
+      {"gemm", NULL, gemm, NULL, NULL, NULL, FN, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, FN, NULL},
+      {"coreName", NULL, core_name, NULL, NULL, NULL, FN, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
