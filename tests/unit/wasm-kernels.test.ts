@@ -210,6 +210,24 @@ describe('DepthwiseConv2dNativeBackpropFilter / Input match cpu', () => {
 });
 
 describe('gradients through the ops (as tf.grads calls the kernels)', () => {
+  test('sum and mean over leading, trailing, middle and all axes: dy broadcast, not multiplied by ones', async () => {
+    const rng = mulberry32(902);
+    const shape = [3, 4, 5, 6];
+    const x = randomData(sizeOf(shape), rng);
+    const cases: Array<number[] | undefined> = [[0, 1, 2], [3], [1, 2], undefined];
+    for (const axis of cases) {
+      for (const reduce of [tf.sum, tf.mean]) {
+        await assertSameOnBoth(`${reduce === tf.sum ? 'sum' : 'mean'} over ${axis ?? 'all'}`, () =>
+          // The square makes dy vary, so a wrong broadcast would show.
+          tf.grad((t: tf.Tensor) => tf.sum(tf.square(reduce(t, axis))))(tf.tensor(x, shape)),
+        );
+        await assertSameOnBoth(`keepDims ${axis ?? 'all'}`, () =>
+          tf.grad((t: tf.Tensor) => tf.sum(tf.square(reduce(t, axis, true))))(tf.tensor(x, shape)),
+        );
+      }
+    }
+  });
+
   const cases: ConvCase[] = [EDGE_CASES[0], EDGE_CASES[1], EDGE_CASES[7], EDGE_CASES[10]];
   for (const c of cases) {
     test(`conv2d and depthwiseConv2d, ${describeCase(c)}`, async () => {
