@@ -125,30 +125,23 @@ function makeConv2D(blas: NativeBlas, fallback: tf.KernelFunc, fused: boolean): 
   };
 }
 
-function makeConv2DBackpropInput(blas: NativeBlas, fallback: tf.KernelFunc): tf.KernelFunc {
+/**
+ * Conv2DBackpropInput (dy, filter -> dx) and Conv2DBackpropFilter (x, dy -> dW): the
+ * shape of what they compute is an attribute, the other operand an input.
+ */
+function makeConvGradient(blas: NativeBlas, fallback: tf.KernelFunc, of: 'input' | 'filter'): tf.KernelFunc {
   return (args) => {
-    const { dy, filter } = args.inputs as Record<string, TensorInfo>;
-    const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
-    const g = f32(dy, filter) ? geometry(attrs.inputShape, filter.shape, attrs) : null;
+    const { dy, filter, x } = args.inputs as Record<string, TensorInfo>;
+    const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[]; filterShape: number[] };
+    const other = of === 'input' ? filter : x;
+    const [xShape, filterShape] = of === 'input' ? [attrs.inputShape, filter.shape] : [x.shape, attrs.filterShape];
+    const g = f32(dy, other) ? geometry(xShape, filterShape, attrs) : null;
     if (!g || !tf.util.arraysEqual(g.out, dy.shape)) return fallback(args);
     const backend = args.backend as unknown as WasmBackend;
-    const out = backend.makeOutput([...attrs.inputShape], 'float32');
+    const out = backend.makeOutput([...(of === 'input' ? xShape : filterShape)], 'float32');
     const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    blas.conv2dBackpropInput(view(dy), view(filter), view(out), g.geom);
-    return out;
-  };
-}
-
-function makeConv2DBackpropFilter(blas: NativeBlas, fallback: tf.KernelFunc): tf.KernelFunc {
-  return (args) => {
-    const { x, dy } = args.inputs as Record<string, TensorInfo>;
-    const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
-    const g = f32(x, dy) ? geometry(x.shape, attrs.filterShape, attrs) : null;
-    if (!g || !tf.util.arraysEqual(g.out, dy.shape)) return fallback(args);
-    const backend = args.backend as unknown as WasmBackend;
-    const out = backend.makeOutput([...attrs.filterShape], 'float32');
-    const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    blas.conv2dBackpropFilter(view(x), view(dy), view(out), g.geom);
+    if (of === 'input') blas.conv2dBackpropInput(view(dy), view(filter), view(out), g.geom);
+    else blas.conv2dBackpropFilter(view(x), view(dy), view(out), g.geom);
     return out;
   };
 }
@@ -218,8 +211,8 @@ export function registerNativeKernels(threads = 1): string | null {
   const wraps: Record<(typeof nativeKernelNames)[number], (f: tf.KernelFunc) => tf.KernelFunc> = {
     Conv2D: (f) => makeConv2D(blas, f, false),
     FusedConv2D: (f) => makeConv2D(blas, f, true),
-    Conv2DBackpropInput: (f) => makeConv2DBackpropInput(blas, f),
-    Conv2DBackpropFilter: (f) => makeConv2DBackpropFilter(blas, f),
+    Conv2DBackpropInput: (f) => makeConvGradient(blas, f, 'input'),
+    Conv2DBackpropFilter: (f) => makeConvGradient(blas, f, 'filter'),
     BatchMatMul: (f) => makeMatMul(blas, f, false),
     _FusedMatMul: (f) => makeMatMul(blas, f, true),
   };

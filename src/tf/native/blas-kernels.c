@@ -16,6 +16,7 @@
 #include <cblas.h>
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xmmintrin.h>
@@ -164,105 +165,91 @@ static unsigned enter_ftz(void) {
   return saved;
 }
 
-/* conv2d(x, filter, out, geom, bias | null, activation) */
-static napi_value conv2d(napi_env env, napi_callback_info info) {
+/*
+ * The three convolutions share their operands: the input X [n, h, w, c], the filter W
+ * [kh, kw, c, co] and the output Y [n, oh, ow, co]; each computes one from the other two.
+ *   forward:       Y = im2col(X) @ W (+ bias, activation)
+ *   input grad:    X = col2im(Y @ W^T)
+ *   filter grad:   W = im2col(X)^T @ Y, summed over the chunks of images
+ */
+typedef enum { FORWARD, GRAD_INPUT, GRAD_FILTER } Kind;
+static const char *const KIND_NAMES[] = {"conv2d", "conv2dBackpropInput", "conv2dBackpropFilter"};
+
+static void run_conv(Kind kind, const Geom *g, float *X, float *W, float *Y, float *col, int step) {
+  const size_t k = (size_t)g->kh * g->kw * g->c, per = (size_t)g->oh * g->ow;
+  if (is_pointwise(g)) {
+    const int rows = g->n * per;
+    if (kind == FORWARD) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g->co, k, 1.f, X, k, W, g->co, 0.f, Y, g->co);
+    else if (kind == GRAD_INPUT) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, g->co, 1.f, Y, g->co, W, g->co, 0.f, X, k);
+    else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g->co, rows, 1.f, X, k, Y, g->co, 0.f, W, g->co);
+    return;
+  }
+  if (kind == GRAD_INPUT) memset(X, 0, (size_t)g->n * g->h * g->w * g->c * sizeof(float));
+  for (int i0 = 0; i0 < g->n; i0 += step) {
+    const int i1 = i0 + step < g->n ? i0 + step : g->n, rows = (i1 - i0) * per;
+    float *y = Y + i0 * per * g->co;
+    if (kind != GRAD_INPUT) im2col(g, X, i0, i1, col);
+    if (kind == FORWARD) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g->co, k, 1.f, col, k, W, g->co, 0.f, y, g->co);
+    else if (kind == GRAD_FILTER)
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g->co, rows, 1.f, col, k, y, g->co, i0 == 0 ? 0.f : 1.f, W, g->co);
+    else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, g->co, 1.f, y, g->co, W, g->co, 0.f, col, k);
+      col2im(g, col, i0, i1, X);
+    }
+  }
+}
+
+/*
+ * conv2d(x, filter, out, geom, bias | null, activation)
+ * conv2dBackpropInput(dy, filter, dx, geom)
+ * conv2dBackpropFilter(x, dy, dw, geom)
+ */
+static napi_value conv(napi_env env, napi_callback_info info, Kind kind) {
+  const char *name = KIND_NAMES[kind];
+  char msg[96];
   size_t argc = 6;
   napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) return throw_error(env, "conv2d: 6 arguments expected");
-  F32(0, x, 0) F32(1, w, 0) F32(2, out, 0) F32(4, bias, 1);
-  Geom g;
-  int32_t act;
-  if (!geom_arg(env, argv[3], &g) || !int_arg(env, argv[5], &act)) return throw_error(env, "conv2d: bad geometry");
-  const size_t k = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
-  if (x_len != (size_t)g.n * g.h * g.w * g.c || w_len != k * g.co || out_len != g.n * per * g.co || (bias && bias_len != (size_t)g.co))
-    return throw_error(env, "conv2d: sizes do not match the geometry");
-  unsigned csr = enter_ftz();
-  if (is_pointwise(&g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.n * per, g.co, k, 1.f, x, k, w, g.co, 0.f, out, g.co);
-  } else {
-    const int step = chunk_images(&g);
-    float *col = scratch_of(step * per * k);
-    if (!col) {
-      _mm_setcsr(csr);
-      return throw_error(env, "conv2d: out of memory");
-    }
-    for (int i0 = 0; i0 < g.n; i0 += step) {
-      const int i1 = i0 + step < g.n ? i0 + step : g.n;
-      im2col(&g, x, i0, i1, col);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (i1 - i0) * per, g.co, k, 1.f, col, k, w, g.co, 0.f, out + i0 * per * g.co, g.co);
-    }
+  if (argc < (kind == FORWARD ? 6u : 4u)) {
+    snprintf(msg, sizeof msg, "%s: %d arguments expected", name, kind == FORWARD ? 6 : 4);
+    return throw_error(env, msg);
   }
-  bias_act(out, g.n * per, g.co, bias, act);
+  F32(0, a, 0) F32(1, b, 0) F32(2, c, 0);
+  float *bias = NULL;
+  size_t bias_len = 0;
+  int32_t act = ACT_LINEAR;
+  if (kind == FORWARD && (!typed_arg(env, argv[4], napi_float32_array, (void **)&bias, &bias_len, 1) || !int_arg(env, argv[5], &act)))
+    return throw_error(env, "conv2d: bias must be a Float32Array or null, activation a number");
+  Geom g;
+  if (!geom_arg(env, argv[3], &g)) {
+    snprintf(msg, sizeof msg, "%s: bad geometry", name);
+    return throw_error(env, msg);
+  }
+  /* The operands in X, W, Y order, from each function's argument order. */
+  float *X = kind == GRAD_INPUT ? c : a, *W = kind == GRAD_FILTER ? c : b, *Y = kind == FORWARD ? c : kind == GRAD_INPUT ? a : b;
+  const size_t lx = kind == GRAD_INPUT ? c_len : a_len, lw = kind == GRAD_FILTER ? c_len : b_len,
+               ly = kind == FORWARD ? c_len : kind == GRAD_INPUT ? a_len : b_len;
+  const size_t k = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
+  if (lx != (size_t)g.n * g.h * g.w * g.c || lw != k * g.co || ly != g.n * per * g.co || (bias && bias_len != (size_t)g.co)) {
+    snprintf(msg, sizeof msg, "%s: sizes do not match the geometry", name);
+    return throw_error(env, msg);
+  }
+  const int step = chunk_images(&g);
+  float *col = is_pointwise(&g) ? NULL : scratch_of(step * per * k);
+  if (!is_pointwise(&g) && !col) {
+    snprintf(msg, sizeof msg, "%s: out of memory", name);
+    return throw_error(env, msg);
+  }
+  unsigned csr = enter_ftz();
+  run_conv(kind, &g, X, W, Y, col, step);
+  if (kind == FORWARD) bias_act(Y, g.n * per, g.co, bias, act);
   _mm_setcsr(csr);
   return NULL;
 }
 
-/* conv2dBackpropInput(dy, filter, dx, geom): dx = col2im(dy @ filter^T) */
-static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4) return throw_error(env, "conv2dBackpropInput: 4 arguments expected");
-  F32(0, dy, 0) F32(1, w, 0) F32(2, dx, 0);
-  Geom g;
-  if (!geom_arg(env, argv[3], &g)) return throw_error(env, "conv2dBackpropInput: bad geometry");
-  const size_t k = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
-  if (dx_len != (size_t)g.n * g.h * g.w * g.c || w_len != k * g.co || dy_len != g.n * per * g.co)
-    return throw_error(env, "conv2dBackpropInput: sizes do not match the geometry");
-  unsigned csr = enter_ftz();
-  if (is_pointwise(&g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.n * per, k, g.co, 1.f, dy, g.co, w, g.co, 0.f, dx, k);
-  } else {
-    const int step = chunk_images(&g);
-    float *col = scratch_of(step * per * k);
-    if (!col) {
-      _mm_setcsr(csr);
-      return throw_error(env, "conv2dBackpropInput: out of memory");
-    }
-    memset(dx, 0, dx_len * sizeof(float));
-    for (int i0 = 0; i0 < g.n; i0 += step) {
-      const int i1 = i0 + step < g.n ? i0 + step : g.n;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (i1 - i0) * per, k, g.co, 1.f, dy + i0 * per * g.co, g.co, w, g.co, 0.f, col, k);
-      col2im(&g, col, i0, i1, dx);
-    }
-  }
-  _mm_setcsr(csr);
-  return NULL;
-}
-
-/* conv2dBackpropFilter(x, dy, dw, geom): dw = sum over chunks of col^T @ dy */
-static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4) return throw_error(env, "conv2dBackpropFilter: 4 arguments expected");
-  F32(0, x, 0) F32(1, dy, 0) F32(2, dw, 0);
-  Geom g;
-  if (!geom_arg(env, argv[3], &g)) return throw_error(env, "conv2dBackpropFilter: bad geometry");
-  const size_t k = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
-  if (x_len != (size_t)g.n * g.h * g.w * g.c || dw_len != k * g.co || dy_len != g.n * per * g.co)
-    return throw_error(env, "conv2dBackpropFilter: sizes do not match the geometry");
-  unsigned csr = enter_ftz();
-  if (is_pointwise(&g)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, g.n * per, 1.f, x, k, dy, g.co, 0.f, dw, g.co);
-  } else {
-    const int step = chunk_images(&g);
-    float *col = scratch_of(step * per * k);
-    if (!col) {
-      _mm_setcsr(csr);
-      return throw_error(env, "conv2dBackpropFilter: out of memory");
-    }
-    for (int i0 = 0; i0 < g.n; i0 += step) {
-      const int i1 = i0 + step < g.n ? i0 + step : g.n;
-      im2col(&g, x, i0, i1, col);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.co, (i1 - i0) * per, 1.f, col, k, dy + i0 * per * g.co, g.co,
-                  i0 == 0 ? 0.f : 1.f, dw, g.co);
-    }
-  }
-  _mm_setcsr(csr);
-  return NULL;
-}
+static napi_value conv2d(napi_env env, napi_callback_info info) { return conv(env, info, FORWARD); }
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_INPUT); }
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_FILTER); }
 
 /* gemm(a, b, out, dims [m, n, k, transA, transB], bias | null, activation): out[m, n] = act(op(a) @ op(b) + bias) */
 static napi_value gemm(napi_env env, napi_callback_info info) {
