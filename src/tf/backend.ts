@@ -93,7 +93,13 @@ export function initBackend(preferred?: string, log: (msg: string) => void = () 
         if (name === 'wasm' && threads > 1 && n !== threads)
           throw new Error(`the wasm backend started ${n} threads, not the ${threads} asked for`);
         const core = name === 'wasm' ? nativeKernelsCore() : null;
-        const notes = [n > 1 ? `${n} threads` : '', core ? `convolutions on OpenBLAS (${core})` : ''].filter(Boolean);
+        const blas =
+          name !== 'wasm' || process.env.EKSPRESI_NATIVE === '0'
+            ? ''
+            : core
+              ? `convolutions on OpenBLAS (${core})`
+              : 'OpenBLAS kernels not built: npm run build:native';
+        const notes = [n > 1 ? `${n} threads` : '', blas].filter(Boolean);
         log(`TF.js backend: ${name}${notes.length ? ` (${notes.join(', ')})` : ''}`);
         return name;
       }
