@@ -50,33 +50,38 @@ type ConvAttrs = {
 
 /**
  * OpenBLAS 0.3.21 (Debian 12's) takes AMD's AVX-512 CPUs (Zen 4) for AVX2 ones; its
- * SkylakeX kernels ran 1.5-2x faster here. The choice is made when the library loads,
- * so the variable is set first, and only where the CPU has every AVX-512 set they use.
+ * SkylakeX kernels ran 1.5-2x faster here. The core is chosen when the library loads,
+ * so this is the value to give OPENBLAS_CORETYPE then (a value the user set is kept),
+ * and only where the CPU has every AVX-512 set those kernels use.
  */
-function preferAvx512(): void {
-  if (process.env.OPENBLAS_CORETYPE || process.platform !== 'linux') return;
+function avx512Core(): string | undefined {
+  if (process.env.OPENBLAS_CORETYPE || process.platform !== 'linux') return undefined;
   let flags: string[] = [];
   try {
     flags = (/^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/);
   } catch {
-    return;
+    return undefined;
   }
-  if (['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'].every((f) => flags.includes(f)))
-    process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  return ['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'].every((f) => flags.includes(f)) ? 'SkylakeX' : undefined;
 }
 
 /** The addon, or null where it was not built or is switched off (EKSPRESI_NATIVE=0). */
 export function loadNativeBlas(threads: number): NativeBlas | null {
   if (process.env.EKSPRESI_NATIVE === '0') return null;
-  // Its own pool of threads would fight the training run's other work for the cores.
-  process.env.OPENBLAS_NUM_THREADS ??= String(threads);
-  preferAvx512();
+  // Read by OpenBLAS when it loads, and only then; set for that moment, so that child
+  // processes inherit the user's environment, not ours. One thread per run by default:
+  // a pool of its own would fight the run's other work for the cores.
+  const atLoad: Record<string, string | undefined> = { OPENBLAS_NUM_THREADS: String(threads), OPENBLAS_CORETYPE: avx512Core() };
+  const set = Object.keys(atLoad).filter((k) => process.env[k] == null && atLoad[k] != null);
+  for (const k of set) process.env[k] = atLoad[k];
   try {
     const blas = createRequire(import.meta.url)(ADDON) as NativeBlas;
     blas.setThreads(threads);
     return blas;
   } catch {
     return null;
+  } finally {
+    for (const k of set) delete process.env[k];
   }
 }
 
