@@ -110,7 +110,7 @@ export function trainProgram(): Command {
     .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu (default: best available)')
     .option(
       '--threads <n>',
-      'wasm: compute threads (default 1; give the number of cores to a run that has the machine to itself, 1 to runs sharing it)',
+      'wasm: compute threads (default 1; without the OpenBLAS kernels, give the number of cores to a run that has the machine to itself; with them, or for runs sharing it, 1)',
       toPositiveInt,
     );
 }
