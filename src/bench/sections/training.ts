@@ -444,6 +444,12 @@ async function kernelFigures(ctx: BenchContext, skipCpu: boolean, cpuBatch: numb
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'training-child.ts');
 const run = promisify(execFile);
 
+/** A numeric --set option, or the fallback. */
+const optionNumber = (ctx: BenchContext, key: string, fallback: number) => (ctx.options[key] != null ? Number(ctx.options[key]) : fallback);
+
+/** The middle of the sorted values (the upper one of two): the figure of alternated processes. */
+const upperMedian = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
 interface ChildResult {
   threads: number;
   /** The OpenBLAS core of the native kernels, or null where wasm's own ran. */
@@ -487,7 +493,7 @@ function profileNote(label: string, r: ChildResult): string {
  * ratio is the figure to trust on a loaded machine.
  */
 async function threadFigures(ctx: BenchContext, figures: Figure[], notes: string[]): Promise<void> {
-  const num = (key: string, fallback: number) => (ctx.options[key] != null ? Number(ctx.options[key]) : fallback);
+  const num = (key: string, fallback: number) => optionNumber(ctx, key, fallback);
   const threads = num('threads', os.availableParallelism());
   if (threads < 2) {
     notes.push('threaded wasm not measured: one core (--set threads=N to force)');
@@ -514,8 +520,7 @@ async function threadFigures(ctx: BenchContext, figures: Figure[], notes: string
         last.set(t, res);
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    const ips = (t: number) => (BATCH / median(times.get(t)!)) * 1000;
+    const ips = (t: number) => (BATCH / upperMedian(times.get(t)!)) * 1000;
     for (const t of [1, threads]) {
       figures.push({
         id: `${id}_wasm_${t}t_images_per_s`,
@@ -547,7 +552,7 @@ async function threadFigures(ctx: BenchContext, figures: Figure[], notes: string
  * native_rounds (2), native_steps (3), skip_native=1.
  */
 async function nativeFigures(ctx: BenchContext, figures: Figure[], notes: string[]): Promise<void> {
-  const num = (key: string, fallback: number) => (ctx.options[key] != null ? Number(ctx.options[key]) : fallback);
+  const num = (key: string, fallback: number) => optionNumber(ctx, key, fallback);
   const rounds = num('native_rounds', ctx.quick ? 1 : 2);
   const steps = num('native_steps', ctx.quick ? 1 : 3);
   const variants: Array<{ key: string; env: Record<string, string | undefined> }> = [
@@ -572,8 +577,7 @@ async function nativeFigures(ctx: BenchContext, figures: Figure[], notes: string
         cores.set(v.key, res.native);
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    const ips = (key: string) => (BATCH / median(times.get(key)!)) * 1000;
+    const ips = (key: string) => (BATCH / upperMedian(times.get(key)!)) * 1000;
     for (const v of variants) {
       const core = cores.get(v.key);
       figures.push({
@@ -603,7 +607,7 @@ const section: BenchSection = {
   title: 'Training throughput on this machine',
   async run(ctx: BenchContext): Promise<SectionResult> {
     await initBackend('wasm');
-    const num = (key: string, fallback: number) => (ctx.options[key] != null ? Number(ctx.options[key]) : fallback);
+    const num = (key: string, fallback: number) => optionNumber(ctx, key, fallback);
     const wasmSteps = num('wasm_steps', ctx.quick ? 1 : 3);
     const cpuSteps = num('cpu_steps', ctx.quick ? 1 : 2);
     const cpuBatch = num('cpu_batch', 4);
