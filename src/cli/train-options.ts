@@ -79,6 +79,11 @@ export function trainProgram(): Command {
       `--mix: Beta(x, x) of the mixing proportion (default ${MIX_ALPHA.mixup} for mixup, ${MIX_ALPHA.cutmix} for cutmix)`,
       toPositiveFloat,
     )
+    .option(
+      '--teacher <dir>',
+      "distil a trained model folder (e.g. models/ensemble): each target blends the face's label with the teacher's probabilities for it",
+    )
+    .option('--teacher-weight <x>', `--teacher: the teacher's share of each target, 0-1`, toFloat)
     .option('--no-augment', 'disable augmentation')
     .option('--seed <n>', 'random seed', toInt, D.seed)
     .option('--skip-bad', 'skip bad data rows (each reported) instead of stopping')
@@ -165,6 +170,8 @@ export interface TrainOptions {
   labelSmoothing: number;
   mix: 'none' | MixKind;
   mixAlpha?: number;
+  teacher?: string;
+  teacherWeight?: number;
   ema?: number;
   augment: boolean;
   seed: number;
@@ -190,6 +197,9 @@ export interface TrainOptions {
 /** Combinations of options that cannot be meant; thrown before anything is loaded. */
 export function checkOptions(o: TrainOptions): void {
   if (o.mixAlpha !== undefined && o.mix === 'none') throw new Error('--mix-alpha needs --mix mixup or --mix cutmix');
+  if (o.teacherWeight !== undefined && !o.teacher) throw new Error('--teacher-weight needs --teacher');
+  if (o.teacherWeight !== undefined && !(o.teacherWeight > 0 && o.teacherWeight <= 1))
+    throw new Error(`--teacher-weight must be above 0 and at most 1 (got ${o.teacherWeight})`);
 }
 
 /** The settings a run with these options trains with; `inputBlur` is resolved from the data (--match-blur). */
@@ -217,6 +227,7 @@ export function settingsFromOptions(o: TrainOptions, inputBlur: number): TrainSe
     labelSmoothing: o.labelSmoothing,
     // Absent when off, so the settings of runs from before mixing existed still read as the defaults.
     ...(o.mix !== 'none' ? { mix: { kind: o.mix, alpha: o.mixAlpha ?? MIX_ALPHA[o.mix] } } : {}),
+    ...(o.teacher ? { teacher: { model: o.teacher, weight: o.teacherWeight ?? D.teacherWeight } } : {}),
     ema: o.ema ?? arch.defaults.ema,
     augment: o.augment ? DEFAULT_AUGMENT : NO_AUGMENT,
     seed: o.seed,

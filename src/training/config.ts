@@ -50,6 +50,8 @@ export const TRAIN_DEFAULTS = {
   matchBlur: 'auto',
   /** Minutes between mid-epoch checkpoints (0: only at epoch ends). */
   checkpointMinutes: 10,
+  /** With --teacher: the teacher's share of each target (the rest is the smoothed label). */
+  teacherWeight: 0.5,
 };
 
 /**
@@ -149,6 +151,8 @@ export interface TrainSettings extends ArchSettings {
   labelSmoothing: number;
   /** Mixup or cutmix within each batch; absent: faces are not mixed. */
   mix?: MixSettings;
+  /** Knowledge distillation (teacher.ts): a model folder and its share of each target; absent: labels only. */
+  teacher?: { model: string; weight: number };
   /** Decay of the moving average of the weights that is evaluated and exported (0: the weights as trained). */
   ema: number;
   augment: AugmentOptions;

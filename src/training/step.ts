@@ -34,7 +34,8 @@ export const lossOf = (s: Pick<TrainSettings, 'labelSmoothing' | 'loss' | 'focal
 /**
  * One optimisation step on a batch; returns mean loss and the number correct. Exported for the tests and the benchmark.
  * The loss is cross-entropy against (smoothed) one-hot targets, times (1 - p)^gamma per class when focal (gamma > 0).
- * With `mix` (the faces already mixed, mix.ts) each face's loss is `lam` of its own weighted loss and `1 - lam` of
+ * With `teacher` (n x 7 probabilities, teacher.ts) each face's target is `teacherWeight` of the teacher's row and the
+ * rest of its smoothed label. With `mix` (the faces already mixed, mix.ts) each face's loss is `lam` of its own weighted loss and `1 - lam` of
  * its partner's, and a prediction counts as `lam` correct for the face's label and `1 - lam` for the partner's.
  */
 export function trainStep(
@@ -47,6 +48,7 @@ export function trainStep(
   lossSpec: LossSpec,
   sourceBlur = 0,
   mix?: BatchMix,
+  teacher?: { rows: Float32Array; weight: number },
 ): { loss: number; correct: number } {
   const { smoothing, focalGamma } = lossSpec;
   return tf.tidy(() => {
@@ -55,7 +57,10 @@ export function trainStep(
     const feats = split.bottom ? (split.bottom.apply(x, { training: false }) as tf.Tensor) : x;
     const y = tf.tensor1d(labels, 'int32');
     const oneHot = tf.oneHot(y, NUM_CLASSES).toFloat();
-    const target = smoothing > 0 ? tf.add(tf.mul(oneHot, 1 - smoothing), smoothing / NUM_CLASSES) : oneHot;
+    const smoothed = smoothing > 0 ? tf.add(tf.mul(oneHot, 1 - smoothing), smoothing / NUM_CLASSES) : oneHot;
+    const target = teacher
+      ? tf.add(tf.mul(smoothed, 1 - teacher.weight), tf.mul(tf.tensor2d(teacher.rows, [labels.length, NUM_CLASSES]), teacher.weight))
+      : smoothed;
     const w = tf.gather(tf.tensor1d(classW), y);
     const mixed = mix ? mixTargets(target, w, y, mix) : null;
     let correct: tf.Tensor | null = null;

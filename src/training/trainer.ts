@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { tf } from '../tf/backend.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
+import { NUM_CLASSES } from '../types.js';
 import type { HistoryEntry, InputSpec } from '../artifacts/card.js';
 import { augmentFaces } from './augment.js';
 import { buildArchitecture, phasesOf, type BuiltArchitecture, type Phase } from './architectures/index.js';
@@ -22,6 +23,7 @@ import { chooseTtaForFolder, describeTtaChoice } from './choose-tta.js';
 import { classWeights, epochOrder } from './imbalance.js';
 import { mixBatch } from './mix.js';
 import { mulberry32 } from './random.js';
+import { runTeacherTargets, TEACHER_FILE } from './teacher.js';
 import { cosineLr, cycleOf, cycleProgress, makeOptimizer, setLearningRate } from './schedule.js';
 import { lossOf, reseedDropout, trainStep } from './step.js';
 import { FLUSH_EVERY_STEPS, flushNearZero, optimizerSlots } from './subnormals.js';
@@ -68,6 +70,8 @@ interface Run {
   spec: InputSpec;
   inputBlur: number;
   classW: number[];
+  /** The teacher's probabilities for every training face (n x 7), when distilling. */
+  teacher: Float32Array | null;
   avg: WeightAverage | null;
   phases: Phase[];
   totalEpochs: number;
@@ -160,6 +164,9 @@ async function startRun(settingsIn: TrainSettings, data: TrainData, io: TrainIO,
   if (s.init && state.prior === undefined) state.prior = await readPriorRun(s.init, io.log);
   const inputBlur = s.inputBlur ?? 0;
   const classW = classWeights(data.train, s.classWeight);
+  const teacher = s.teacher
+    ? await runTeacherTargets(path.join(io.runDir, TEACHER_FILE), s.teacher.model, data.train, resume, io.log)
+    : null;
   let avg: WeightAverage | null = null;
   if (s.ema > 0) {
     const saved = resume ? await readCheckpointTensors(ckpt, 'average') : null;
@@ -182,6 +189,7 @@ async function startRun(settingsIn: TrainSettings, data: TrainData, io: TrainIO,
     model,
     inputBlur,
     classW,
+    teacher,
     avg,
     phases,
     spec: inputBlur > 0 ? { ...built.input, blur: inputBlur } : built.input,
@@ -236,10 +244,12 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
       m = hi - lo;
     const src = new Uint8Array(m * FACE_PIXELS);
     const labels = new Int32Array(m);
+    const soft = run.teacher ? new Float32Array(m * NUM_CLASSES) : null;
     for (let i = 0; i < m; i++) {
       const k = order[lo + i];
       src.set(data.train.pixels.subarray(k * FACE_PIXELS, (k + 1) * FACE_PIXELS), i * FACE_PIXELS);
       labels[i] = data.train.labels[k];
+      soft?.set(run.teacher!.subarray(k * NUM_CLASSES, (k + 1) * NUM_CLASSES), i * NUM_CLASSES);
     }
     const faces = run.batchPixels.subarray(0, m * FACE_PIXELS);
     augmentFaces(src, faces, m, s.augment, augRng);
@@ -249,7 +259,18 @@ async function trainEpoch(run: Run, epoch: number, phase: Phase): Promise<{ seco
       state.lr = cosineLr(phase.lr ?? s.lr, s.minLr, cycleProgress(run.phases, phase, s.cosineCycle, epoch, b / batches));
       setLearningRate(run.opt!, state.lr);
     }
-    const { loss, correct } = trainStep(run.split!, run.opt!, faces, labels, run.spec, run.classW, lossOf(s), run.inputBlur, mix);
+    const { loss, correct } = trainStep(
+      run.split!,
+      run.opt!,
+      faces,
+      labels,
+      run.spec,
+      run.classW,
+      lossOf(s),
+      run.inputBlur,
+      mix,
+      soft && s.teacher ? { rows: soft, weight: s.teacher.weight } : undefined,
+    );
     if (run.avg) {
       run.avg.update(state.averageSteps ?? 0);
       state.averageSteps = (state.averageSteps ?? 0) + 1;

@@ -23,7 +23,7 @@ import { cosineLr, cycleProgress } from '../../src/training/schedule.js';
 import { reseedDropout } from '../../src/training/step.js';
 import { phasesOf } from '../../src/training/architectures/index.js';
 import { WeightAverage } from '../../src/training/weight-average.js';
-import { CNN_DEFAULTS, MIX_ALPHA, TTA_MIN_GAIN } from '../../src/training/config.js';
+import { CNN_DEFAULTS, MIX_ALPHA, TRAIN_DEFAULTS, TTA_MIN_GAIN } from '../../src/training/config.js';
 import { checkOptions, settingsFromOptions } from '../../src/cli/train-options.js';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../../src/training/augment.js';
 import { classWeights, epochOrder } from '../../src/training/imbalance.js';
@@ -292,6 +292,51 @@ describe('mixing faces (--mix)', () => {
     assert.deepEqual(resolve('--mix', 'cutmix', '--mix-alpha', '0.5').mix, { kind: 'cutmix', alpha: 0.5 });
     assert.throws(() => resolve('--mix-alpha', '0.5'), /--mix-alpha needs --mix mixup or --mix cutmix/);
     assert.throws(() => resolve('--mix', 'mixup', '--mix-alpha', '0'), /Expected a number above 0/);
+  });
+});
+
+describe('distillation (--teacher)', () => {
+  test('a run with a teacher learns and records it in its settings; --resume continues exactly on the saved teacher rows', async () => {
+    const teacherRun = await run('kd-teacher', settings({ name: 'kd-teacher', epochs: 3 }));
+    const teacher = { model: teacherRun.outDir, weight: 0.5 };
+    const r = await run('kd-student', settings({ name: 'kd-student', epochs: 3, teacher }));
+    assert.ok(
+      r.logs.some((l) => /^teacher .*kd-teacher: \d+ training faces scored/.test(l)),
+      r.logs.join('\n'),
+    );
+    assert.ok(r.state.best.val_acc > 0.3, `val_acc ${r.state.history.map((e) => e.val_acc.toFixed(3)).join(' ')}`);
+    assert.deepEqual((await readCard(r.outDir)).settings?.teacher, teacher);
+    // The teacher's rows decide the targets, so a resumed run must see the very same ones.
+    const s = settings({ name: 'kd-resume', epochs: 2, teacher });
+    await run('kd-resumed', s);
+    // The resume trains on the rows its start saved: it needs the teacher's folder no more.
+    await fs.rm(teacherRun.outDir, { recursive: true });
+    const resumed = await run('kd-resumed', { ...s, epochs: 3 }, true);
+    assert.ok(
+      resumed.logs.some((l) => /the run's saved rows/.test(l)),
+      resumed.logs.join('\n'),
+    );
+    const a = r.state.history,
+      b = resumed.state.history;
+    for (let i = 0; i < 3; i++) {
+      for (const k of ['loss', 'val_acc'] as const) {
+        assert.ok(Math.abs(a[i][k] - b[i][k]) <= 1e-5 * Math.max(1, Math.abs(a[i][k])), `epoch ${i + 1} ${k}: ${a[i][k]} vs ${b[i][k]}`);
+      }
+    }
+  });
+
+  test('the options resolve to the settings: no teacher key unless asked for, a weight in (0, 1]', () => {
+    const resolve = (...extra: string[]) => {
+      const o = parseTrainArgs(['--data', 'x.csv', ...extra]);
+      checkOptions(o);
+      return settingsFromOptions(o, 0);
+    };
+    assert.equal('teacher' in resolve(), false);
+    assert.deepEqual(resolve('--teacher', 'models/ensemble').teacher, { model: 'models/ensemble', weight: TRAIN_DEFAULTS.teacherWeight });
+    assert.deepEqual(resolve('--teacher', 'm', '--teacher-weight', '1').teacher, { model: 'm', weight: 1 });
+    assert.throws(() => resolve('--teacher-weight', '0.5'), /--teacher-weight needs --teacher/);
+    assert.throws(() => resolve('--teacher', 'm', '--teacher-weight', '0'), /--teacher-weight must be above 0 and at most 1/);
+    assert.throws(() => resolve('--teacher', 'm', '--teacher-weight', '1.5'), /--teacher-weight must be above 0 and at most 1/);
   });
 });
 
