@@ -80,6 +80,9 @@ export const calibrationSchema = z
   .loose();
 export type CalibrationCard = z.infer<typeof calibrationSchema>;
 
+/** A TTA kind's figures in `tta_choice`. */
+const ttaFiguresSchema = z.object({ accuracy: z.number(), macro_f1: z.number() });
+
 /**
  * models/<name>/card.json. The fields consumers rely on come first, so a broken card is reported by the
  * first of them that is wrong.
@@ -100,16 +103,20 @@ export const modelCardSchema = z
       .array(z.string().regex(/^[\w.-]+$/, 'a model folder name'))
       .min(2)
       .optional(),
-    /** Test-time augmentation the demo should use. */
-    tta: z.enum(['none', 'flip']).optional(),
-    /** How `tta` was chosen (training/choose-tta.ts): accuracy and macro-F1 without and with the mirror. */
+    /** Test-time augmentation the demo should use (inference/tta.ts: the face alone, with its mirror, or ten views). */
+    tta: z.enum(['none', 'flip', 'shift']).optional(),
+    /**
+     * How `tta` was chosen (training/choose-tta.ts): accuracy and macro-F1 of each kind measured. `shift` is
+     * absent on cards chosen before that kind existed.
+     */
     tta_choice: z
       .object({
         split: z.string(),
-        /** The least accuracy gain that earns the mirror its doubled work. */
+        /** The least accuracy gain that earns each step (none -> flip -> shift) its extra views. */
         min_gain: z.number(),
-        none: z.object({ accuracy: z.number(), macro_f1: z.number() }),
-        flip: z.object({ accuracy: z.number(), macro_f1: z.number() }),
+        none: ttaFiguresSchema,
+        flip: ttaFiguresSchema,
+        shift: ttaFiguresSchema.optional(),
       })
       .optional(),
     /** Temperature scaling fitted by `npm run calibrate`. */

@@ -1,5 +1,5 @@
 /**
- * npm run evaluate -- --model DIR --data PATH [--usage Training|PublicTest|PrivateTest] [--json] [--tta]
+ * npm run evaluate -- --model DIR --data PATH [--usage Training|PublicTest|PrivateTest] [--json] [--tta | --no-tta]
  */
 import { Command, Option } from 'commander';
 import { initBackend } from '../tf/backend.js';
@@ -7,6 +7,7 @@ import { loadDataSet } from '../training/dataset.js';
 import { loadModelEntry } from '../inference/registry.js';
 import { evaluateEntry, splitMetrics } from '../training/evaluate.js';
 import { formatReport } from '../training/report.js';
+import { servedWith, ttaOf, type TtaKind } from '../inference/tta.js';
 import { USAGES, type Usage } from '../types.js';
 import type { EvalReport } from '../artifacts/card.js';
 import { runCli } from './run.js';
@@ -18,7 +19,10 @@ const program = new Command('evaluate')
   .requiredOption('--data <path>', 'fer2013.csv, .csv.gz, or a train/test image-folder root')
   .addOption(new Option('--usage <usage>', 'which rows (default: PrivateTest if present, else PublicTest)').choices([...USAGES]))
   .option('--json', 'print one JSON object (DESIGN.md) on stdout')
-  .option('--tta', 'test-time augmentation: average with the mirrored face (default: as the model card says, i.e. as the demo serves it)')
+  .option(
+    '--tta',
+    "test-time augmentation: the card's views (flip, or shift's ten), or flip if the card has none (default: as the model card says, i.e. as the demo serves it)",
+  )
   .option('--no-tta', 'no test-time augmentation, whatever the card says')
   .option('--skip-bad', 'skip bad data rows instead of stopping')
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
@@ -45,14 +49,24 @@ async function main(o: Opts): Promise<void> {
   if (!split || split.size === 0) throw new Error(`${o.data} has no ${usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
   // The model as served: the card's TTA unless --tta / --no-tta says otherwise.
   const r = await evaluateEntry(entry, split, { tta: o.tta });
-  const tta = o.tta ?? (entry.kind === 'ensemble' ? entry.members.some((m) => m.card.tta === 'flip') : card.tta === 'flip');
+  const networks = entry.kind === 'ensemble' ? entry.members : [entry];
+  const note = ttaNote(
+    networks.map((m) => ttaOf(m.card.tta, o.tta)),
+    networks.map((m) => m.card.name),
+  );
   const report: EvalReport = {
     model: card.name,
     usage,
     ...splitMetrics(r),
   };
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
-  else console.log(formatReport(report, tta ? 'with flip TTA' : ''));
+  else console.log(formatReport(report, note));
+}
+
+/** The report's note on TTA: none when no network uses it; an ensemble whose members differ names each one's. */
+function ttaNote(kinds: TtaKind[], names: string[]): string {
+  if (kinds.every((k) => k === kinds[0])) return kinds[0] === 'none' ? '' : servedWith(kinds[0]);
+  return `members: ${kinds.map((k, i) => `${names[i]} ${servedWith(k)}`).join(', ')}`;
 }
 
 await runCli(program);

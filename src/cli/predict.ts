@@ -25,8 +25,11 @@ const program = new Command('predict')
     'print ONE JSON object on stdout: {"model", "images": [{"file", "image", "face_source", "faces": [...], "ms"} or {"file", "error"}]}',
   )
   .option('--whole', "no face detection: each photo's centred square is the face (already cropped faces)")
-  .option('--tta', 'average each face with its mirror image (default: as the model card says)')
-  .option('--no-tta', 'no mirror averaging, whatever the card says')
+  .option(
+    '--tta',
+    "average each face over the card's views (flip, or shift's ten), or with its mirror image if the card has none (default: as the model card says)",
+  )
+  .option('--no-tta', 'no test-time augmentation, whatever the card says')
   .option(
     '--max-faces <n>',
     'most faces per photo',

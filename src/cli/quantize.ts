@@ -12,6 +12,7 @@ import { loadModelFromFiles, modelFiles } from '../artifacts/model-folder.js';
 import { writeFolderAtomically } from '../artifacts/atomic.js';
 import { loadDataSet } from '../training/dataset.js';
 import { chooseTta, describeTtaChoice } from '../training/choose-tta.js';
+import { servedWith } from '../inference/tta.js';
 import type { ModelCard } from '../artifacts/card.js';
 import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { runCli } from './run.js';
@@ -20,7 +21,10 @@ const program = new Command('quantize')
   .description("Store a model's weights as float16 (written atomically; the card records it).")
   .requiredOption('--model <dir>', 'model folder (models/<name>)')
   .option('--out <dir>', 'where to write (default: replace --model)')
-  .option('--data <path>', "FER2013 data: measure the card's PublicTest metrics and its flip-TTA choice again on the float16 weights")
+  .option(
+    '--data <path>',
+    "FER2013 data: measure the card's PublicTest metrics and its TTA choice (none, flip or shift) again on the float16 weights",
+  )
   .option('--backend <name>', 'TF.js backend: tensorflow, wasm or cpu')
   .action(async (o: { model: string; out?: string; data?: string; backend?: string }) => {
     await initBackend(o.backend);
@@ -35,9 +39,8 @@ const program = new Command('quantize')
       if (!split) throw new Error(`${o.data} has no PublicTest rows`);
       const half = await loadModelFromFiles(files);
       const chosen = await chooseTta(half, newCard, split, 'PublicTest').finally(() => half.dispose());
-      const served = chosen.tta === 'flip' ? 'with flip TTA' : 'without TTA';
       console.log(
-        `PublicTest accuracy ${card.metrics.PublicTest?.accuracy.toFixed(4) ?? '?'} (float32, as its card says) -> ${chosen.metrics.PublicTest!.accuracy.toFixed(4)} (float16, ${served})`,
+        `PublicTest accuracy ${card.metrics.PublicTest?.accuracy.toFixed(4) ?? '?'} (float32, as its card says) -> ${chosen.metrics.PublicTest!.accuracy.toFixed(4)} (float16, ${servedWith(chosen.tta)})`,
       );
       console.log(describeTtaChoice(chosen));
       newCard = chosen;

@@ -13,6 +13,7 @@ import { evaluateEntry, scoreEnsemble, scoreFaces, splitMetrics } from '../train
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from '../training/metrics.js';
 import { loadModelEntry } from '../inference/registry.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
+import { TTA_SHIFT } from '../inference/tta.js';
 import { applyTemperature, temperatureOf } from '../inference/calibration.js';
 import { expectedCalibrationError, reliability, type ReliabilityBin } from '../training/calibration.js';
 import { LABELS, type Label } from '../types.js';
@@ -123,9 +124,14 @@ function notesFor(card: ModelCard, usage: string): string[] {
       `${usage} was this model's validation set during training (learning-rate drops, early stopping and the kept checkpoint), so these figures are slightly optimistic; PrivateTest is untouched by training.`,
     );
   }
+  // Each sentence is a cmptext.* message of the i18n catalogues, word for word (server/present/compare-text.ts).
   if (card.tta === 'flip')
     notes.push(
       'The model averages each face with its mirror image (flip TTA, as its card says); so do these figures, as the demo and `npm run evaluate`.',
+    );
+  if (card.tta === 'shift')
+    notes.push(
+      `The model averages ten views of each face: the face and its mirror image, each also moved ${TTA_SHIFT} pixels left, right, up and down (shift TTA, as its card says); so do these figures, as the demo and \`npm run evaluate\`.`,
     );
   if (card.notes) notes.push(card.notes);
   return notes;

@@ -16,7 +16,7 @@ import type { LoadedModel } from './registry.js';
 export interface AnalyseOptions extends DecodeOptions, Omit<FindOptions, 'log'> {
   /** Also compute a Grad-CAM map per face for its predicted class (costs a backward pass). */
   explain?: boolean;
-  /** Average each face with its mirror image (default: the model card's choice). */
+  /** Test-time augmentation asked for (tta.ts ttaOf): true the card's views or flip, false none; default: the card's. */
   tta?: boolean;
   log?: (msg: string) => void;
 }

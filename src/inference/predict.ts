@@ -2,14 +2,16 @@
  * Faces -> class probabilities with one loaded model. Every tensor lives
  * inside tf.tidy, so a request leaves the tensor count where it found it.
  * The card's temperature (calibration.ts) is applied here, the one place
- * every prediction passes through, to each pass before mirror averaging
- * (it was fitted on single passes). An ensemble averages its members' answers,
- * each as that member serves it (its own TTA and temperature).
+ * every prediction passes through, to each view before the test-time
+ * augmentation's average (tta.ts; it was fitted on single views). An
+ * ensemble averages its members' answers, each as that member serves it (its
+ * own TTA and temperature).
  */
 import { tf } from '../tf/backend.js';
 import { FACE_SIZE, LABELS, type Label } from '../types.js';
-import { facesToTensor, flipFaces } from './preprocess.js';
+import { FACE_PIXELS, facesToTensor } from './preprocess.js';
 import { temperatureOf } from './calibration.js';
+import { ttaOf, ttaViews, viewCount, type TtaKind } from './tta.js';
 import type { InputSpec, ModelCard } from '../artifacts/card.js';
 import type { InferenceFn } from './fused-model.js';
 
@@ -37,7 +39,10 @@ export type Predictable = PredictableNetwork | PredictableEnsemble;
 export type Scores = Record<Label, number>;
 
 export interface PredictOptions {
-  /** Average with the mirrored face; default: what the model's card asks for. */
+  /**
+   * A request's TTA choice (tta.ts ttaOf): true the card's views (flip if the card has none), false the
+   * face alone; default: what the model's card asks for.
+   */
   tta?: boolean;
 }
 
@@ -69,8 +74,8 @@ function predictNetwork(entry: PredictableNetwork, faces: Uint8Array, n: number,
         return tf.softmax(tf.div(entry.outputsProbabilities ? tf.log(tf.maximum(y, 1e-12)) : y, temperature)) as tf.Tensor2D;
       return entry.outputsProbabilities ? y : tf.softmax(y);
     };
-    // Test-time augmentation (asked for, or the card's default): average with the mirror image.
-    return runWithMirrors(run, faces, spec, options.tta ?? entry.card.tta === 'flip');
+    // Test-time augmentation (the card's, unless the request says otherwise): the mean over the views.
+    return runWithViews(run, faces, spec, ttaOf(entry.card.tta, options.tta));
   });
   try {
     const flat = probs.dataSync() as Float32Array;
@@ -83,22 +88,35 @@ function predictNetwork(entry: PredictableNetwork, faces: Uint8Array, n: number,
 }
 
 /**
- * `run` on the faces, averaged with its answer on their mirror images when `mirrors`. Both go through
- * in one batch of 2n: for the one or few faces of a request that costs much less than two passes
- * (the per-layer overhead is paid once). Call inside tf.tidy.
+ * Views in one forward pass at most (tta.ts): 256 faces and their mirrors, the largest pass flip TTA
+ * made, so ten views per face take no more memory than two did (a 96x96 MobileNetV2 batch of
+ * thousands would not fit in the wasm heap).
  */
-export function runWithMirrors(
+const MAX_VIEWS_PER_PASS = 512;
+
+/**
+ * `run` on the faces' views for `kind` (tta.ts), each face's answers averaged over its views. The views
+ * of a face go through in one batch: for the one or few faces of a request that costs much less than
+ * a pass per view (the per-layer overhead is paid once). Call inside tf.tidy.
+ */
+export function runWithViews(
   run: (x: tf.Tensor4D) => tf.Tensor,
   faces: Uint8Array | Float32Array,
   spec: InputSpec,
-  mirrors: boolean,
+  kind: TtaKind,
 ): tf.Tensor {
-  if (!mirrors) return run(facesToTensor(faces, spec));
-  const both = new Float32Array(2 * faces.length);
-  both.set(faces);
-  both.set(flipFaces(faces), faces.length);
-  const [plain, mirrored] = tf.split(run(facesToTensor(both, spec)), 2, 0);
-  return tf.div(tf.add(plain, mirrored), 2);
+  const views = viewCount(kind);
+  if (views === 1) return run(facesToTensor(faces, spec));
+  const n = faces.length / FACE_PIXELS;
+  const perPass = Math.max(1, Math.floor(MAX_VIEWS_PER_PASS / views));
+  const parts: tf.Tensor[] = [];
+  for (let i = 0; i < n; i += perPass) {
+    const m = Math.min(perPass, n - i);
+    const chunk = faces.subarray(i * FACE_PIXELS, (i + m) * FACE_PIXELS);
+    // Its own tidy: a pass's activations are freed before the next pass.
+    parts.push(tf.tidy(() => tf.mean(tf.reshape(run(facesToTensor(ttaViews(chunk, kind), spec)), [views, m, -1]), 0)));
+  }
+  return parts.length === 1 ? parts[0] : tf.concat(parts, 0);
 }
 
 /** A probability row as a label -> probability object in FER2013 order. */

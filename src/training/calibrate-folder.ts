@@ -2,8 +2,8 @@
  * Fitting a model folder's temperature on some FER2013 rows and writing it
  * into its card.json (only that file, replaced atomically: a reader sees the
  * old card or the new one). The scores are the model's own, without the
- * card's old temperature and without mirror averaging, so running it again
- * gives the same answer.
+ * card's old temperature and without test-time augmentation, so running it
+ * again gives the same answer.
  */
 import type { CalibrationCard, ModelCard } from '../artifacts/card.js';
 import { fitTemperature, type TemperatureFit } from './calibration.js';

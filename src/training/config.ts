@@ -61,8 +61,9 @@ export const TRAIN_DEFAULTS = {
 export const MIX_ALPHA: Record<MixKind, number> = { mixup: 0.2, cutmix: 1 };
 
 /**
- * A finished run serves flip TTA (the mean of the face and its mirror) only when it adds at least this much
- * validation accuracy (0.005: half a point), since it doubles the work per face.
+ * A finished run serves more test-time views (none -> flip -> shift, inference/tta.ts) only when a step adds
+ * at least this much validation accuracy (0.005: half a point), since each step multiplies the work per face
+ * (flip by 2, shift by 5 more).
  */
 export const TTA_MIN_GAIN = 0.005;
 

@@ -3,17 +3,27 @@ import { tf } from '../tf/backend.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
 import { NUM_CLASSES } from '../types.js';
 import type { EvalReport, InputSpec, SplitMetrics } from '../artifacts/card.js';
-import { predictFaces, runWithMirrors } from '../inference/predict.js';
+import { predictFaces, runWithViews } from '../inference/predict.js';
+import { ttaOf, type TtaKind } from '../inference/tta.js';
 import type { LoadedEnsemble, LoadedModel } from '../inference/registry.js';
 import type { InferenceFn } from '../inference/fused-model.js';
 import type { Split } from './dataset.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from './metrics.js';
 
 export interface ScoreOptions {
+  /** Faces per step (their views may take several passes: predict.ts runWithViews). */
   batchSize?: number;
-  /** Average with the mirrored face (test-time augmentation). */
-  tta?: boolean;
+  /** Test-time augmentation: the views each face's scores are averaged over (default 'none'). */
+  tta?: TtaKind;
   onBatch?: (done: number, total: number) => void;
+}
+
+/**
+ * For a loaded model, which has a card: `tta` is a request's choice as the server reads it (ttaOf):
+ * undefined the card's TTA, false none, true the card's or flip.
+ */
+export interface EntryScoreOptions extends Omit<ScoreOptions, 'tta'> {
+  tta?: boolean;
 }
 
 /** A layers model, or a function that runs one (a loaded model's `run`). */
@@ -26,14 +36,14 @@ export async function scoreFaces(
   pixels: Uint8Array | Float32Array,
   options: ScoreOptions = {},
 ): Promise<Float32Array> {
-  const { batchSize = 128, tta = false } = options;
+  const { batchSize = 128, tta = 'none' } = options;
   const n = pixels.length / FACE_PIXELS;
   const out = new Float32Array(n * NUM_CLASSES);
   const run: InferenceFn = typeof model === 'function' ? model : (x) => model.predict(x) as tf.Tensor;
   for (let i = 0; i < n; i += batchSize) {
     const end = Math.min(n, i + batchSize);
     const batch = pixels.subarray(i * FACE_PIXELS, end * FACE_PIXELS);
-    const scores = tf.tidy(() => runWithMirrors(run, batch, spec, tta));
+    const scores = tf.tidy(() => runWithViews(run, batch, spec, tta));
     out.set((await scores.data()) as Float32Array, i * NUM_CLASSES);
     scores.dispose();
     options.onBatch?.(end, n);
@@ -52,7 +62,7 @@ export function crossEntropy(scores: Float32Array, labels: Uint8Array): number {
  * An ensemble's scores, in batches through predictFaces: exactly what the server answers per request (the mean of
  * its members' probabilities, each with its card's temperature, and its card's TTA unless `options.tta` says otherwise).
  */
-export async function scoreEnsemble(entry: LoadedEnsemble, pixels: Uint8Array, options: ScoreOptions = {}): Promise<Float32Array> {
+export async function scoreEnsemble(entry: LoadedEnsemble, pixels: Uint8Array, options: EntryScoreOptions = {}): Promise<Float32Array> {
   const { batchSize = 128 } = options;
   const n = pixels.length / FACE_PIXELS;
   const out = new Float32Array(n * NUM_CLASSES);
@@ -78,12 +88,13 @@ export async function evaluateSplit(model: Scorer, spec: InputSpec, split: Split
 
 /**
  * A loaded model (network or ensemble) on a split, as the demo serves it: the card's TTA unless `options.tta`
- * says otherwise. A network's scores are its raw outputs (calibration leaves the top class alone); an
- * ensemble averages its members' calibrated ones, which is what it is.
+ * says otherwise (ttaOf). A network's scores are its raw outputs (calibration leaves a view's top class alone;
+ * under TTA the temperature could move the top class of a close average, which the figures leave out, as the
+ * TTA choice does); an ensemble averages its members' calibrated ones, which is what it is.
  */
-export async function evaluateEntry(entry: LoadedModel, split: Split, options: ScoreOptions = {}): Promise<SplitEvaluation> {
+export async function evaluateEntry(entry: LoadedModel, split: Split, options: EntryScoreOptions = {}): Promise<SplitEvaluation> {
   if (entry.kind === 'ensemble') return evaluateScores(await scoreEnsemble(entry, split.pixels, options), split);
-  return evaluateSplit(entry.run, entry.card.input, split, { ...options, tta: options.tta ?? entry.card.tta === 'flip' });
+  return evaluateSplit(entry.run, entry.card.input, split, { ...options, tta: ttaOf(entry.card.tta, options.tta) });
 }
 
 function evaluateScores(scores: Float32Array, split: Split): SplitEvaluation {

@@ -29,6 +29,11 @@ import { facePng } from '../helpers/images.js';
 import { makeTestModels, saveTinyModel, testCard } from '../helpers/models.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeSyntheticFer, type SyntheticData } from '../helpers/synthetic-fer.js';
+import { TTA_SHIFT } from '../../src/inference/tta.js';
+import { en } from '../../src/server/i18n/en.js';
+import { id as indonesian } from '../../src/server/i18n/id.js';
+import { translator } from '../../src/server/i18n/index.js';
+import { translateComparisonText } from '../../src/server/present/compare-text.js';
 
 const run = promisify(execFile);
 
@@ -272,6 +277,24 @@ describe('npm run compare', () => {
     assert.deepEqual(c.models, [
       { id: 'broken-peer', kind: 'peer', available: false, source: 'nothing', reason: 'cannot run here: needs another TF.js' },
     ]);
+  });
+});
+
+describe("a card's TTA in the comparison", () => {
+  test('said in the notes, in the words the /compare page translates (flip, and shift with its shift in pixels)', async () => {
+    const dir = path.join(syn.dir, 'tta-models');
+    await saveTinyModel(dir, testCard('flipper', 0.3, { tta: 'flip' }), 3);
+    await saveTinyModel(dir, testCard('shifter', 0.3, { tta: 'shift' }), 4);
+    await saveTinyModel(dir, testCard('plain', 0.3, { tta: 'none' }), 5);
+    const c = await compareModels({ modelsDir: dir, split, usage: 'PublicTest', dataName: 'synthetic', latencyRuns: 1, peers: [] });
+    const notes = (name: string) => (c.models.find((m) => m.id === name) as ModelResult).notes;
+    const shiftNote = en['cmptext.ttaShift'].replace('{px}', String(TTA_SHIFT));
+    assert.ok(notes('flipper').includes(en['cmptext.tta']));
+    assert.ok(notes('shifter').includes(shiftNote));
+    assert.ok(!notes('plain').some((n) => /TTA/.test(n)));
+    const t = translator('id');
+    assert.equal(translateComparisonText(en['cmptext.tta'], t), indonesian['cmptext.tta']);
+    assert.equal(translateComparisonText(shiftNote, t), indonesian['cmptext.ttaShift'].replace('{px}', String(TTA_SHIFT)));
   });
 });
 

@@ -35,6 +35,7 @@ import { readCard } from '../../src/artifacts/card.js';
 import { LABELS } from '../../src/types.js';
 import { makeSyntheticFaces, type SyntheticFaces } from '../helpers/synthetic-fer.js';
 import { parseTrainArgs } from '../helpers/train-args.js';
+import { expectedTta } from '../helpers/tta.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BASE = path.resolve(ROOT, '../shared/data/pretrained/mobilenet_v2_0.35_224_imagenet');
@@ -612,11 +613,12 @@ describe('artifacts', () => {
       for (const key of ['epoch', 'loss', 'acc', 'val_loss', 'val_acc', 'lr']) assert.equal(typeof e[key], 'number', `history.${key}`);
     }
     // The finished run chose its TTA: the card's metrics are those of the saved weights on PublicTest as served,
-    // and without the mirror they are the best epoch's.
-    assert.ok(r.logs.some((l) => /tiny-cnn: flip TTA PublicTest accuracy .* served with/.test(l)));
+    // and without TTA they are the best epoch's.
+    assert.ok(r.logs.some((l) => /tiny-cnn: TTA on PublicTest, accuracy none .*, flip .*, shift .*: served with/.test(l)));
     const choice = card.tta_choice;
-    assert.equal(card.tta, choice.flip.accuracy - choice.none.accuracy >= TTA_MIN_GAIN ? 'flip' : 'none');
-    const again = await evaluateSplit(model, card.input, data.val, { tta: card.tta === 'flip' });
+    assert.equal(choice.min_gain, TTA_MIN_GAIN);
+    assert.equal(card.tta, expectedTta(choice));
+    const again = await evaluateSplit(model, card.input, data.val, { tta: card.tta });
     assert.equal(again.accuracy, m.accuracy);
     assert.deepEqual(again.confusion, m.confusion);
     const bestEpoch = Math.max(...card.history.map((e: { val_acc: number }) => e.val_acc));
@@ -915,15 +917,15 @@ describe('evaluation', () => {
     assert.deepEqual(report.confusion, mine.confusion);
     assert.equal(report.accuracy, mine.accuracy);
   });
-  test("npm run evaluate measures the model as served: the card's flip TTA unless --no-tta", async () => {
+  test("npm run evaluate measures the model as served: the card's TTA (flip, shift) unless --no-tta", async () => {
     const r = await run('evaluate-tta', settings({ epochs: 1 }));
     const cardFile = path.join(r.outDir, 'card.json');
     const card = JSON.parse(await fs.readFile(cardFile, 'utf8'));
     await fs.writeFile(cardFile, JSON.stringify({ ...card, tta: 'flip' }));
-    const evaluate = async (...extra: string[]) => {
+    const evaluateText = async (...extra: string[]) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', 'src/cli/evaluate.ts', '--model', r.outDir, '--data', faces.csvGz, '--json', '--backend', 'wasm', ...extra],
+        ['--import', 'tsx', 'src/cli/evaluate.ts', '--model', r.outDir, '--data', faces.csvGz, '--backend', 'wasm', ...extra],
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stdout = '';
@@ -931,16 +933,27 @@ describe('evaluation', () => {
         stdout += b;
       });
       assert.equal(await new Promise<number | null>((resolve) => child.on('close', resolve)), 0);
-      return JSON.parse(stdout).confusion as number[][];
+      return stdout;
     };
+    const evaluate = async (...extra: string[]) => JSON.parse(await evaluateText('--json', ...extra)).confusion as number[][];
     const { model } = await loadTrainedModel(r.outDir);
-    const [withFlip, without] = [
-      await evaluateSplit(model, card.input, data.val, { tta: true }),
+    const [withFlip, withShift, without] = [
+      await evaluateSplit(model, card.input, data.val, { tta: 'flip' }),
+      await evaluateSplit(model, card.input, data.val, { tta: 'shift' }),
       await evaluateSplit(model, card.input, data.val),
     ];
     model.dispose();
     assert.notDeepEqual(withFlip.predicted, without.predicted, 'flip TTA changes some predictions of this model');
+    assert.notDeepEqual(withShift.predicted, withFlip.predicted, 'shift TTA changes some predictions of flip');
     assert.deepEqual(await evaluate(), withFlip.confusion);
     assert.deepEqual(await evaluate('--no-tta'), without.confusion);
+    // A card choosing shift: its ten views, named in the report; --tta keeps them, --no-tta drops them.
+    await fs.writeFile(cardFile, JSON.stringify({ ...card, tta: 'shift' }));
+    assert.deepEqual(await evaluate(), withShift.confusion);
+    assert.deepEqual(await evaluate('--tta'), withShift.confusion);
+    assert.match(await evaluateText(), /, with shift TTA \(10 views\)\n/);
+    // A card choosing none: --tta asks for the mirror.
+    await fs.writeFile(cardFile, JSON.stringify({ ...card, tta: 'none' }));
+    assert.deepEqual(await evaluate('--tta'), withFlip.confusion);
   });
 });

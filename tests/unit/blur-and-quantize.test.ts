@@ -19,6 +19,7 @@ import { drawFace, makeSyntheticFer } from '../helpers/synthetic-fer.js';
 import { saveTinyModel, testCard } from '../helpers/models.js';
 import { evaluateSplit } from '../../src/training/evaluate.js';
 import { TTA_MIN_GAIN } from '../../src/training/config.js';
+import { expectedTta } from '../helpers/tta.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
@@ -110,13 +111,15 @@ describe('npm run quantize', () => {
       );
       const { card, model } = await loadTrainedModel(out);
       const split = (await loadDataSet(fer.csv, { usages: ['PublicTest'] })).get('PublicTest')!;
-      const served = await evaluateSplit(model, card.input, split, { tta: card.tta === 'flip' });
+      const served = await evaluateSplit(model, card.input, split, { tta: card.tta });
       const m = card.metrics.PublicTest!;
       assert.equal(m.n, split.size);
       assert.equal(m.accuracy, served.accuracy);
       assert.deepEqual(m.confusion, served.confusion);
       const choice = card.tta_choice!;
-      assert.equal(card.tta, choice.flip.accuracy - choice.none.accuracy >= TTA_MIN_GAIN ? 'flip' : 'none');
+      assert.equal(choice.min_gain, TTA_MIN_GAIN);
+      assert.ok(choice.shift, 'shift measured too');
+      assert.equal(card.tta, expectedTta(choice));
       const plain = await evaluateSplit(model, card.input, split);
       assert.equal(choice.none.accuracy, Math.round(plain.accuracy * 1e4) / 1e4);
       model.dispose();

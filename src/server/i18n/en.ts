@@ -194,8 +194,8 @@ export const en = {
   'options.wholeHint': '(skip face detection: for an already cropped face)',
   'options.explain': 'Explain',
   'options.explainHint': '(heatmap of what the model looked at; slower)',
-  'options.tta': 'Mirror averaging',
-  'options.ttaHint': '(each face and its mirror image)',
+  'options.tta': 'View averaging',
+  'options.ttaHint': "(each face with its mirror image, and also moved a few pixels when the model's card says so)",
   'result.heatToggle': 'Show what the model looked at (Grad-CAM heatmap)',
   'result.cropAlt': 'The 48 by 48 pixel grey face the model looked at',
   'overlay.altNoFace': 'The photo; no face was found in it.',
@@ -352,6 +352,8 @@ export const en = {
     "{usage} was this model's validation set during training (learning-rate drops, early stopping and the kept checkpoint), so these figures are slightly optimistic; PrivateTest is untouched by training.",
   'cmptext.tta':
     'The model averages each face with its mirror image (flip TTA, as its card says); so do these figures, as the demo and `npm run evaluate`.',
+  'cmptext.ttaShift':
+    'The model averages ten views of each face: the face and its mirror image, each also moved {px} pixels left, right, up and down (shift TTA, as its card says); so do these figures, as the demo and `npm run evaluate`.',
   'cmptext.faceApiTrained':
     'Trained by face-api.js\'s author on "a variety of images from publicly available datasets as well as images scraped from the web" (face-api TUTORIAL.md); FER2013 may be among them.',
   'cmptext.faceApiCrop': "Built for faces cut out by face-api's own detector; here it gets the FER2013 crop like every other model.",
@@ -383,7 +385,8 @@ export const en = {
   'apiop.param.model': 'Model id from GET /api/models, or "all" for every model side by side. Default: the most accurate model.',
   'apiop.param.whole': '1: the photo is one face (skip face detection).',
   'apiop.param.explain': '1: add a Grad-CAM heatmap per face (slower).',
-  'apiop.param.tta': '1: average each face with its mirror image; 0: never.',
+  'apiop.param.tta':
+    "1: average each face over several views: with its mirror image, or the ten views of shift TTA (the face and its mirror, each also moved a few pixels four ways) when the model's card chooses them; 0: never. Default: the model card's choice.",
   'apiop.param.max_faces':
     "At most this many faces, the ones the detector is most sure of (default: the server's --max-faces, 20); they are still numbered left to right.",
   'apiop.predict.response.200':

@@ -183,8 +183,8 @@ export const id: Record<MessageKey, string> = {
   'options.wholeHint': '(lewati deteksi wajah: untuk wajah yang sudah dipotong)',
   'options.explain': 'Jelaskan',
   'options.explainHint': '(peta panas bagian yang dilihat model; lebih lambat)',
-  'options.tta': 'Rata-rata cermin',
-  'options.ttaHint': '(setiap wajah dan bayangan cerminnya)',
+  'options.tta': 'Rata-rata tampilan',
+  'options.ttaHint': '(setiap wajah dengan bayangan cerminnya, dan juga digeser beberapa piksel bila kartu modelnya memintanya)',
   'result.heatToggle': 'Tampilkan bagian yang dilihat model (peta panas Grad-CAM)',
   'result.cropAlt': 'Wajah abu-abu 48 × 48 piksel yang dilihat model',
   'overlay.altNoFace': 'Foto ini; tidak ada wajah yang ditemukan.',
@@ -342,6 +342,8 @@ export const id: Record<MessageKey, string> = {
     '{usage} adalah set validasi model ini selama pelatihan (penurunan laju belajar, penghentian dini, dan checkpoint yang disimpan), jadi angka-angka ini sedikit optimistis; PrivateTest tidak tersentuh pelatihan.',
   'cmptext.tta':
     'Model ini merata-ratakan setiap wajah dengan bayangan cerminnya (TTA flip, seperti kata kartunya); demikian pula angka-angka ini, seperti demo dan `npm run evaluate`.',
+  'cmptext.ttaShift':
+    'Model ini merata-ratakan sepuluh tampilan setiap wajah: wajah itu dan bayangan cerminnya, masing-masing juga digeser {px} piksel ke kiri, kanan, atas, dan bawah (TTA shift, seperti kata kartunya); demikian pula angka-angka ini, seperti demo dan `npm run evaluate`.',
   'cmptext.faceApiTrained':
     'Dilatih oleh pembuat face-api.js dengan "beragam gambar dari dataset publik serta gambar yang diambil dari web" (TUTORIAL.md face-api); FER2013 mungkin termasuk di dalamnya.',
   'cmptext.faceApiCrop':
@@ -397,7 +399,8 @@ export const id: Record<MessageKey, string> = {
   'apiop.param.model': 'Id model dari GET /api/models, atau "all" untuk semua model berdampingan. Bawaan: model yang paling akurat.',
   'apiop.param.whole': '1: foto ini satu wajah (lewati deteksi wajah).',
   'apiop.param.explain': '1: tambahkan heatmap Grad-CAM untuk setiap wajah (lebih lambat).',
-  'apiop.param.tta': '1: rata-ratakan setiap wajah dengan bayangan cerminnya; 0: jangan pernah.',
+  'apiop.param.tta':
+    '1: rata-ratakan setiap wajah atas beberapa tampilan: dengan bayangan cerminnya, atau sepuluh tampilan TTA shift (wajah dan cerminnya, masing-masing juga digeser beberapa piksel ke empat arah) bila kartu model memilihnya; 0: jangan pernah. Bawaan: pilihan kartu model.',
   'apiop.param.max_faces':
     'Paling banyak sejumlah ini wajah, yang paling diyakini oleh detektor (bawaan: --max-faces server, 20); tetap diberi nomor dari kiri ke kanan.',
   'apiop.predict.response.200':

@@ -43,7 +43,7 @@ export function pageRoutes(deps: AppDeps): Hono {
       if (!bytes) throw noFileError(false);
       photo = bytes;
     }
-    // The options fieldset: whole image, explain, mirror averaging.
+    // The options fieldset: whole image, explain, view averaging (TTA).
     const choices = requestChoices(c, fields, deps.decode);
     const options = { ...deps.decode, ...choices };
     const context = { example: fields.example, model: entry.id, explain: choices.explain, tta: choices.tta };
