@@ -12,6 +12,7 @@ import { writeCard } from '../artifacts/card.js';
 import { loadDataSet } from '../training/dataset.js';
 import { USAGES, type Usage } from '../types.js';
 import { runCli } from './run.js';
+import { splitOf } from './usage.js';
 
 const program = new Command('calibrate')
   .description(
@@ -45,8 +46,7 @@ async function main(o: Opts): Promise<void> {
   const log = (m: string) => console.error(m);
   await initBackend(o.backend, log);
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, usages: [o.usage], onWarning: log });
-  const split = data.get(o.usage);
-  if (!split || split.size === 0) throw new Error(`${o.data} has no ${o.usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
+  const split = splitOf(data, o.usage, o.data);
   const fittedOn = `${path.basename(path.resolve(o.data))} ${o.usage} (${split.size} faces)`;
   for (const dir of o.model) {
     const { card, calibration } = await calibrateFolder(dir, split, fittedOn);

@@ -13,6 +13,7 @@ import { loadDataSet, type Split } from '../training/dataset.js';
 import { chooseTta, chooseTtaForFolder, describeTtaChoice } from '../training/choose-tta.js';
 import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { runCli } from './run.js';
+import { splitOf } from './usage.js';
 
 const program = new Command('choose-tta')
   .description(
@@ -42,8 +43,7 @@ async function main(o: Opts): Promise<void> {
   const log = (m: string) => console.error(m);
   await initBackend(o.backend, log);
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, usages: ['PublicTest'], onWarning: log });
-  const split = data.get('PublicTest');
-  if (!split || split.size === 0) throw new Error(`${o.data} has no PublicTest rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
+  const split = splitOf(data, 'PublicTest', o.data);
   for (const dir of o.model) {
     const chosen = o.dryRun ? await dryRun(dir, split) : await chooseTtaForFolder(dir, split, 'PublicTest');
     console.log(describeTtaChoice(chosen));

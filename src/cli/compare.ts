@@ -9,7 +9,7 @@ import { compareModels, DEFAULT_PAIRS, formatComparison, listModelFolders, write
 import { PEERS } from '../compare/peers.js';
 import { USAGES, type Usage } from '../types.js';
 import { runCli } from './run.js';
-import { defaultUsage } from './usage.js';
+import { defaultUsage, splitOf } from './usage.js';
 
 const program = new Command('compare')
   .description(
@@ -80,8 +80,7 @@ async function main(o: Opts): Promise<void> {
   await initBackend(o.backend, log);
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, usages: o.usage ? [o.usage] : undefined, onWarning: log });
   const usage = o.usage ?? defaultUsage([...data.keys()]);
-  const split = data.get(usage);
-  if (!split || split.size === 0) throw new Error(`${o.data} has no ${usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
+  const split = splitOf(data, usage, o.data);
   const comparison = await compareModels({
     modelsDir: o.models,
     split,

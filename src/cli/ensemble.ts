@@ -16,6 +16,7 @@ import { ENSEMBLE_ARCH, type ModelCard } from '../artifacts/card.js';
 import { FACE_SIZE, LABELS, USAGES, type Usage } from '../types.js';
 import { runCommand } from './command-line.js';
 import { runCli } from './run.js';
+import { splitOf } from './usage.js';
 
 const program = new Command('ensemble')
   .description('Make a model folder that averages the answers of trained models, and measure it.')
@@ -58,8 +59,7 @@ async function main(o: Opts): Promise<void> {
     networks.push(m);
   }
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, usages: [o.usage], onWarning: (w) => console.error(w) });
-  const split = data.get(o.usage);
-  if (!split || split.size === 0) throw new Error(`${o.data} has no ${o.usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
+  const split = splitOf(data, o.usage, o.data);
 
   const card: ModelCard = {
     name: o.name,

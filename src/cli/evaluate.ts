@@ -11,7 +11,7 @@ import { servedWith, ttaOf, type TtaKind } from '../inference/tta.js';
 import { USAGES, type Usage } from '../types.js';
 import type { EvalReport } from '../artifacts/card.js';
 import { runCli } from './run.js';
-import { defaultUsage } from './usage.js';
+import { defaultUsage, splitOf } from './usage.js';
 
 const program = new Command('evaluate')
   .description('Evaluate a trained model on FER2013 rows: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.')
@@ -45,8 +45,7 @@ async function main(o: Opts): Promise<void> {
   const { card } = entry;
   const data = await loadDataSet(o.data, { skipBad: o.skipBad, onWarning: (w) => console.error(w) });
   const usage = o.usage ?? defaultUsage([...data.keys()]);
-  const split = data.get(usage);
-  if (!split || split.size === 0) throw new Error(`${o.data} has no ${usage} rows (it has: ${[...data.keys()].join(', ') || 'none'})`);
+  const split = splitOf(data, usage, o.data);
   // The model as served: the card's TTA unless --tta / --no-tta says otherwise.
   const r = await evaluateEntry(entry, split, { tta: o.tta });
   const networks = entry.kind === 'ensemble' ? entry.members : [entry];

@@ -16,6 +16,7 @@ import { servedWith } from '../inference/tta.js';
 import type { ModelCard } from '../artifacts/card.js';
 import { loadTrainedModel } from '../artifacts/model-folder.js';
 import { runCli } from './run.js';
+import { splitOf } from './usage.js';
 
 const program = new Command('quantize')
   .description("Store a model's weights as float16 (written atomically; the card records it).")
@@ -35,8 +36,7 @@ const program = new Command('quantize')
     if (o.data) {
       // The card's figures must describe the weights it ships with: measure them before writing.
       const data = await loadDataSet(o.data, { usages: ['PublicTest'] });
-      const split = data.get('PublicTest');
-      if (!split) throw new Error(`${o.data} has no PublicTest rows`);
+      const split = splitOf(data, 'PublicTest', o.data);
       const half = await loadModelFromFiles(files);
       const chosen = await chooseTta(half, newCard, split, 'PublicTest').finally(() => half.dispose());
       console.log(

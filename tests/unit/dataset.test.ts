@@ -23,6 +23,7 @@ import {
   type Split,
 } from '../../src/training/dataset.js';
 import { FACE_PIXELS } from '../../src/inference/preprocess.js';
+import { splitOf } from '../../src/cli/usage.js';
 import { LABELS, type Usage } from '../../src/types.js';
 import { makeSyntheticFaces, toCsv, type SyntheticFaces, type SyntheticSplit } from '../helpers/synthetic-fer.js';
 
@@ -227,6 +228,22 @@ describe('bad rows: file:line, then stop or skip', () => {
     ds = await loadImageFolders(root, { skipBad: true, onWarning: (w) => warnings.push(w) });
     assert.equal(ds.get('PublicTest')!.size, data.splits.PublicTest!.labels.length);
     assert.ok(warnings[1].includes(broken));
+  });
+});
+
+describe('the rows of one usage (the evaluation commands)', () => {
+  test('the split when it has rows; else an error naming the file and the usages it has', () => {
+    const face = new Uint8Array(FACE_PIXELS);
+    const data: DataSet = new Map([
+      ['Training', makeSplit(face, new Uint8Array([3]))],
+      ['PublicTest', makeSplit(new Uint8Array(0), new Uint8Array(0))],
+    ]);
+    assert.equal(splitOf(data, 'Training', 'faces.csv').size, 1);
+    assert.throws(
+      () => splitOf(data, 'PublicTest', 'faces.csv'),
+      /^Error: faces.csv has no PublicTest rows \(it has: Training, PublicTest\)$/,
+    );
+    assert.throws(() => splitOf(new Map(), 'PrivateTest', 'empty.csv'), /^Error: empty.csv has no PrivateTest rows \(it has: none\)$/);
   });
 });
 
