@@ -180,6 +180,12 @@ export function disposeEntry(entry: LoadedModel): void {
   }
 }
 
+/** Frees a model loaded on its own (loadModelEntry without `loaded`): an ensemble's members are its own then, not a registry's. */
+export function disposeStandaloneEntry(entry: LoadedModel): void {
+  if (entry.kind === 'ensemble') entry.members.forEach(disposeEntry);
+  disposeEntry(entry);
+}
+
 /** Frees every model's weights (tests and shutdown). */
 export function disposeRegistry(registry: ModelRegistry): void {
   for (const m of registry.models) disposeEntry(m);

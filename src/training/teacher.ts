@@ -10,7 +10,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomically } from '../artifacts/atomic.js';
-import { disposeEntry, loadModelEntry } from '../inference/registry.js';
+import { disposeStandaloneEntry, loadModelEntry } from '../inference/registry.js';
 import { predictFaces } from '../inference/predict.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
 import { NUM_CLASSES } from '../types.js';
@@ -35,9 +35,7 @@ export async function teacherTargets(dir: string, split: Split, log: (msg: strin
     log(`teacher ${dir}: ${split.size} training faces scored in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     return out;
   } finally {
-    // Loaded on its own, an ensemble's members belong to it (in the server they belong to the registry).
-    if (entry.kind === 'ensemble') entry.members.forEach(disposeEntry);
-    disposeEntry(entry);
+    disposeStandaloneEntry(entry);
   }
 }
 

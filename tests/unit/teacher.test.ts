@@ -9,7 +9,7 @@ import path from 'node:path';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { teacherTargets } from '../../src/training/teacher.js';
 import { makeSplit } from '../../src/training/dataset.js';
-import { loadModelEntry, disposeEntry } from '../../src/inference/registry.js';
+import { loadModelEntry, disposeStandaloneEntry } from '../../src/inference/registry.js';
 import { predictFaces } from '../../src/inference/predict.js';
 import { trainStep } from '../../src/training/step.js';
 import { buildCustomCnn, cnnInput } from '../../src/training/architectures/custom-cnn.js';
@@ -48,8 +48,7 @@ describe('teacherTargets', () => {
           assert.ok(Math.abs(got.reduce((a, b) => a + b, 0) - 1) < 1e-4);
         }
       } finally {
-        if (entry.kind === 'ensemble') entry.members.forEach(disposeEntry);
-        disposeEntry(entry);
+        disposeStandaloneEntry(entry);
       }
     });
   }
