@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../tf/backend.js';
 import { classCounts, type Split } from '../training/dataset.js';
-import { evaluateEntry, scoreEnsemble, scoreFaces, splitMetrics } from '../training/evaluate.js';
+import { evaluateEntry, scoreEntry, splitMetrics } from '../training/evaluate.js';
 import { argmaxRows, confusionMatrix, metricsFromConfusion } from '../training/metrics.js';
 import { loadModelEntry } from '../inference/registry.js';
 import { FACE_PIXELS } from '../inference/preprocess.js';
@@ -170,14 +170,8 @@ async function evaluateOurs(
   const networks = loaded.kind === 'ensemble' ? loaded.members : [loaded];
   try {
     const r = await evaluateEntry(loaded, o.split);
-    const latency = await measureLatency(
-      (face) =>
-        loaded.kind === 'ensemble'
-          ? scoreEnsemble(loaded, face, { batchSize: 1 })
-          : scoreFaces(loaded.run, card.input, face, { batchSize: 1 }),
-      o.split.pixels,
-      runs,
-    );
+    // As served, like the accuracy: a network's views (its card's TTA) are part of its time per face.
+    const latency = await measureLatency((face) => scoreEntry(loaded, face, { batchSize: 1 }), o.split.pixels, runs);
     let bytes = 0;
     for (const m of networks) bytes += await modelFolderBytes(m.dir);
     const entry: ModelResult = {

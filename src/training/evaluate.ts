@@ -93,8 +93,13 @@ export async function evaluateSplit(model: Scorer, spec: InputSpec, split: Split
  * TTA choice does); an ensemble averages its members' calibrated ones, which is what it is.
  */
 export async function evaluateEntry(entry: LoadedModel, split: Split, options: EntryScoreOptions = {}): Promise<SplitEvaluation> {
-  if (entry.kind === 'ensemble') return evaluateScores(await scoreEnsemble(entry, split.pixels, options), split);
-  return evaluateSplit(entry.run, entry.card.input, split, { ...options, tta: ttaOf(entry.card.tta, options.tta) });
+  return evaluateScores(await scoreEntry(entry, split.pixels, options), split);
+}
+
+/** A loaded model's probabilities for `pixels` as it is served: an ensemble's mean of its members, a network with its card's TTA. */
+export async function scoreEntry(entry: LoadedModel, pixels: Uint8Array, options: EntryScoreOptions = {}): Promise<Float32Array> {
+  if (entry.kind === 'ensemble') return scoreEnsemble(entry, pixels, options);
+  return scoreFaces(entry.run, entry.card.input, pixels, { ...options, tta: ttaOf(entry.card.tta, options.tta) });
 }
 
 function evaluateScores(scores: Float32Array, split: Split): SplitEvaluation {

@@ -3,7 +3,8 @@
  * (inference/predict.ts): a shifted view is the face moved with its edges
  * repeated, the views come in the layout one forward pass needs, a request's
  * choice resolves against the card's, and a card saying 'shift' serves the mean
- * of its ten views' single predictions, each with the card's temperature.
+ * of its ten views' single predictions, each with the card's temperature; a
+ * loaded folder is evaluated and timed with its card's views.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,12 @@ import { servedWith, shiftFaces, TTA_SHIFT, ttaOf, ttaViews, viewCount, type Tta
 import { predictFaces, type PredictableNetwork } from '../../src/inference/predict.js';
 import { buildCustomCnn, CNN_INPUT } from '../../src/training/architectures/custom-cnn.js';
 import { LABELS } from '../../src/types.js';
-import { TINY_CNN } from '../helpers/models.js';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { disposeStandaloneEntry, loadModelEntry } from '../../src/inference/registry.js';
+import { scoreEntry, scoreFaces } from '../../src/training/evaluate.js';
+import { saveTinyModel, testCard, TINY_CNN } from '../helpers/models.js';
 
 const S = 48;
 const at = (face: ArrayLike<number>, y: number, x: number) => face[y * S + x];
@@ -207,5 +213,37 @@ describe('predictions with a card saying shift', () => {
     const served = predictFaces(entry, faces);
     assert.equal(served.length, 60);
     for (const i of [0, 50, 51, 59]) close(served[i], meanOfSingleViews(faces, i), `face ${i}`);
+  });
+});
+
+describe("scoreEntry: a model folder's scores as served (evaluation, and the comparison's time per face)", () => {
+  let dir: string;
+  before(async () => {
+    await initBackend();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ekspresi-tta-'));
+    await saveTinyModel(dir, testCard('ten-views', 0.5, { tta: 'shift' }), 7);
+  });
+  after(() => fs.rm(dir, { recursive: true, force: true }));
+
+  test('a network whose card says shift is scored with its ten views, not on the face alone', async () => {
+    const entry = await loadModelEntry(path.join(dir, 'ten-views'));
+    try {
+      assert.equal(entry.kind, 'network');
+      if (entry.kind !== 'network') return;
+      const faces = new Uint8Array(4 * FACE_PIXELS).map((_, i) => (i * 31 + Math.floor(i / 48) * 7) % 256);
+      const served = await scoreEntry(entry, faces, { batchSize: 1 });
+      const tenViews = await scoreFaces(entry.run, entry.card.input, faces, { tta: 'shift' });
+      const alone = await scoreFaces(entry.run, entry.card.input, faces, { tta: 'none' });
+      let fromTen = 0,
+        fromAlone = 0;
+      for (let k = 0; k < served.length; k++) {
+        fromTen = Math.max(fromTen, Math.abs(served[k] - tenViews[k]));
+        fromAlone = Math.max(fromAlone, Math.abs(served[k] - alone[k]));
+      }
+      assert.ok(fromTen < 1e-5, `served against ten views: ${fromTen}`);
+      assert.ok(fromAlone > 1e-5, `served against the face alone: ${fromAlone} (the views must change the scores)`);
+    } finally {
+      disposeStandaloneEntry(entry);
+    }
   });
 });
