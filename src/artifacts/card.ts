@@ -180,3 +180,12 @@ export async function writeCard(dir: string, card: ModelCard): Promise<void> {
 export function shortPath<T extends string | null | undefined>(p: T): T {
   return (p && !/^https?:/.test(p) ? path.basename(p) : p) as T;
 }
+
+/**
+ * A model folder as a card names it: inside the working folder (the project, where `npm run` starts) its path
+ * from there (`models/ensemble` names the same folder in any copy), elsewhere its name alone.
+ */
+export function shortFolderPath(p: string): string {
+  const inside = path.relative(process.cwd(), path.resolve(p));
+  return inside === '' || inside.startsWith('..') || path.isAbsolute(inside) ? shortPath(p) : inside;
+}

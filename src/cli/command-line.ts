@@ -1,9 +1,10 @@
-import { shortPath } from '../artifacts/card.js';
+import { shortFolderPath, shortPath } from '../artifacts/card.js';
 
 /**
  * The command as a user would type it, for the card: folder options that only say where
  * files went (--runs, --out, --models, --resume) are left out, and paths are shortened to their
- * file names, so a card shows no paths of the training machine.
+ * file names, so a card shows no paths of the training machine. A model folder inside the
+ * project (--teacher models/ensemble) keeps its path from there, which names it on any copy.
  */
 export function runCommand(argv: string[], script = 'train'): string {
   const dropWithValue = new Set(['--runs', '--out', '--models']);
@@ -20,6 +21,11 @@ export function runCommand(argv: string[], script = 'train'): string {
     }
     if (pathValued.has(flag) && value !== undefined) {
       out.push(flag, shortPath(value));
+      if (!hasValue) i++;
+      continue;
+    }
+    if (flag === '--teacher' && value !== undefined) {
+      out.push(flag, shortFolderPath(value));
       if (!hasValue) i++;
       continue;
     }

@@ -5,7 +5,7 @@
  */
 import type { tf } from '../tf/backend.js';
 import { LABELS } from '../types.js';
-import { cardJson, shortPath, type EvalReport, type InputSpec, type ModelCard } from '../artifacts/card.js';
+import { cardJson, shortFolderPath, shortPath, type EvalReport, type InputSpec, type ModelCard } from '../artifacts/card.js';
 import { saveModelFolder } from '../artifacts/model-folder.js';
 import type { RunState } from './checkpoint.js';
 import { splitMetrics } from './evaluate.js';
@@ -30,7 +30,13 @@ export function cardFor(
     created: new Date().toISOString(),
     metrics,
     history: [...prior.history, ...state.history.map((e) => ({ ...e, epoch: e.epoch + prior.history.length }))],
-    settings: { ...s, base: shortPath(s.base), init: shortPath(s.init), validation: state.valName },
+    settings: {
+      ...s,
+      base: shortPath(s.base),
+      init: shortPath(s.init),
+      ...(s.teacher ? { teacher: { ...s.teacher, model: shortFolderPath(s.teacher.model) } } : {}),
+      validation: state.valName,
+    },
     ...(state.command ? { command: state.command } : {}),
     train_seconds: Math.round(prior.trainSeconds + state.trainSeconds),
     tta: 'none',
