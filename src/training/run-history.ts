@@ -36,20 +36,25 @@ function candidates(dir: string): string[] {
  * a model folder (card.json), or a folder holding one run folder (a --runs folder with one run in it).
  */
 export async function readRunHistory(dir: string): Promise<RunHistory> {
-  const tried = [...candidates(dir)];
   const children = await fs.readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
     throw new Error(e.code === 'ENOENT' ? `${dir}: no such folder` : `${dir}: ${e.message}`);
   });
-  const runs = children.filter((c) => c.isDirectory()).map((c) => path.join(checkpointDir(path.join(dir, c.name)), 'state.json'));
+  const tried = candidates(dir);
   for (const file of tried) {
     const raw = await readJson(file);
     if (raw !== undefined) return { name: dir, source: file, history: historyOf(raw, file) };
   }
-  const found: string[] = [];
-  for (const file of runs) if ((await readJson(file)) !== undefined) found.push(file);
-  if (found.length === 1) return { name: dir, source: found[0], history: historyOf(await readJson(found[0]), found[0]) };
+  const found: { file: string; raw: unknown }[] = [];
+  for (const c of children.filter((c) => c.isDirectory())) {
+    const file = path.join(checkpointDir(path.join(dir, c.name)), 'state.json');
+    const raw = await readJson(file);
+    if (raw !== undefined) found.push({ file, raw });
+  }
+  if (found.length === 1) return { name: dir, source: found[0].file, history: historyOf(found[0].raw, found[0].file) };
   if (found.length > 1)
-    throw new Error(`${dir}: holds ${found.length} runs; name one of them (${found.map((f) => path.dirname(path.dirname(f))).join(', ')})`);
+    throw new Error(
+      `${dir}: holds ${found.length} runs; name one of them (${found.map((f) => path.dirname(path.dirname(f.file))).join(', ')})`,
+    );
   throw new Error(
     `${dir}: no training history here (looked for ${tried.map((f) => path.relative(dir, f)).join(', ')} and <run>/checkpoint/state.json)`,
   );
