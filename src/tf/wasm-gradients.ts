@@ -41,6 +41,7 @@ import {
   makeMaxPoolGrad,
   makePad,
   makeSelect,
+  makeSlice,
   patchMatrixT,
   type WasmBackend,
 } from './wasm-heap-kernels.js';
@@ -476,6 +477,7 @@ export function registerWasmGradientKernels(): void {
     ['Cast', makeCast],
     ['Tile', (f) => makeAxisTile(makeFastTile(f))],
     ['PadV2', makePad],
+    ['Slice', makeSlice],
     ['Sum', (f) => makeLeadingReduce(f, false)],
     ['Mean', (f) => makeLeadingReduce(f, true)],
     ['FusedBatchNorm', makeBatchNorm],
@@ -539,6 +541,7 @@ export const replacedWasmKernelNames = [
   'Mean',
   'PadV2',
   'Select',
+  'Slice',
   'Sum',
   'Tile',
 ] as const;

@@ -200,6 +200,48 @@ export function makePad(fallback: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
+ * Slice as block copies, the inverse of makePad: the axes after the last one cut are whole, so each run
+ * of them is contiguous in both tensors. The gradient of Keras's ZeroPadding2D (MobileNetV2 has four)
+ * slices [N,H+1,W+1,C] to [N,H,W,C]: N*H copies of W*C values, where wasm's own kernel makes a
+ * subarray for every one of the N*H*W innermost rows.
+ */
+export function makeSlice(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo;
+    if (x.dtype === 'string' || x.shape.length === 0) return fallback(args);
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const { out, outView, views } = withOutput(wasmOf(args), s, x.dtype, [x]);
+    const xv = views[0];
+    if (outView.length === 0) return out;
+    let last = -1;
+    x.shape.forEach((d, i) => {
+      if (b[i] !== 0 || s[i] !== d) last = i;
+    });
+    if (last < 0) {
+      outView.set(xv);
+      return out;
+    }
+    const run = sizeOf(s.slice(last));
+    const xStrides = x.shape.map((_, i) => sizeOf(x.shape.slice(i + 1)));
+    const base = b.reduce((acc, bi, i) => acc + bi * xStrides[i], 0);
+    const idx = new Array<number>(last).fill(0);
+    for (let dst = 0; dst < outView.length; dst += run) {
+      let src = base;
+      for (let i = 0; i < last; i++) src += idx[i] * xStrides[i];
+      // A short run is cheaper copied value by value than through a new subarray.
+      if (run < 32) for (let k = 0; k < run; k++) outView[dst + k] = xv[src + k];
+      else outView.set(xv.subarray(src, src + run), dst);
+      for (let i = last - 1; i >= 0; i--) {
+        if (++idx[i] < s[i]) break;
+        idx[i] = 0;
+      }
+    }
+    return out;
+  };
+}
+
+/**
  * FusedBatchNorm (inference-mode batch norm, and the frozen base) with
  * per-channel (or scalar) parameters: y = x * k + b with k = scale /
  * sqrt(variance + epsilon), b = offset - mean * k, computed in float64 per

@@ -2,7 +2,7 @@
  * The wasm gradient kernels of src/tf/wasm-gradients.ts against the
  * pure-JS `cpu` backend: each registered kernel on random and edge-case shapes
  * (odd sizes, stride 2, 'same'/'valid', batch 1, channel multiplier 2), the
- * replaced element-wise/batch-norm/pad/identity/Tile/Sum/Mean kernels and
+ * replaced element-wise/batch-norm/pad/slice/identity/Tile/Sum/Mean kernels and
  * their fallbacks, whole-model gradients, no
  * tensor leaks per training step, and a short wasm training run that learns.
  */
@@ -313,7 +313,7 @@ describe('Tile / Sum / Mean fast paths and their fallbacks match cpu', () => {
   }
 });
 
-describe('element-wise, batch-norm, pad, identity and cast kernels (wasm-heap-kernels.ts) match cpu', () => {
+describe('element-wise, batch-norm, pad, slice, identity and cast kernels (wasm-heap-kernels.ts) match cpu', () => {
   const rng = mulberry32(99);
   // Values on a coarse grid, so that ties with the compared bounds occur.
   const gridData = (n: number) => Float32Array.from({ length: n }, () => Math.round((rng() * 8 - 4) * 2) / 2);
@@ -452,6 +452,45 @@ describe('element-wise, batch-norm, pad, identity and cast kernels (wasm-heap-ke
         ),
       ),
     );
+  });
+  const slices: Array<[number[], number[], number[]]> = [
+    [
+      [2, 6, 7, 3],
+      [0, 0, 0, 0],
+      [2, 5, 6, 3],
+    ], // the gradient of Keras's correct_pad
+    [
+      [3, 4, 5, 6],
+      [1, 1, 2, 1],
+      [2, 2, 3, 4],
+    ], // every axis cut, the channel axis too
+    [
+      [2, 3, 4, 3, 2],
+      [0, 0, 0, 0, 1],
+      [2, 3, 4, 3, 1],
+    ], // only the last axis: runs of one value
+    [
+      [4, 50],
+      [1, 3],
+      [2, 40],
+    ], // runs long enough to copy as subarrays
+    [[9], [2], [-1]], // size -1: to the end
+    [
+      [3, 4],
+      [0, 0],
+      [3, 4],
+    ], // the whole tensor
+  ];
+  for (const [xs, begin, size] of slices) {
+    test(`slice ${xs.join('x')} from ${begin.join(',')} size ${size.join(',')}`, async () => {
+      const x = randomData(sizeOf(xs), rng);
+      await assertSameOnBoth('slice', () => tf.slice(tf.tensor(x, xs), begin, size));
+    });
+  }
+  test('slice int32 and bool, and an empty slice', async () => {
+    await assertSameOnBoth('slice int32', () => float(tf.slice(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), [0, 1], [2, 2])));
+    await assertSameOnBoth('slice bool', () => float(tf.slice(tf.tensor2d([1, 0, 1, 1, 0, 0], [3, 2], 'bool'), [1, 0], [2, 1])));
+    await assertSameOnBoth('slice empty', () => tf.slice(tf.tensor2d([1, 2, 3, 4], [2, 2]), [1, 0], [0, 2]));
   });
   test('Identity shares the data: a clone outlives its source and stays intact', async () => {
     await tf.setBackend('wasm');
