@@ -1,10 +1,11 @@
 /**
  * The OpenBLAS kernels of src/tf/native-kernels.ts against the pure-JS `cpu`
  * backend: Conv2D, FusedConv2D (bias, relu, relu6), both convolution
- * gradients and the matrix products (transposed, batched, fused) on the
+ * gradients, the depthwise convolution (plain and fused) and its two
+ * gradients, and the matrix products (transposed, batched, fused) on the
  * shared edge and random cases, each proved to have run in the addon; the
  * cases they leave to wasm's kernels (dilation, other activations) still
- * right; and whole-model gradients. Skipped, with a message, where the addon
+ * right (dilation, other activations, a depthwise multiplier above 1); and whole-model gradients. Skipped, with a message, where the addon
  * is not built; in CI, which installs OpenBLAS, it must be.
  */
 import { before, describe, test } from 'node:test';
@@ -12,6 +13,7 @@ import assert from 'node:assert/strict';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { nativeBlas, nativeKernelNames, nativeKernelsCore, type NativeBlas } from '../../src/tf/native-kernels.js';
 import { buildCustomCnn } from '../../src/training/architectures/custom-cnn.js';
+import { buildMobileNetV2 } from '../../src/training/architectures/mobilenetv2.js';
 import { mulberry32 } from '../../src/training/random.js';
 import { randomData } from '../helpers/numeric.js';
 import { countSimdCalls } from '../helpers/simd-spy.js';
@@ -23,6 +25,7 @@ import {
   filterGradient,
   kernelInputs,
   sizeOf,
+  TOL,
 } from '../helpers/conv-cases.js';
 
 await initBackend('wasm');
@@ -72,6 +75,95 @@ describe('the OpenBLAS kernels replace wasm\u2019s', { skip }, () => {
         assertSameOnBoth('Conv2DBackpropInput', () => tf.conv2dTranspose(tf.tensor4d(d.dy, d.dyShape), f(), d.xShape, c.stride, c.pad)),
       );
     });
+  });
+
+  ALL_CASES.forEach((c, i) => {
+    const dc = { ...c, co: 1 };
+    test(`depthwise convolution and both gradients: ${describeCase(dc)}`, async () => {
+      const d = kernelInputs(dc, true, 300 + i);
+      const x = () => tf.tensor4d(d.x, d.xShape);
+      const f = () => tf.tensor4d(d.f, d.fShape);
+      const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] };
+      await inAddon('depthwiseConv2d', () =>
+        assertSameOnBoth('DepthwiseConv2dNative', () => tf.depthwiseConv2d(x(), f(), c.stride, c.pad)),
+      );
+      const bias = randomData(c.ci, mulberry32(i));
+      for (const activation of ['linear', 'relu', 'relu6'] as const) {
+        await inAddon('depthwiseConv2d', () =>
+          assertSameOnBoth(`FusedDepthwiseConv2D ${activation}`, () =>
+            tf.fused.depthwiseConv2d({
+              x: x(),
+              filter: tf.mul(f(), 4) as tf.Tensor4D,
+              strides: c.stride,
+              pad: c.pad,
+              bias: tf.tensor1d(bias),
+              activation,
+            }),
+          ),
+        );
+      }
+      await inAddon('depthwiseBackpropFilter', () =>
+        assertSameOnBoth(
+          'DepthwiseConv2dNativeBackpropFilter',
+          () =>
+            tf
+              .engine()
+              .runKernel(
+                'DepthwiseConv2dNativeBackpropFilter',
+                { x: x(), dy: tf.tensor4d(d.dy, d.dyShape) },
+                { ...attrs, filterShape: d.fShape },
+              ) as tf.Tensor,
+        ),
+      );
+      await inAddon('depthwiseBackpropInput', () =>
+        assertSameOnBoth(
+          'DepthwiseConv2dNativeBackpropInput',
+          () =>
+            tf
+              .engine()
+              .runKernel(
+                'DepthwiseConv2dNativeBackpropInput',
+                { dy: tf.tensor4d(d.dy, d.dyShape), filter: f() },
+                { ...attrs, inputShape: d.xShape },
+              ) as tf.Tensor,
+        ),
+      );
+    });
+  });
+
+  test('a depthwise channel multiplier of 2 is left to wasm\u2019s kernels, and still right', async () => {
+    const c = { ...ALL_CASES[0], co: 2 };
+    const d = kernelInputs(c, true, 77);
+    const x = () => tf.tensor4d(d.x, d.xShape);
+    const f = () => tf.tensor4d(d.f, d.fShape);
+    const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] };
+    const counts = await countSimdCalls(blas!, ['depthwiseConv2d', 'depthwiseBackpropFilter'], async () => {
+      await assertSameOnBoth('depthwise x2', () => tf.depthwiseConv2d(x(), f(), c.stride, c.pad));
+      await assertSameOnBoth(
+        'depthwise x2, filter gradient',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropFilter',
+              { x: x(), dy: tf.tensor4d(d.dy, d.dyShape) },
+              { ...attrs, filterShape: d.fShape },
+            ) as tf.Tensor,
+      );
+    });
+    assert.deepEqual(counts, { depthwiseConv2d: 0, depthwiseBackpropFilter: 0 });
+    // wasm's input gradient for a multiplier of 2 is a sum of multiplier-1 convolutions, which the addon may run.
+    await assertSameOnBoth(
+      'depthwise x2, input gradient',
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'DepthwiseConv2dNativeBackpropInput',
+            { dy: tf.tensor4d(d.dy, d.dyShape), filter: f() },
+            { ...attrs, inputShape: d.xShape },
+          ) as tf.Tensor,
+    );
   });
 
   test('what they leave to wasm\u2019s kernels is still right: dilation 2, a prelu activation', async () => {
@@ -146,5 +238,10 @@ describe('the OpenBLAS kernels replace wasm\u2019s', { skip }, () => {
         true,
         1e-3,
       ),
+    ));
+
+  test('whole-model gradients: MobileNetV2 at 64x64 (inference-mode batch norm, as wasm-kernels.test.ts compares it)', () =>
+    inAddon('depthwiseBackpropInput', () =>
+      assertModelGradientsMatchCpu('MobileNetV2', () => buildMobileNetV2({ inputSize: 64, seed: 3, dropout: 0 }), 64, 3, 2, false, TOL),
     ));
 });

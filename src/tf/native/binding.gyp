@@ -3,7 +3,7 @@
     {
       "target_name": "blas_kernels",
       "sources": ["blas-kernels.c"],
-      "cflags": ["-O2", "-std=c11"],
+      "cflags": ["-O3", "-std=c11"],
       "libraries": ["-lopenblas"]
     }
   ]

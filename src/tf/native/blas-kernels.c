@@ -6,7 +6,8 @@
  * in place on Float32Array views of the wasm heap (the tensors' own memory),
  * so nothing is copied in or out. Convolutions are im2col + one GEMM per
  * chunk of images (the patch matrix of a chunk stays under CHUNK_FLOATS); a
- * 1x1 stride-1 unpadded conv needs no patch matrix. NHWC tensors, HWIO
+ * 1x1 stride-1 unpadded conv needs no patch matrix; depthwise convolutions
+ * are direct loops (no GEMM). NHWC tensors, HWIO
  * filters, dilation 1: the TypeScript side falls back to the wasm kernels for
  * anything else.
  *
@@ -115,6 +116,132 @@ static void bias_act(float *out, size_t rows, int cols, const float *bias, int a
     else if (act == ACT_RELU6)
       for (int j = 0; j < cols; j++) o[j] = o[j] > 0 ? (o[j] < 6 ? o[j] : 6) : 0;
   }
+}
+
+/*
+ * Depthwise convolutions with one filter per channel (multiplier 1, as MobileNetV2 has): filter
+ * [kh, kw, c], output channels = input channels. No GEMM here: each tap is a multiply-add over
+ * the channels, which are contiguous in NHWC, so the loops below run on the CPU's widest vectors
+ * (clones for AVX-512 and AVX2, picked when the addon loads) where wasm's are 128 bits.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* The input row and column of tap (a, b) for output (oy, ox), or -1 outside the image. */
+static inline int tap_y(const Geom *g, int oy, int a) {
+  const int iy = oy * g->sh - g->pt + a;
+  return iy < 0 || iy >= g->h ? -1 : iy;
+}
+static inline int tap_x(const Geom *g, int ox, int b) {
+  const int ix = ox * g->sw - g->pl + b;
+  return ix < 0 || ix >= g->w ? -1 : ix;
+}
+
+/*
+ * Both kernels below gather: each output value is a sum over a few taps, kept in registers a block
+ * of LANES channels at a time (MobileNetV2's channel counts are multiples of 8), then stored once.
+ */
+#define LANES 8
+/* LANES floats as one value: GCC/Clang vector extensions, lowered to each clone's instructions; aligned(4) allows unaligned loads. */
+typedef float vlanes __attribute__((vector_size(LANES * sizeof(float)), aligned(4)));
+#define VLOAD(p) (*(const vlanes *)(p))
+#define VSTORE(p, v) (*(vlanes *)(p) = (v))
+
+/*
+ * One output value of a gather: the sum over `nt` taps of src[src_at[t] + c] * f[f_at[t] + c], for every
+ * channel c, written to o. The tap list is built once per output position, outside the channel loop.
+ */
+static inline void gather_taps(int C, int nt, const size_t *src_at, const size_t *f_at, const float *restrict src,
+                               const float *restrict f, float *restrict o) {
+  int c0 = 0;
+  for (; c0 <= C - LANES; c0 += LANES) {
+    vlanes acc = {0};
+    for (int t = 0; t < nt; t++) acc += VLOAD(src + src_at[t] + c0) * VLOAD(f + f_at[t] + c0);
+    VSTORE(o + c0, acc);
+  }
+  for (int c = c0; c < C; c++) {
+    float acc = 0;
+    for (int t = 0; t < nt; t++) acc += src[src_at[t] + c] * f[f_at[t] + c];
+    o[c] = acc;
+  }
+}
+
+/* y[n, oy, ox, c] = sum over taps (a, b) of x[n, oy * sh - pt + a, ox * sw - pl + b, c] * f[a, b, c] */
+VECTOR_CLONES static void dw_forward(const Geom *g, const float *restrict x, const float *restrict f, float *restrict y) {
+  const int C = g->c;
+  size_t src_at[g->kh * g->kw], f_at[g->kh * g->kw];
+  for (int n = 0; n < g->n; n++)
+    for (int oy = 0; oy < g->oh; oy++)
+      for (int ox = 0; ox < g->ow; ox++) {
+        int nt = 0;
+        for (int a = 0; a < g->kh; a++) {
+          const int iy = oy * g->sh - g->pt + a;
+          if (iy < 0 || iy >= g->h) continue;
+          for (int b = 0; b < g->kw; b++) {
+            const int ix = ox * g->sw - g->pl + b;
+            if (ix < 0 || ix >= g->w) continue;
+            src_at[nt] = (((size_t)n * g->h + iy) * g->w + ix) * C;
+            f_at[nt++] = ((size_t)a * g->kw + b) * C;
+          }
+        }
+        gather_taps(C, nt, src_at, f_at, x, f, y + (((size_t)n * g->oh + oy) * g->ow + ox) * C);
+      }
+}
+
+/* dx[n, iy, ix, c] = sum of dy[n, oy, ox, c] * f[a, b, c] over the outputs (oy, ox) whose tap (a, b) reads (iy, ix) */
+VECTOR_CLONES static void dw_grad_input(const Geom *g, const float *restrict dy, const float *restrict f, float *restrict dx) {
+  const int C = g->c;
+  size_t src_at[g->kh * g->kw], f_at[g->kh * g->kw];
+  for (int n = 0; n < g->n; n++)
+    for (int iy = 0; iy < g->h; iy++)
+      for (int ix = 0; ix < g->w; ix++) {
+        int nt = 0;
+        for (int a = 0; a < g->kh; a++) {
+          const int ty = iy + g->pt - a;
+          if (ty < 0 || ty % g->sh || ty / g->sh >= g->oh) continue;
+          for (int b = 0; b < g->kw; b++) {
+            const int tx = ix + g->pl - b;
+            if (tx < 0 || tx % g->sw || tx / g->sw >= g->ow) continue;
+            src_at[nt] = (((size_t)n * g->oh + ty / g->sh) * g->ow + tx / g->sw) * C;
+            f_at[nt++] = ((size_t)a * g->kw + b) * C;
+          }
+        }
+        gather_taps(C, nt, src_at, f_at, dy, f, dx + (((size_t)n * g->h + iy) * g->w + ix) * C);
+      }
+}
+
+/*
+ * df[a, b, c] = sum over n, oy, ox of x[n, iy, ix, c] * dy[n, oy, ox, c]. Each image's sum is taken in
+ * float (`part`), the sum over images in double (`acc`), so a large batch loses no precision.
+ */
+VECTOR_CLONES static void dw_grad_filter(const Geom *g, const float *restrict x, const float *restrict dy, float *restrict df,
+                                         float *restrict part, double *restrict acc) {
+  const int C = g->c;
+  const size_t taps = (size_t)g->kh * g->kw * C;
+  for (size_t i = 0; i < taps; i++) acc[i] = 0;
+  for (int n = 0; n < g->n; n++) {
+    for (size_t i = 0; i < taps; i++) part[i] = 0.f;
+    for (int oy = 0; oy < g->oh; oy++)
+      for (int ox = 0; ox < g->ow; ox++) {
+        const float *restrict d = dy + (((size_t)n * g->oh + oy) * g->ow + ox) * C;
+        for (int a = 0; a < g->kh; a++) {
+          const int iy = tap_y(g, oy, a);
+          if (iy < 0) continue;
+          for (int b = 0; b < g->kw; b++) {
+            const int ix = tap_x(g, ox, b);
+            if (ix < 0) continue;
+            const float *restrict xi = x + (((size_t)n * g->h + iy) * g->w + ix) * C;
+            float *restrict p = part + ((size_t)a * g->kw + b) * C;
+            for (int c = 0; c < C; c++) p[c] += xi[c] * d[c];
+          }
+        }
+      }
+    for (size_t i = 0; i < taps; i++) acc[i] += part[i];
+  }
+  for (size_t i = 0; i < taps; i++) df[i] = (float)acc[i];
 }
 
 /* ---- N-API plumbing ---- */
@@ -251,6 +378,62 @@ static napi_value conv2d(napi_env env, napi_callback_info info) { return conv(en
 static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_INPUT); }
 static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_FILTER); }
 
+/*
+ * depthwiseConv2d(x, filter, out, geom, bias | null, activation)
+ * depthwiseBackpropInput(dy, filter, dx, geom)
+ * depthwiseBackpropFilter(x, dy, df, geom)
+ * The geometry is a convolution's with co = c: one filter per channel.
+ */
+static napi_value depthwise(napi_env env, napi_callback_info info, Kind kind) {
+  static const char *const names[] = {"depthwiseConv2d", "depthwiseBackpropInput", "depthwiseBackpropFilter"};
+  const char *name = names[kind];
+  char msg[96];
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < (kind == FORWARD ? 6u : 4u)) {
+    snprintf(msg, sizeof msg, "%s: %d arguments expected", name, kind == FORWARD ? 6 : 4);
+    return throw_error(env, msg);
+  }
+  F32(0, a, 0) F32(1, b, 0) F32(2, c, 0);
+  float *bias = NULL;
+  size_t bias_len = 0;
+  int32_t act = ACT_LINEAR;
+  if (kind == FORWARD && (!typed_arg(env, argv[4], napi_float32_array, (void **)&bias, &bias_len, 1) || !int_arg(env, argv[5], &act)))
+    return throw_error(env, "depthwiseConv2d: bias must be a Float32Array or null, activation a number");
+  Geom g;
+  if (!geom_arg(env, argv[3], &g) || g.co != g.c) {
+    snprintf(msg, sizeof msg, "%s: bad geometry", name);
+    return throw_error(env, msg);
+  }
+  float *X = kind == GRAD_INPUT ? c : a, *W = kind == GRAD_FILTER ? c : b, *Y = kind == FORWARD ? c : kind == GRAD_INPUT ? a : b;
+  const size_t lx = kind == GRAD_INPUT ? c_len : a_len, lw = kind == GRAD_FILTER ? c_len : b_len,
+               ly = kind == FORWARD ? c_len : kind == GRAD_INPUT ? a_len : b_len;
+  const size_t taps = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
+  if (lx != (size_t)g.n * g.h * g.w * g.c || lw != taps || ly != g.n * per * g.c || (bias && bias_len != (size_t)g.c)) {
+    snprintf(msg, sizeof msg, "%s: sizes do not match the geometry", name);
+    return throw_error(env, msg);
+  }
+  /* The filter gradient's two accumulators: taps floats, then taps doubles. */
+  float *part = kind == GRAD_FILTER ? scratch_of(taps * 3 + 1) : NULL;
+  if (kind == GRAD_FILTER && !part) return throw_error(env, "depthwiseBackpropFilter: out of memory");
+  unsigned csr = enter_ftz();
+  if (kind == FORWARD) {
+    dw_forward(&g, X, W, Y);
+    bias_act(Y, g.n * per, g.c, bias, act);
+  } else if (kind == GRAD_INPUT) {
+    dw_grad_input(&g, Y, W, X);
+  } else {
+    dw_grad_filter(&g, X, Y, W, part, (double *)(part + taps + (taps & 1)));
+  }
+  _mm_setcsr(csr);
+  return NULL;
+}
+
+static napi_value depthwise_conv2d(napi_env env, napi_callback_info info) { return depthwise(env, info, FORWARD); }
+static napi_value depthwise_backprop_input(napi_env env, napi_callback_info info) { return depthwise(env, info, GRAD_INPUT); }
+static napi_value depthwise_backprop_filter(napi_env env, napi_callback_info info) { return depthwise(env, info, GRAD_FILTER); }
+
 /* gemm(a, b, out, dims [m, n, k, transA, transB], bias | null, activation): out[m, n] = act(op(a) @ op(b) + bias) */
 static napi_value gemm(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -300,6 +483,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"conv2d", NULL, conv2d, NULL, NULL, NULL, FN, NULL},
       {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, FN, NULL},
       {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, FN, NULL},
+      {"depthwiseConv2d", NULL, depthwise_conv2d, NULL, NULL, NULL, FN, NULL},
+      {"depthwiseBackpropInput", NULL, depthwise_backprop_input, NULL, NULL, NULL, FN, NULL},
+      {"depthwiseBackpropFilter", NULL, depthwise_backprop_filter, NULL, NULL, NULL, FN, NULL},
       {"gemm", NULL, gemm, NULL, NULL, NULL, FN, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, FN, NULL},
       {"coreName", NULL, core_name, NULL, NULL, NULL, FN, NULL},
