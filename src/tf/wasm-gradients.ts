@@ -42,6 +42,8 @@ import {
   makePad,
   makeSelect,
   makeSlice,
+  RANGE_GRADIENT,
+  rangeGradient,
   patchMatrixT,
   type WasmBackend,
 } from './wasm-heap-kernels.js';
@@ -428,6 +430,35 @@ function makeReduceGrad(original: tf.GradConfig, mean: boolean): tf.GradConfig {
   };
 }
 
+/** The least positive float32: for a float32 x, x > 0 exactly when x >= this. */
+const LEAST_POSITIVE = 2 ** -149;
+
+/**
+ * The gradients of Relu, Relu6 and ClipByValue on wasm: dy where x lies in the op's range, else 0, in one
+ * SIMD pass (RANGE_GRADIENT). TF.js builds it from a step and a multiply (Relu), or from two comparisons,
+ * an and, zeros and a select (ClipByValue: every relu6 of a Keras MobileNetV2, which also runs a Relu
+ * before it): six full-size passes per activation, and the tensors between them.
+ */
+function makeRangeGrad(original: tf.GradConfig, range: (attrs: tf.NamedAttrMap) => [number, number]): tf.GradConfig {
+  return {
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      if (
+        tf.getBackend() !== BACKEND ||
+        Array.isArray(dy) ||
+        dy.dtype !== 'float32' ||
+        x.dtype !== 'float32' ||
+        !tf.util.arraysEqual(x.shape, dy.shape) ||
+        !simdOps(tf.backend())
+      )
+        return original.gradFunc(dy, saved, attrs);
+      const [lo, hi] = range(attrs);
+      return { x: () => tf.engine().runKernel(RANGE_GRADIENT, { x, dy }, { lo, hi }) as tf.Tensor };
+    },
+  };
+}
+
 let registered = false;
 
 /** The wasm backend's own kernels that ours replaced (the benchmark times them against ours). */
@@ -493,6 +524,16 @@ export function registerWasmGradientKernels(): void {
   for (const [name, wrap] of wrapped) {
     const original = tf.getKernel(name, BACKEND);
     if (original) kernels.push([name, wrap(original.kernelFunc)]);
+  }
+  kernels.push([RANGE_GRADIENT, rangeGradient as tf.KernelFunc]);
+  const ranges: Array<[string, (attrs: tf.NamedAttrMap) => [number, number]]> = [
+    ['Relu', () => [LEAST_POSITIVE, Infinity]],
+    ['Relu6', () => [LEAST_POSITIVE, 6]],
+    ['ClipByValue', (a) => [a.clipValueMin as number, a.clipValueMax as number]],
+  ];
+  for (const [name, range] of ranges) {
+    const grad = tf.getGradient(name);
+    if (grad) tf.registerGradient(makeRangeGrad(grad, range));
   }
   const bnGrad = tf.getGradient('FusedBatchNorm');
   if (bnGrad) tf.registerGradient(makeBatchNormGrad(bnGrad));

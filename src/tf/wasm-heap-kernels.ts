@@ -344,6 +344,22 @@ export function makeSelect(fallback: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/** A kernel of our own (wasm only): dy where lo <= x <= hi, else 0. */
+export const RANGE_GRADIENT = 'RangeGradient';
+
+/** RANGE_GRADIENT: inputs x, dy (float32, one shape), attrs lo, hi; one SIMD pass. */
+export function rangeGradient(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const { lo, hi } = args.attrs as unknown as { lo: number; hi: number };
+  const simd = simdOps(args.backend);
+  if (!simd || x.dtype !== 'float32' || dy.dtype !== 'float32' || !tf.util.arraysEqual(x.shape, dy.shape))
+    throw new Error(`${RANGE_GRADIENT}: float32 x and dy of one shape, and the SIMD kernels, are needed`);
+  const backend = wasmOf(args);
+  const out = backend.makeOutput([...x.shape], 'float32');
+  simd.rangeGrad(ptr(backend, x), ptr(backend, dy), ptr(backend, out), sizeOf(x.shape), lo, hi);
+  return out;
+}
+
 /**
  * Depthwise filter gradient, dW[a, b, c, m] = sum over n, i, j of
  * x[n, i*sh + a - top, j*sw + b - left, c] * dy[n, i, j, c*M + m]

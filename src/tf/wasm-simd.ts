@@ -16,6 +16,8 @@
  *  - cmp_{ge,le,gt,lt}_v(a, b, out, n): out[i] = a[i] OP b[i]
  *  - and_v(a, b, out, n): out[i] = a[i] != 0 && b[i] != 0
  *  - select_v(c, t, e, out, n): out[i] = c[i] ? t[i] : e[i] (float32)
+ *  - range_grad(x, dy, out, n, lo, hi): out[i] = lo <= x[i] <= hi ? dy[i] : 0 (the
+ *    gradient of relu, relu6 and clipByValue in one pass)
  *  - colsum(x, rows, cols, acc): acc[c] += sum over r of x[r, c] (float64 acc)
  *  - dw_row(xRow, dyRow, acc, ow, kw, sw, left, w, c): one output row of the
  *    depthwise filter gradient for one kernel row: for each output column j and
@@ -38,6 +40,7 @@ const EXPORTS = [
   ...CMPS.flatMap((c) => [`cmp_${c}_s`, `cmp_${c}_v`]),
   'and_v',
   'select_v',
+  'range_grad',
   'colsum',
   'dw_row',
   'repeat',
@@ -53,6 +56,7 @@ export interface SimdOps {
   cmpVector: Record<CmpName, (a: Ptr, b: Ptr, out: Ptr, n: number) => void>;
   and(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   select(c: Ptr, t: Ptr, e: Ptr, out: Ptr, n: number): void;
+  rangeGrad(x: Ptr, dy: Ptr, out: Ptr, n: number, lo: number, hi: number): void;
   colsum(x: Ptr, rows: number, cols: number, acc: Ptr): void;
   dwRow(xRow: Ptr, dyRow: Ptr, acc: Ptr, ow: number, kw: number, sw: number, left: number, w: number, c: number): void;
   repeat(x: Ptr, out: Ptr, n: number, r: number): void;
@@ -135,6 +139,7 @@ export function simdOps(backend: unknown): SimdOps | null {
           cmpVector: byCmp('v'),
           and: e.and_v,
           select: e.select_v,
+          rangeGrad: e.range_grad,
           colsum: e.colsum,
           dwRow: e.dw_row,
           repeat: e.repeat,

@@ -228,6 +228,27 @@ describe('gradients through the ops (as tf.grads calls the kernels)', () => {
     }
   });
 
+  test('relu, relu6 and clipByValue: dy where x is in range, in one SIMD pass, ties at the bounds included', async () => {
+    const rng = mulberry32(905);
+    // Values on a half-unit grid from -8 to 8: exact zeros, sixes and clip bounds occur; 203 values leave a scalar tail.
+    const x = Float32Array.from({ length: 203 }, () => Math.round((rng() * 16 - 8) * 2) / 2);
+    const shape = [7, 29];
+    const dyOf = () => tf.add(tf.linspace(-3, 5, 203).reshape(shape), 0.25);
+    const ops: Array<[string, (t: tf.Tensor) => tf.Tensor]> = [
+      ['relu', (t) => tf.relu(t)],
+      ['relu6', (t) => tf.relu6(t)],
+      ['clipByValue(-1.5, 2.5)', (t) => tf.clipByValue(t, -1.5, 2.5)],
+      ['relu then clipByValue(0, 6), as Keras ReLU(6)', (t) => tf.clipByValue(tf.relu(t), 0, 6)],
+    ];
+    const simd = simdOps(tf.findBackend('wasm'))!;
+    for (const [label, op] of ops) {
+      const counts = await countSimdCalls(simd, ['rangeGrad'], () =>
+        assertSameOnBoth(label, () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), dyOf())))(tf.tensor(x, shape)), 0),
+      );
+      assert.ok(counts.rangeGrad > 0, `${label}: the SIMD range gradient did not run`);
+    }
+  });
+
   const cases: ConvCase[] = [EDGE_CASES[0], EDGE_CASES[1], EDGE_CASES[7], EDGE_CASES[10]];
   for (const c of cases) {
     test(`conv2d and depthwiseConv2d, ${describeCase(c)}`, async () => {

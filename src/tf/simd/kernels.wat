@@ -310,6 +310,34 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next))))
 
+  ;; out[i] = lo <= x[i] <= hi ? dy[i] : 0  (x, dy, out float32): the gradient of clipByValue,
+  ;; relu6 (lo the least positive float, hi 6) and relu (hi +inf) in one pass. A NaN x passes nothing.
+  (func $range_grad (export "range_grad") (param $x i32) (param $dy i32) (param $out i32) (param $n i32) (param $lo f32) (param $hi f32)
+    (local $i i32) (local $off i32) (local $v v128) (local $lv v128) (local $hv v128) (local $xs f32)
+    (local.set $lv (f32x4.splat (local.get $lo)))
+    (local.set $hv (f32x4.splat (local.get $hi)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.le_u (i32.add (local.get $i) (i32.const 4)) (local.get $n))))
+      (local.set $off (i32.shl (local.get $i) (i32.const 2)))
+      (local.set $v (v128.load align=1 (i32.add (local.get $x) (local.get $off))))
+      (v128.store align=1 (i32.add (local.get $out) (local.get $off))
+        (v128.and
+          (v128.load align=1 (i32.add (local.get $dy) (local.get $off)))
+          (v128.and (f32x4.ge (local.get $v) (local.get $lv)) (f32x4.le (local.get $v) (local.get $hv)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $next)))
+    (block $done (loop $next
+      (br_if $done (i32.eqz (i32.lt_u (local.get $i) (local.get $n))))
+      (local.set $off (i32.shl (local.get $i) (i32.const 2)))
+      (local.set $xs (f32.load (i32.add (local.get $x) (local.get $off))))
+      (f32.store (i32.add (local.get $out) (local.get $off))
+        (select
+          (f32.load (i32.add (local.get $dy) (local.get $off)))
+          (f32.const 0)
+          (i32.and (f32.ge (local.get $xs) (local.get $lo)) (f32.le (local.get $xs) (local.get $hi)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
   ;; --- float64 accumulations ---------------------------------------------------------
   ;; Four float32 lanes v are added to four float64 accumulators at q as two f64x2:
   ;; lanes 0,1 promoted directly, lanes 2,3 after a shuffle moves them to 0,1.
