@@ -175,8 +175,10 @@ export function makePad(fallback: tf.KernelFunc): tf.KernelFunc {
     const { out, outView, views } = withOutput(wasmOf(args), shape, 'float32', [x]);
     const o = outView as Float32Array,
       xv = views[0] as Float32Array;
-    o.fill(constantValue);
-    if (xv.length === 0) return out;
+    if (xv.length === 0) {
+      o.fill(constantValue);
+      return out;
+    }
     // Axes after `last` are unpadded: a run of x is contiguous in the output too.
     let last = 0;
     paddings.forEach(([a, b], i) => {
@@ -186,15 +188,20 @@ export function makePad(fallback: tf.KernelFunc): tf.KernelFunc {
     const outStrides = shape.map((_, i) => sizeOf(shape.slice(i + 1)));
     const base = paddings.reduce((acc, [a], i) => acc + a * outStrides[i], 0);
     const idx = new Array<number>(last).fill(0);
+    // Runs land in increasing order: only the gaps between them are padding, written once.
+    let filled = 0;
     for (let src = 0; src < xv.length; src += run) {
       let dst = base;
       for (let i = 0; i < last; i++) dst += idx[i] * outStrides[i];
+      o.fill(constantValue, filled, dst);
       o.set(xv.subarray(src, src + run), dst);
+      filled = dst + run;
       for (let i = last - 1; i >= 0; i--) {
         if (++idx[i] < x.shape[i]) break;
         idx[i] = 0;
       }
     }
+    o.fill(constantValue, filled);
     return out;
   };
 }
