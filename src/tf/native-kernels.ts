@@ -123,39 +123,64 @@ function biasOk(bias: TensorInfo | undefined, cols: number): boolean {
   return bias == null || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === cols);
 }
 
-function makeConv2D(blas: NativeBlas, fallback: tf.KernelFunc, fused: boolean): tf.KernelFunc {
+/** What differs between the plain and the depthwise convolutions: how the geometry is read, and the addon's functions. */
+interface ConvFamily {
+  geometry(xShape: number[], filterShape: number[], a: ConvAttrs): { geom: Int32Array; out: number[] } | null;
+  /** Output channels, from the filter's shape (one bias value each). */
+  outChannels(filterShape: number[]): number;
+  forward: 'conv2d' | 'depthwiseConv2d';
+  gradInput: 'conv2dBackpropInput' | 'depthwiseBackpropInput';
+  gradFilter: 'conv2dBackpropFilter' | 'depthwiseBackpropFilter';
+}
+const CONV: ConvFamily = {
+  geometry,
+  outChannels: (f) => f[3],
+  forward: 'conv2d',
+  gradInput: 'conv2dBackpropInput',
+  gradFilter: 'conv2dBackpropFilter',
+};
+const DEPTHWISE: ConvFamily = {
+  geometry: depthwiseGeometry,
+  outChannels: (f) => f[2],
+  forward: 'depthwiseConv2d',
+  gradInput: 'depthwiseBackpropInput',
+  gradFilter: 'depthwiseBackpropFilter',
+};
+
+/** Conv2D / FusedConv2D, or DepthwiseConv2dNative / FusedDepthwiseConv2D (bias, relu, relu6). */
+function makeConv2D(blas: NativeBlas, fallback: tf.KernelFunc, fused: boolean, family = CONV): tf.KernelFunc {
   return (args) => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const attrs = args.attrs as unknown as ConvAttrs;
     const act = ACTIVATIONS[fused ? (attrs.activation ?? 'linear') : 'linear'];
-    const g = x && filter && f32(x, filter, bias) ? geometry(x.shape, filter.shape, attrs) : null;
-    if (!g || act == null || preluActivationWeights != null || !biasOk(bias, filter!.shape[3])) return fallback(args);
+    const g = x && filter && f32(x, filter, bias) ? family.geometry(x.shape, filter.shape, attrs) : null;
+    if (!g || act == null || preluActivationWeights != null || !biasOk(bias, family.outChannels(filter!.shape))) return fallback(args);
     const backend = args.backend as unknown as WasmBackend;
     const out = backend.makeOutput(g.out, 'float32');
     // Views after the allocation: a growing heap detaches earlier views.
     const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    blas.conv2d(view(x!), view(filter!), view(out), g.geom, bias ? view(bias) : null, act);
+    blas[family.forward](view(x!), view(filter!), view(out), g.geom, bias ? view(bias) : null, act);
     return out;
   };
 }
 
 /**
- * Conv2DBackpropInput (dy, filter -> dx) and Conv2DBackpropFilter (x, dy -> dW): the
+ * Conv2DBackpropInput (dy, filter -> dx) and Conv2DBackpropFilter (x, dy -> dW), or their depthwise twins: the
  * shape of what they compute is an attribute, the other operand an input.
  */
-function makeConvGradient(blas: NativeBlas, fallback: tf.KernelFunc, of: 'input' | 'filter'): tf.KernelFunc {
+function makeConvGradient(blas: NativeBlas, fallback: tf.KernelFunc, of: 'input' | 'filter', family = CONV): tf.KernelFunc {
   return (args) => {
     const { dy, filter, x } = args.inputs as Record<string, TensorInfo>;
     const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[]; filterShape: number[] };
     const other = of === 'input' ? filter : x;
     const [xShape, filterShape] = of === 'input' ? [attrs.inputShape, filter.shape] : [x.shape, attrs.filterShape];
-    const g = f32(dy, other) ? geometry(xShape, filterShape, attrs) : null;
+    const g = f32(dy, other) ? family.geometry(xShape, filterShape, attrs) : null;
     if (!g || !tf.util.arraysEqual(g.out, dy.shape)) return fallback(args);
     const backend = args.backend as unknown as WasmBackend;
     const out = backend.makeOutput([...(of === 'input' ? xShape : filterShape)], 'float32');
     const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    if (of === 'input') blas.conv2dBackpropInput(view(dy), view(filter), view(out), g.geom);
-    else blas.conv2dBackpropFilter(view(x), view(dy), view(out), g.geom);
+    if (of === 'input') blas[family.gradInput](view(dy), view(filter), view(out), g.geom);
+    else blas[family.gradFilter](view(x), view(dy), view(out), g.geom);
     return out;
   };
 }
@@ -167,40 +192,6 @@ function makeConvGradient(blas: NativeBlas, fallback: tf.KernelFunc, of: 'input'
 function depthwiseGeometry(xShape: number[], filterShape: number[], a: ConvAttrs): { geom: Int32Array; out: number[] } | null {
   const [kh, kw, c, m] = filterShape;
   return m === 1 && xShape[3] === c ? geometry(xShape, [kh, kw, c, c], a) : null;
-}
-
-/** DepthwiseConv2dNative and FusedDepthwiseConv2D (bias, relu, relu6). */
-function makeDepthwise(blas: NativeBlas, fallback: tf.KernelFunc, fused: boolean): tf.KernelFunc {
-  return (args) => {
-    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
-    const attrs = args.attrs as unknown as ConvAttrs;
-    const act = ACTIVATIONS[fused ? (attrs.activation ?? 'linear') : 'linear'];
-    const g = x && filter && f32(x, filter, bias) ? depthwiseGeometry(x.shape, filter.shape, attrs) : null;
-    if (!g || act == null || preluActivationWeights != null || !biasOk(bias, filter!.shape[2])) return fallback(args);
-    const backend = args.backend as unknown as WasmBackend;
-    const out = backend.makeOutput(g.out, 'float32');
-    const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    blas.depthwiseConv2d(view(x!), view(filter!), view(out), g.geom, bias ? view(bias) : null, act);
-    return out;
-  };
-}
-
-/** The depthwise gradients, as makeConvGradient's. */
-function makeDepthwiseGradient(blas: NativeBlas, fallback: tf.KernelFunc, of: 'input' | 'filter'): tf.KernelFunc {
-  return (args) => {
-    const { dy, filter, x } = args.inputs as Record<string, TensorInfo>;
-    const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[]; filterShape: number[] };
-    const other = of === 'input' ? filter : x;
-    const [xShape, filterShape] = of === 'input' ? [attrs.inputShape, filter.shape] : [x.shape, attrs.filterShape];
-    const g = f32(dy, other) ? depthwiseGeometry(xShape, filterShape, attrs) : null;
-    if (!g || !tf.util.arraysEqual(g.out, dy.shape)) return fallback(args);
-    const backend = args.backend as unknown as WasmBackend;
-    const out = backend.makeOutput([...(of === 'input' ? xShape : filterShape)], 'float32');
-    const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    if (of === 'input') blas.depthwiseBackpropInput(view(dy), view(filter), view(out), g.geom);
-    else blas.depthwiseBackpropFilter(view(x), view(dy), view(out), g.geom);
-    return out;
-  };
 }
 
 /**
@@ -272,10 +263,10 @@ export function registerNativeKernels(threads = 1): string | null {
     Conv2DBackpropFilter: (f) => makeConvGradient(blas, f, 'filter'),
     BatchMatMul: (f) => makeMatMul(blas, f, false),
     _FusedMatMul: (f) => makeMatMul(blas, f, true),
-    DepthwiseConv2dNative: (f) => makeDepthwise(blas, f, false),
-    FusedDepthwiseConv2D: (f) => makeDepthwise(blas, f, true),
-    DepthwiseConv2dNativeBackpropInput: (f) => makeDepthwiseGradient(blas, f, 'input'),
-    DepthwiseConv2dNativeBackpropFilter: (f) => makeDepthwiseGradient(blas, f, 'filter'),
+    DepthwiseConv2dNative: (f) => makeConv2D(blas, f, false, DEPTHWISE),
+    FusedDepthwiseConv2D: (f) => makeConv2D(blas, f, true, DEPTHWISE),
+    DepthwiseConv2dNativeBackpropInput: (f) => makeConvGradient(blas, f, 'input', DEPTHWISE),
+    DepthwiseConv2dNativeBackpropFilter: (f) => makeConvGradient(blas, f, 'filter', DEPTHWISE),
   };
   for (const name of nativeKernelNames) {
     const old = tf.getKernel(name, BACKEND);

@@ -131,6 +131,21 @@ export function filterGradient(c: ConvCase, d: ReturnType<typeof kernelInputs>):
     ) as tf.Tensor;
 }
 
+/** The DepthwiseConv2dNativeBackpropFilter / ...Input kernels on the current backend, for one depthwise case's inputs. */
+export function depthwiseGradient(of: 'filter' | 'input', c: ConvCase, d: ReturnType<typeof kernelInputs>): tf.Tensor {
+  const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] };
+  const dy = tf.tensor4d(d.dy, d.dyShape);
+  return (
+    of === 'filter'
+      ? tf
+          .engine()
+          .runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(d.x, d.xShape), dy }, { ...attrs, filterShape: d.fShape })
+      : tf
+          .engine()
+          .runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: tf.tensor4d(d.f, d.fShape) }, { ...attrs, inputShape: d.xShape })
+  ) as tf.Tensor;
+}
+
 /** The trainer's loss (cross-entropy of softmax outputs) for a batch. */
 function lossOf(model: tf.LayersModel, x: tf.Tensor, labels: Int32Array, training: boolean): tf.Scalar {
   const probs = model.apply(x, { training }) as tf.Tensor;

@@ -21,11 +21,13 @@ import {
   ALL_CASES,
   assertModelGradientsMatchCpu,
   assertSameOnBoth,
+  depthwiseGradient,
   describeCase,
   filterGradient,
   kernelInputs,
   sizeOf,
   TOL,
+  type ConvCase,
 } from '../helpers/conv-cases.js';
 
 await initBackend('wasm');
@@ -43,6 +45,28 @@ async function inAddon(name: keyof NativeBlas, fn: () => Promise<void>): Promise
   assert.ok(counts[name] > 0, `${name} did not run in the addon`);
 }
 
+/**
+ * A case's forward convolution, plain and fused (a bias; linear, relu and relu6), against cpu, each proved
+ * to have run in the addon's `kind` function.
+ */
+async function checkForward(kind: 'conv2d' | 'depthwiseConv2d', c: ConvCase, d: ReturnType<typeof kernelInputs>, seed: number) {
+  const depthwise = kind === 'depthwiseConv2d';
+  const x = () => tf.tensor4d(d.x, d.xShape);
+  const f = () => tf.tensor4d(d.f, d.fShape);
+  await inAddon(kind, () =>
+    assertSameOnBoth(kind, () => (depthwise ? tf.depthwiseConv2d(x(), f(), c.stride, c.pad) : tf.conv2d(x(), f(), c.stride, c.pad))),
+  );
+  const bias = randomData(depthwise ? c.ci : c.co, mulberry32(seed));
+  for (const activation of ['linear', 'relu', 'relu6'] as const) {
+    await inAddon(kind, () =>
+      assertSameOnBoth(`${kind} fused, ${activation}`, () => {
+        const args = { x: x(), filter: tf.mul(f(), 4) as tf.Tensor4D, strides: c.stride, pad: c.pad, bias: tf.tensor1d(bias), activation };
+        return depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
+      }),
+    );
+  }
+}
+
 describe('the OpenBLAS kernels replace wasm\u2019s', { skip }, () => {
   test('registered for every kernel they handle, with the core they run on', () => {
     assert.ok(nativeKernelsCore(), 'an OpenBLAS core name');
@@ -52,24 +76,8 @@ describe('the OpenBLAS kernels replace wasm\u2019s', { skip }, () => {
   ALL_CASES.forEach((c, i) => {
     test(`convolution and both gradients: ${describeCase(c)}`, async () => {
       const d = kernelInputs(c, false, 100 + i);
-      const x = () => tf.tensor4d(d.x, d.xShape);
       const f = () => tf.tensor4d(d.f, d.fShape);
-      await inAddon('conv2d', () => assertSameOnBoth('Conv2D', () => tf.conv2d(x(), f(), c.stride, c.pad)));
-      const bias = randomData(c.co, mulberry32(i));
-      for (const activation of ['linear', 'relu', 'relu6'] as const) {
-        await inAddon('conv2d', () =>
-          assertSameOnBoth(`FusedConv2D ${activation}`, () =>
-            tf.fused.conv2d({
-              x: x(),
-              filter: tf.mul(f(), 4) as tf.Tensor4D,
-              strides: c.stride,
-              pad: c.pad,
-              bias: tf.tensor1d(bias),
-              activation,
-            }),
-          ),
-        );
-      }
+      await checkForward('conv2d', c, d, i);
       await inAddon('conv2dBackpropFilter', () => assertSameOnBoth('Conv2DBackpropFilter', () => filterGradient(c, d)));
       await inAddon('conv2dBackpropInput', () =>
         assertSameOnBoth('Conv2DBackpropInput', () => tf.conv2dTranspose(tf.tensor4d(d.dy, d.dyShape), f(), d.xShape, c.stride, c.pad)),
@@ -81,52 +89,12 @@ describe('the OpenBLAS kernels replace wasm\u2019s', { skip }, () => {
     const dc = { ...c, co: 1 };
     test(`depthwise convolution and both gradients: ${describeCase(dc)}`, async () => {
       const d = kernelInputs(dc, true, 300 + i);
-      const x = () => tf.tensor4d(d.x, d.xShape);
-      const f = () => tf.tensor4d(d.f, d.fShape);
-      const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] };
-      await inAddon('depthwiseConv2d', () =>
-        assertSameOnBoth('DepthwiseConv2dNative', () => tf.depthwiseConv2d(x(), f(), c.stride, c.pad)),
-      );
-      const bias = randomData(c.ci, mulberry32(i));
-      for (const activation of ['linear', 'relu', 'relu6'] as const) {
-        await inAddon('depthwiseConv2d', () =>
-          assertSameOnBoth(`FusedDepthwiseConv2D ${activation}`, () =>
-            tf.fused.depthwiseConv2d({
-              x: x(),
-              filter: tf.mul(f(), 4) as tf.Tensor4D,
-              strides: c.stride,
-              pad: c.pad,
-              bias: tf.tensor1d(bias),
-              activation,
-            }),
-          ),
-        );
-      }
+      await checkForward('depthwiseConv2d', dc, d, i);
       await inAddon('depthwiseBackpropFilter', () =>
-        assertSameOnBoth(
-          'DepthwiseConv2dNativeBackpropFilter',
-          () =>
-            tf
-              .engine()
-              .runKernel(
-                'DepthwiseConv2dNativeBackpropFilter',
-                { x: x(), dy: tf.tensor4d(d.dy, d.dyShape) },
-                { ...attrs, filterShape: d.fShape },
-              ) as tf.Tensor,
-        ),
+        assertSameOnBoth('DepthwiseConv2dNativeBackpropFilter', () => depthwiseGradient('filter', dc, d)),
       );
       await inAddon('depthwiseBackpropInput', () =>
-        assertSameOnBoth(
-          'DepthwiseConv2dNativeBackpropInput',
-          () =>
-            tf
-              .engine()
-              .runKernel(
-                'DepthwiseConv2dNativeBackpropInput',
-                { dy: tf.tensor4d(d.dy, d.dyShape), filter: f() },
-                { ...attrs, inputShape: d.xShape },
-              ) as tf.Tensor,
-        ),
+        assertSameOnBoth('DepthwiseConv2dNativeBackpropInput', () => depthwiseGradient('input', dc, d)),
       );
     });
   });
@@ -134,36 +102,15 @@ describe('the OpenBLAS kernels replace wasm\u2019s', { skip }, () => {
   test('a depthwise channel multiplier of 2 is left to wasm\u2019s kernels, and still right', async () => {
     const c = { ...ALL_CASES[0], co: 2 };
     const d = kernelInputs(c, true, 77);
-    const x = () => tf.tensor4d(d.x, d.xShape);
-    const f = () => tf.tensor4d(d.f, d.fShape);
-    const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] };
     const counts = await countSimdCalls(blas!, ['depthwiseConv2d', 'depthwiseBackpropFilter'], async () => {
-      await assertSameOnBoth('depthwise x2', () => tf.depthwiseConv2d(x(), f(), c.stride, c.pad));
-      await assertSameOnBoth(
-        'depthwise x2, filter gradient',
-        () =>
-          tf
-            .engine()
-            .runKernel(
-              'DepthwiseConv2dNativeBackpropFilter',
-              { x: x(), dy: tf.tensor4d(d.dy, d.dyShape) },
-              { ...attrs, filterShape: d.fShape },
-            ) as tf.Tensor,
+      await assertSameOnBoth('depthwise x2', () =>
+        tf.depthwiseConv2d(tf.tensor4d(d.x, d.xShape), tf.tensor4d(d.f, d.fShape), c.stride, c.pad),
       );
+      await assertSameOnBoth('depthwise x2, filter gradient', () => depthwiseGradient('filter', c, d));
     });
     assert.deepEqual(counts, { depthwiseConv2d: 0, depthwiseBackpropFilter: 0 });
     // wasm's input gradient for a multiplier of 2 is a sum of multiplier-1 convolutions, which the addon may run.
-    await assertSameOnBoth(
-      'depthwise x2, input gradient',
-      () =>
-        tf
-          .engine()
-          .runKernel(
-            'DepthwiseConv2dNativeBackpropInput',
-            { dy: tf.tensor4d(d.dy, d.dyShape), filter: f() },
-            { ...attrs, inputShape: d.xShape },
-          ) as tf.Tensor,
-    );
+    await assertSameOnBoth('depthwise x2, input gradient', () => depthwiseGradient('input', c, d));
   });
 
   test('what they leave to wasm\u2019s kernels is still right: dilation 2, a prelu activation', async () => {

@@ -27,6 +27,7 @@ import {
   ALL_CASES,
   assertModelGradientsMatchCpu,
   assertSameOnBoth,
+  depthwiseGradient,
   describeCase,
   EDGE_CASES,
   filterGradient,
@@ -182,29 +183,8 @@ describe('DepthwiseConv2dNativeBackpropFilter / Input match cpu', () => {
   cases.forEach((c, i) => {
     test(describeCase(c), async () => {
       const d = kernelInputs(c, true, 500 + i);
-      const attrs = { strides: c.stride, pad: c.pad, dilations: [1, 1] };
-      await assertSameOnBoth(
-        'DepthwiseConv2dNativeBackpropFilter',
-        () =>
-          tf
-            .engine()
-            .runKernel(
-              'DepthwiseConv2dNativeBackpropFilter',
-              { x: tf.tensor4d(d.x, d.xShape), dy: tf.tensor4d(d.dy, d.dyShape) },
-              { ...attrs, filterShape: d.fShape },
-            ) as tf.Tensor,
-      );
-      await assertSameOnBoth(
-        'DepthwiseConv2dNativeBackpropInput',
-        () =>
-          tf
-            .engine()
-            .runKernel(
-              'DepthwiseConv2dNativeBackpropInput',
-              { dy: tf.tensor4d(d.dy, d.dyShape), filter: tf.tensor4d(d.f, d.fShape) },
-              { ...attrs, inputShape: d.xShape },
-            ) as tf.Tensor,
-      );
+      await assertSameOnBoth('DepthwiseConv2dNativeBackpropFilter', () => depthwiseGradient('filter', c, d));
+      await assertSameOnBoth('DepthwiseConv2dNativeBackpropInput', () => depthwiseGradient('input', c, d));
     });
   });
 });

@@ -326,13 +326,35 @@ static void run_conv(Kind kind, const Geom *g, float *X, float *W, float *Y, flo
   }
 }
 
+/* The depthwise kernels, after conv() has checked their arguments. */
+static napi_value run_depthwise(napi_env env, Kind kind, const Geom *g, float *X, float *W, float *Y, const float *bias, int act) {
+  const size_t taps = (size_t)g->kh * g->kw * g->c;
+  /* The filter gradient's two accumulators: taps floats, then taps doubles (8-byte aligned). */
+  float *part = kind == GRAD_FILTER ? scratch_of(taps * 3 + 1) : NULL;
+  if (kind == GRAD_FILTER && !part) return throw_error(env, "depthwiseBackpropFilter: out of memory");
+  unsigned csr = enter_ftz();
+  if (kind == FORWARD) {
+    dw_forward(g, X, W, Y);
+    bias_act(Y, (size_t)g->n * g->oh * g->ow, g->c, bias, act);
+  } else if (kind == GRAD_INPUT) {
+    dw_grad_input(g, Y, W, X);
+  } else {
+    dw_grad_filter(g, X, Y, W, part, (double *)(part + taps + (taps & 1)));
+  }
+  _mm_setcsr(csr);
+  return NULL;
+}
+
 /*
  * conv2d(x, filter, out, geom, bias | null, activation)
  * conv2dBackpropInput(dy, filter, dx, geom)
  * conv2dBackpropFilter(x, dy, dw, geom)
+ * and the same three for `depthwise` (depthwiseConv2d, depthwiseBackpropInput, depthwiseBackpropFilter),
+ * whose geometry is a convolution's with co = c and whose filter is [kh, kw, c]: one filter per channel.
  */
-static napi_value conv(napi_env env, napi_callback_info info, Kind kind) {
-  const char *name = KIND_NAMES[kind];
+static napi_value conv(napi_env env, napi_callback_info info, Kind kind, int depthwise) {
+  static const char *const DEPTHWISE_NAMES[] = {"depthwiseConv2d", "depthwiseBackpropInput", "depthwiseBackpropFilter"};
+  const char *name = depthwise ? DEPTHWISE_NAMES[kind] : KIND_NAMES[kind];
   char msg[96];
   size_t argc = 6;
   napi_value argv[6];
@@ -345,10 +367,12 @@ static napi_value conv(napi_env env, napi_callback_info info, Kind kind) {
   float *bias = NULL;
   size_t bias_len = 0;
   int32_t act = ACT_LINEAR;
-  if (kind == FORWARD && (!typed_arg(env, argv[4], napi_float32_array, (void **)&bias, &bias_len, 1) || !int_arg(env, argv[5], &act)))
-    return throw_error(env, "conv2d: bias must be a Float32Array or null, activation a number");
+  if (kind == FORWARD && (!typed_arg(env, argv[4], napi_float32_array, (void **)&bias, &bias_len, 1) || !int_arg(env, argv[5], &act))) {
+    snprintf(msg, sizeof msg, "%s: bias must be a Float32Array or null, activation a number", name);
+    return throw_error(env, msg);
+  }
   Geom g;
-  if (!geom_arg(env, argv[3], &g)) {
+  if (!geom_arg(env, argv[3], &g) || (depthwise && g.co != g.c)) {
     snprintf(msg, sizeof msg, "%s: bad geometry", name);
     return throw_error(env, msg);
   }
@@ -357,10 +381,12 @@ static napi_value conv(napi_env env, napi_callback_info info, Kind kind) {
   const size_t lx = kind == GRAD_INPUT ? c_len : a_len, lw = kind == GRAD_FILTER ? c_len : b_len,
                ly = kind == FORWARD ? c_len : kind == GRAD_INPUT ? a_len : b_len;
   const size_t k = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
-  if (lx != (size_t)g.n * g.h * g.w * g.c || lw != k * g.co || ly != g.n * per * g.co || (bias && bias_len != (size_t)g.co)) {
+  if (lx != (size_t)g.n * g.h * g.w * g.c || lw != (depthwise ? k : k * g.co) || ly != g.n * per * g.co ||
+      (bias && bias_len != (size_t)g.co)) {
     snprintf(msg, sizeof msg, "%s: sizes do not match the geometry", name);
     return throw_error(env, msg);
   }
+  if (depthwise) return run_depthwise(env, kind, &g, X, W, Y, bias, act);
   const int step = chunk_images(&g);
   float *col = is_pointwise(&g) ? NULL : scratch_of(step * per * k);
   if (!is_pointwise(&g) && !col) {
@@ -374,65 +400,13 @@ static napi_value conv(napi_env env, napi_callback_info info, Kind kind) {
   return NULL;
 }
 
-static napi_value conv2d(napi_env env, napi_callback_info info) { return conv(env, info, FORWARD); }
-static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_INPUT); }
-static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_FILTER); }
+static napi_value conv2d(napi_env env, napi_callback_info info) { return conv(env, info, FORWARD, 0); }
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_INPUT, 0); }
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_FILTER, 0); }
 
-/*
- * depthwiseConv2d(x, filter, out, geom, bias | null, activation)
- * depthwiseBackpropInput(dy, filter, dx, geom)
- * depthwiseBackpropFilter(x, dy, df, geom)
- * The geometry is a convolution's with co = c: one filter per channel.
- */
-static napi_value depthwise(napi_env env, napi_callback_info info, Kind kind) {
-  static const char *const names[] = {"depthwiseConv2d", "depthwiseBackpropInput", "depthwiseBackpropFilter"};
-  const char *name = names[kind];
-  char msg[96];
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < (kind == FORWARD ? 6u : 4u)) {
-    snprintf(msg, sizeof msg, "%s: %d arguments expected", name, kind == FORWARD ? 6 : 4);
-    return throw_error(env, msg);
-  }
-  F32(0, a, 0) F32(1, b, 0) F32(2, c, 0);
-  float *bias = NULL;
-  size_t bias_len = 0;
-  int32_t act = ACT_LINEAR;
-  if (kind == FORWARD && (!typed_arg(env, argv[4], napi_float32_array, (void **)&bias, &bias_len, 1) || !int_arg(env, argv[5], &act)))
-    return throw_error(env, "depthwiseConv2d: bias must be a Float32Array or null, activation a number");
-  Geom g;
-  if (!geom_arg(env, argv[3], &g) || g.co != g.c) {
-    snprintf(msg, sizeof msg, "%s: bad geometry", name);
-    return throw_error(env, msg);
-  }
-  float *X = kind == GRAD_INPUT ? c : a, *W = kind == GRAD_FILTER ? c : b, *Y = kind == FORWARD ? c : kind == GRAD_INPUT ? a : b;
-  const size_t lx = kind == GRAD_INPUT ? c_len : a_len, lw = kind == GRAD_FILTER ? c_len : b_len,
-               ly = kind == FORWARD ? c_len : kind == GRAD_INPUT ? a_len : b_len;
-  const size_t taps = (size_t)g.kh * g.kw * g.c, per = (size_t)g.oh * g.ow;
-  if (lx != (size_t)g.n * g.h * g.w * g.c || lw != taps || ly != g.n * per * g.c || (bias && bias_len != (size_t)g.c)) {
-    snprintf(msg, sizeof msg, "%s: sizes do not match the geometry", name);
-    return throw_error(env, msg);
-  }
-  /* The filter gradient's two accumulators: taps floats, then taps doubles. */
-  float *part = kind == GRAD_FILTER ? scratch_of(taps * 3 + 1) : NULL;
-  if (kind == GRAD_FILTER && !part) return throw_error(env, "depthwiseBackpropFilter: out of memory");
-  unsigned csr = enter_ftz();
-  if (kind == FORWARD) {
-    dw_forward(&g, X, W, Y);
-    bias_act(Y, g.n * per, g.c, bias, act);
-  } else if (kind == GRAD_INPUT) {
-    dw_grad_input(&g, Y, W, X);
-  } else {
-    dw_grad_filter(&g, X, Y, W, part, (double *)(part + taps + (taps & 1)));
-  }
-  _mm_setcsr(csr);
-  return NULL;
-}
-
-static napi_value depthwise_conv2d(napi_env env, napi_callback_info info) { return depthwise(env, info, FORWARD); }
-static napi_value depthwise_backprop_input(napi_env env, napi_callback_info info) { return depthwise(env, info, GRAD_INPUT); }
-static napi_value depthwise_backprop_filter(napi_env env, napi_callback_info info) { return depthwise(env, info, GRAD_FILTER); }
+static napi_value depthwise_conv2d(napi_env env, napi_callback_info info) { return conv(env, info, FORWARD, 1); }
+static napi_value depthwise_backprop_input(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_INPUT, 1); }
+static napi_value depthwise_backprop_filter(napi_env env, napi_callback_info info) { return conv(env, info, GRAD_FILTER, 1); }
 
 /* gemm(a, b, out, dims [m, n, k, transA, transB], bias | null, activation): out[m, n] = act(op(a) @ op(b) + bias) */
 static napi_value gemm(napi_env env, napi_callback_info info) {
