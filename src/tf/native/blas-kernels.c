@@ -124,7 +124,7 @@ static void bias_act(float *out, size_t rows, int cols, const float *bias, int a
  * the channels, which are contiguous in NHWC, so the loops below run on the CPU's widest vectors
  * (clones for AVX-512 and AVX2, picked when the addon loads) where wasm's are 128 bits.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__GLIBC__) /* ifunc: glibc only */
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VECTOR_CLONES
