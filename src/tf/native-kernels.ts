@@ -10,7 +10,7 @@
  * addon is absent (or EKSPRESI_NATIVE=0), or for a case it does not handle
  * (dilation, NCHW, other activations), the wasm kernels run as before.
  * Depthwise convolutions (MobileNetV2's) need no BLAS; the addon runs them as
- * plain loops on the CPU's widest vectors, 2-6x faster than wasm's.
+ * plain loops on the CPU's widest vectors (measured: docs/performance.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
