@@ -70,6 +70,12 @@ export const EDGE_CASES: ConvCase[] = [
   { n: 2, h: 7, w: 9, ci: 17, co: 65, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
   { n: 1, h: 6, w: 5, ci: 6, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: 'valid' },
   { n: 1, h: 5, w: 4, ci: 3, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+  // 3x3 stride-1 'same' with 16+ channels in and out: the addon's Winograd route. Even and odd maps (partial
+  // tiles), channel counts on and off its 8 lanes, a one-row map, and 48x47 maps of one image per chunk.
+  { n: 3, h: 6, w: 6, ci: 32, co: 24, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+  { n: 1, h: 5, w: 3, ci: 16, co: 19, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+  { n: 2, h: 1, w: 4, ci: 20, co: 16, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+  { n: 2, h: 48, w: 47, ci: 16, co: 17, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
   // Pointwise (1x1, stride 1): the matrix-product routes, narrower input and narrower output.
   { n: 2, h: 5, w: 7, ci: 7, co: 3, kh: 1, kw: 1, stride: [1, 1], pad: 'valid' },
   { n: 1, h: 3, w: 3, ci: 2, co: 9, kh: 1, kw: 1, stride: [1, 1], pad: 'same' },
