@@ -66,12 +66,23 @@ interface ModelCase {
   cpu: boolean;
 }
 
-const cnn = (id: string, label: string, inputSize: number, convsPerBlock: number[], cpu: boolean): ModelCase => ({
+const cnn = (
+  id: string,
+  label: string,
+  inputSize: number,
+  convsPerBlock: number[],
+  cpu: boolean,
+  widths: number[] = CNN_DEFAULTS.widths,
+): ModelCase => ({
   id,
   label,
   cpu,
   family: 'cnn',
-  build: () => ({ model: buildCustomCnn({ ...CNN_DEFAULTS, inputSize, convsPerBlock }), firstTopLayer: null, spec: cnnInput(inputSize) }),
+  build: () => ({
+    model: buildCustomCnn({ ...CNN_DEFAULTS, inputSize, convsPerBlock, widths }),
+    firstTopLayer: null,
+    spec: cnnInput(inputSize),
+  }),
 });
 /** `inferenceBn`: batch norm kept in inference mode, as architectures/mobilenetv2.ts builds MobileNetV2 for real runs. */
 const mnv2 = (id: string, label: string, size: number, firstTopLayer: string, cpu: boolean, inferenceBn = false): ModelCase => ({
@@ -141,6 +152,14 @@ const RUN_MODELS: ModelCase[] = [
     true,
   ),
   cnn('cnn24', 'custom CNN 32-64-128-256, convs 2,2,2,1, 24x24 (an earlier recipe)', 24, [2, 2, 2, 1], false),
+  cnn(
+    'cnn_wide',
+    `custom CNN 64-128-256-512 (--cnn-widths 64,128,256,512), convs ${CNN_DEFAULTS.convsPerBlock.join(',')}, 48x48 (a recipe trial)`,
+    48,
+    CNN_DEFAULTS.convsPerBlock,
+    false,
+    [64, 128, 256, 512],
+  ),
   mnv2('mnv2_64_head', 'MobileNetV2 0.35 64x64, head, inference-mode BN (an earlier recipe)', 64, 'global_average_pooling2d', true, true),
   mnv2(
     'mnv2_64_finetune',
