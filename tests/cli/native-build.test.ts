@@ -17,7 +17,8 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function copyWith(edit: (gyp: string) => string): string {
   const target = fs.mkdtempSync(path.join(dir, 'copy-'));
-  for (const f of ['binding.gyp', 'blas-kernels.c', 'build.cjs']) fs.copyFileSync(path.join(source, f), path.join(target, f));
+  // The sources as they are (every C file and header), without the project's own build output.
+  fs.cpSync(source, target, { recursive: true, filter: (from) => path.relative(source, from) !== 'build' });
   const gyp = path.join(target, 'binding.gyp');
   fs.writeFileSync(gyp, edit(fs.readFileSync(gyp, 'utf8')));
   return target;
